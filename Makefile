@@ -1,0 +1,142 @@
+# memstate: one `make` builds everything that exists; all output goes to build/.
+#
+#   make            library, tools, samples, tests (BPF=0 leaves the eBPF probe out)
+#   make demo       install missing Debian packages (root), build, run goheap
+#   make test       same set-up, then every test; ends with "N passed, N failed"
+#   make bench      benchmarks (figures go to BENCHMARKS.md by hand)
+#   make lint       clang-format check and cppcheck
+#   make install PREFIX=/usr/local
+#   make SANITIZE=1 ASan + UBSan build (in build/asan)
+
+SANITIZE ?= 0
+ifeq ($(SANITIZE),1)
+BUILD ?= build/asan
+else
+BUILD ?= build
+endif
+PREFIX ?= /usr/local
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+PKG_CONFIG ?= pkg-config
+
+CFLAGS ?= -O2 -g
+CFLAGS += -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -Wmissing-prototypes \
+	  -Wstrict-prototypes -fno-strict-aliasing -fPIC -D_GNU_SOURCE
+CPPFLAGS += -Ilib/include -I. -MMD -MP
+LDLIBS += -lpthread
+ifeq ($(SANITIZE),1)
+CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=address,undefined
+endif
+
+Q := $(if $(V),,@)
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)"
+
+# ---------------------------------------------------------------- the library
+LIB_SRCS := lib/names.c lib/ring.c lib/tree.c lib/space.c lib/sys.c \
+	    export/jsonbuf.c export/writer.c
+LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+LIB_A := $(BUILD)/lib/libmemstate.a
+LIB_SO := $(BUILD)/lib/libmemstate.so.0
+LIB_SO_LINK := $(BUILD)/lib/libmemstate.so
+
+# ---------------------------------------------------------------- samples
+SAMPLE_SRCS := samples/goheap.c $(wildcard samples/zoo/*.c)
+SAMPLES := $(SAMPLE_SRCS:samples/%.c=$(BUILD)/samples/%)
+
+# ---------------------------------------------------------------- unit tests
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNITS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
+
+# ---------------------------------------------------------------- benchmarks
+BENCH_SRCS := $(wildcard bench/bench_*.c)
+BENCHES := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all lib samples units benches deps demo test bench lint format install uninstall clean
+all: lib samples units benches
+
+lib: $(LIB_A) $(LIB_SO_LINK)
+samples: $(SAMPLES)
+units: $(UNITS)
+benches: $(BENCHES)
+
+$(BUILD)/obj/%.o: %.c
+	$(call msg,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(LIB_A): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	@mkdir -p $(@D)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(LIB_SO): $(LIB_OBJS)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -shared -Wl,-soname,libmemstate.so.0 $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(LIB_SO_LINK): $(LIB_SO)
+	$(Q)ln -sf libmemstate.so.0 $@
+
+$(BUILD)/samples/%: $(BUILD)/obj/samples/%.o $(LIB_A)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_A)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcjson
+
+$(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_A)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm
+
+# ---------------------------------------------------------------- user-facing jobs
+# deps, demo and test re-enter make after installing packages, so that what the install
+# brought (clang, bpftool...) is seen by the build.
+deps:
+	$(Q)scripts/deps.sh
+
+demo: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) scripts/demo.sh
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(Q)BUILD=$(BUILD) tests/run.sh
+
+bench: all
+	$(Q)BUILD=$(BUILD) bench/run.sh
+
+LINT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+lint:
+	$(call msg,FORMAT,check)
+	$(Q)clang-format --dry-run -Werror $(LINT_SRCS)
+	$(call msg,CPPCHECK,lib export)
+	$(Q)cppcheck -q --error-exitcode=1 --enable=warning,portability,performance \
+		--inline-suppr --std=c11 -Ilib/include -I. -D__GNUC__ \
+		--suppress=missingIncludeSystem lib export
+
+format:
+	$(Q)clang-format -i $(LINT_SRCS)
+
+install: lib
+	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/memstate \
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
+	ln -sf libmemstate.so.0 $(DESTDIR)$(PREFIX)/lib/libmemstate.so
+	install -m 644 lib/include/memstate/*.h $(DESTDIR)$(PREFIX)/include/memstate/
+	sed -e 's|@PREFIX@|$(PREFIX)|' lib/memstate.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/memstate.pc
+
+uninstall:
+	rm -f $(DESTDIR)$(PREFIX)/lib/libmemstate.* $(DESTDIR)$(PREFIX)/lib/pkgconfig/memstate.pc
+	rm -rf $(DESTDIR)$(PREFIX)/include/memstate
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -1,0 +1,34 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A small buffered JSON emitter for streaming output: exact integers, escaped strings
+ * (always valid UTF-8 out: bytes that are not UTF-8 are written as \u00XX), and the
+ * first write error kept so that callers check once at the end.
+ */
+#ifndef MEMSTATE_EXPORT_JSONBUF_H
+#define MEMSTATE_EXPORT_JSONBUF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct ms_jbuf {
+	int fd;		  /* destination */
+	char *buf;	  /* pending bytes */
+	size_t len;	  /* bytes pending */
+	size_t cap;	  /* buffer size */
+	int err;	  /* first error (negative errno), 0 if none */
+	uint64_t written; /* bytes handed to the kernel */
+};
+
+int ms_jb_init(struct ms_jbuf *b, int fd, size_t cap);
+void ms_jb_release(struct ms_jbuf *b); /* frees the buffer; does not flush or close */
+int ms_jb_flush(struct ms_jbuf *b);
+void ms_jb_put(struct ms_jbuf *b, const char *s, size_t n);
+void ms_jb_puts(struct ms_jbuf *b, const char *s);
+void ms_jb_u64(struct ms_jbuf *b, uint64_t v);
+void ms_jb_i64(struct ms_jbuf *b, int64_t v);
+void ms_jb_str(struct ms_jbuf *b, const char *s);		/* quoted, or null for NULL */
+void ms_jb_strn(struct ms_jbuf *b, const char *s, size_t n); /* quoted */
+/* ,"key": with a leading comma unless first; the key is trusted (no escaping). */
+void ms_jb_key(struct ms_jbuf *b, const char *key, int first);
+
+#endif /* MEMSTATE_EXPORT_JSONBUF_H */

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Timeline writer: SPEC section 7, as one JSON document or as JSON Lines.
+ *
+ * Streaming: the header goes out first, each event as it comes, and what is only known at
+ * the end (violations, final regions, summary, processes) last, so memory does not grow
+ * with the length of the trace. Integers are printed from uint64_t, never through double.
+ * Files are created 0600: timelines hold addresses.
+ *
+ * JSON Lines: every line is an object with a "type": "header" (the document's top-level
+ * fields but events), "event", "violation", "region", "process", then "summary" last.
+ * A reader that meets no summary line knows the run was cut short.
+ */
+#ifndef MEMSTATE_EXPORT_TIMELINE_H
+#define MEMSTATE_EXPORT_TIMELINE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "memstate/space.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum ms_tl_format {
+	MS_TL_JSON = 0, /* one document */
+	MS_TL_JSONL,	/* JSON Lines */
+};
+
+/* Parse "json" / "jsonl": 0 or -EINVAL. */
+int ms_tl_format_parse(const char *name, enum ms_tl_format *out);
+
+/* What the header says about the run. */
+struct ms_tl_header {
+	int argc;
+	char *const *argv;	 /* the traced command */
+	uint32_t page_size;	 /* bytes */
+	uint64_t t0_ns;		 /* CLOCK_MONOTONIC start: event t_ns are written relative to it */
+	const char *tool;	 /* e.g. "memstate 0.1", may be NULL */
+	const char *capture;	 /* capture sources, e.g. "api,ebpf", may be NULL */
+};
+
+/* One traced process, for the closing sections. */
+struct ms_tl_process {
+	uint32_t pid;
+	uint32_t ppid;
+	const char *exe;	 /* may be NULL */
+	int exit_code;		 /* -1 when unknown or killed */
+	int exit_signal;	 /* 0 when none */
+	struct ms_space *space;	 /* its final map, totals and violations; may be NULL */
+	uint64_t dropped;	 /* events lost outside the space's own log (e.g. probe drops) */
+};
+
+struct ms_tl_writer;
+
+/* Create path (0600, truncating) or use fd (not closed by the writer unless owned). */
+struct ms_tl_writer *ms_tlw_open(const char *path, enum ms_tl_format fmt, int *err);
+struct ms_tl_writer *ms_tlw_fdopen(int fd, enum ms_tl_format fmt, int *err);
+
+int ms_tlw_header(struct ms_tl_writer *w, const struct ms_tl_header *hdr);
+/*
+ * One event. sp is the space that recorded it (stat names, violation messages); the
+ * caller holds sp's lock. Events are written in the order given.
+ */
+int ms_tlw_event(struct ms_tl_writer *w, struct ms_space *sp, const struct ms_event *ev);
+/* Violations, regions, processes and summary; flushes. Takes each space's lock. */
+int ms_tlw_finish(struct ms_tl_writer *w, const struct ms_tl_process *procs, size_t nprocs);
+/* Flush what is buffered (a crash after this loses nothing written so far). */
+int ms_tlw_flush(struct ms_tl_writer *w);
+/* Close; returns the first write error seen (0 when all went out). */
+int ms_tlw_close(struct ms_tl_writer *w);
+/* Events written so far. */
+uint64_t ms_tlw_events(const struct ms_tl_writer *w);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MEMSTATE_EXPORT_TIMELINE_H */

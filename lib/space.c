@@ -1,0 +1,1056 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The shadow address space: checker, transitions and accounting over the interval tree.
+ *
+ * An operation is handled in two steps so the library can put the real syscall between
+ * them: check (walk the range once, count bytes per state, decide the violation, reserve
+ * the nodes the commit needs) and commit (apply what the OS now holds, count, log). Only
+ * the check can fail; the commit splits, fills, erases and merges without a failure path.
+ *
+ * Transitions are applied per interval: each interval of the range gets the state and
+ * attributes the operation gives it (target()), each gap gets the state the operation
+ * creates there, if any (gap_target()); the range's boundary intervals are split only when
+ * they really change, and equal neighbours are merged afterwards.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "memstate/space.h"
+#include "tree.h"
+
+#define MS_MAX_STATS	  65535
+#define MS_DIRTY_STATS	  8
+#define DEFAULT_LOG	  65536
+#define DEFAULT_MAX_VIOL  100000
+
+struct stat_slot {
+	char *name;	/* owned copy */
+	uint64_t bytes; /* charged now */
+	uint64_t peak;	/* highest */
+};
+
+/* What a check decided, for the commit that follows under the same lock hold. */
+struct pending {
+	const struct ms_event *ev; /* the event checked, NULL when none is pending */
+	uint64_t s, e;		   /* byte range the transition applies to */
+	uint8_t op;		   /* transition to apply (a first touch applies MS_OP_USED) */
+	bool apply;		   /* false: record only (bad range) */
+	bool tracked;		   /* pageFault: the page is in a tracked interval */
+	char msg[sizeof(((struct ms_violation *)0)->message)];
+};
+
+struct ms_space {
+	pthread_mutex_t lock;
+	struct ms_tree tree;
+	uint32_t page_size;
+	uint64_t bytes[MS_KIND_COUNT][MS_STATE_COUNT]; /* per kind and state, now */
+	struct ms_totals tot;				/* counters and peaks */
+	struct stat_slot *stats;			/* [0] is "none" */
+	unsigned nstats, stats_cap;
+	uint16_t dirty[MS_DIRTY_STATS]; /* stats changed by the current commit */
+	unsigned ndirty;
+	struct pending pend;
+	struct ms_violation *viol; /* kept violations, seq order */
+	size_t nviol, viol_cap, max_viol;
+	struct ms_ring *ring;
+	void *ring_mem; /* owned ring memory, NULL when supplied */
+	uint64_t own_seq;
+	uint64_t *seq;
+	ms_space_full_fn on_full;
+	void *on_full_ctx;
+};
+
+/* ------------------------------------------------------------------ life cycle */
+
+struct ms_space *ms_space_new(const struct ms_space_opts *opts)
+{
+	struct ms_space_opts o = opts ? *opts : (struct ms_space_opts){0};
+	struct ms_space *sp = calloc(1, sizeof(*sp));
+	long ps;
+
+	if (!sp)
+		return NULL;
+	ps = o.page_size ? (long)o.page_size : sysconf(_SC_PAGESIZE);
+	if (ps <= 0 || (ps & (ps - 1)))
+		goto err;
+	sp->page_size = (uint32_t)ps;
+	pthread_mutex_init(&sp->lock, NULL);
+	ms_tree_init(&sp->tree);
+	sp->stats_cap = 16;
+	sp->stats = calloc(sp->stats_cap, sizeof(*sp->stats));
+	if (!sp->stats)
+		goto err;
+	sp->stats[0].name = strdup("");
+	if (!sp->stats[0].name)
+		goto err;
+	sp->nstats = 1;
+	if (o.ring) {
+		sp->ring = o.ring;
+	} else {
+		uint32_t cap = o.log_capacity ? o.log_capacity : DEFAULT_LOG;
+
+		sp->ring_mem = calloc(1, ms_ring_size(cap));
+		sp->ring = ms_ring_init(sp->ring_mem, cap);
+		if (!sp->ring)
+			goto err;
+	}
+	sp->seq = o.seq_counter ? o.seq_counter : &sp->own_seq;
+	sp->on_full = o.on_full;
+	sp->on_full_ctx = o.on_full_ctx;
+	sp->max_viol = o.max_violations ? o.max_violations : DEFAULT_MAX_VIOL;
+	/* Nodes for the first operations, so a space that was created can record. */
+	if (ms_tree_reserve(&sp->tree, 8))
+		goto err;
+	return sp;
+err:
+	ms_space_free(sp);
+	return NULL;
+}
+
+void ms_space_free(struct ms_space *sp)
+{
+	if (!sp)
+		return;
+	ms_tree_destroy(&sp->tree);
+	for (unsigned i = 0; i < sp->nstats; i++)
+		free(sp->stats[i].name);
+	free(sp->stats);
+	free(sp->viol);
+	free(sp->ring_mem);
+	pthread_mutex_destroy(&sp->lock);
+	free(sp);
+}
+
+void ms_space_lock(struct ms_space *sp)
+{
+	pthread_mutex_lock(&sp->lock);
+}
+
+void ms_space_unlock(struct ms_space *sp)
+{
+	pthread_mutex_unlock(&sp->lock);
+}
+
+uint32_t ms_space_page_size(const struct ms_space *sp)
+{
+	return sp->page_size;
+}
+
+/* ------------------------------------------------------------------ stats */
+
+int ms_space_stat_id_locked(struct ms_space *sp, const char *name)
+{
+	struct stat_slot *grown;
+	char *copy;
+
+	if (!name || !*name)
+		return 0;
+	for (unsigned i = 1; i < sp->nstats; i++) {
+		if (strcmp(sp->stats[i].name, name) == 0)
+			return (int)i;
+	}
+	if (sp->nstats >= MS_MAX_STATS)
+		return -ENOSPC;
+	if (sp->nstats == sp->stats_cap) {
+		grown = realloc(sp->stats, 2 * sp->stats_cap * sizeof(*grown));
+		if (!grown)
+			return -ENOMEM;
+		sp->stats = grown;
+		sp->stats_cap *= 2;
+	}
+	copy = strdup(name);
+	if (!copy)
+		return -ENOMEM;
+	sp->stats[sp->nstats] = (struct stat_slot){.name = copy};
+	return (int)sp->nstats++;
+}
+
+int ms_space_stat_id(struct ms_space *sp, const char *name)
+{
+	int id;
+
+	ms_space_lock(sp);
+	id = ms_space_stat_id_locked(sp, name);
+	ms_space_unlock(sp);
+	return id;
+}
+
+unsigned ms_space_stat_count(struct ms_space *sp)
+{
+	unsigned n;
+
+	ms_space_lock(sp);
+	n = sp->nstats;
+	ms_space_unlock(sp);
+	return n;
+}
+
+int ms_space_stat_info_locked(struct ms_space *sp, unsigned id, struct ms_stat_info *out)
+{
+	if (id >= sp->nstats)
+		return -ENOENT;
+	out->name = sp->stats[id].name;
+	out->bytes = sp->stats[id].bytes;
+	out->peak = sp->stats[id].peak;
+	return 0;
+}
+
+int ms_space_stat_info(struct ms_space *sp, unsigned id, struct ms_stat_info *out)
+{
+	int err;
+
+	ms_space_lock(sp);
+	err = ms_space_stat_info_locked(sp, id, out);
+	ms_space_unlock(sp);
+	return err;
+}
+
+/* ------------------------------------------------------------------ accounting */
+
+static unsigned node_kind(const struct ms_node *n)
+{
+	return (n->attr & MS_NA_FILE) ? MS_KIND_FILE : MS_KIND_ANON;
+}
+
+static void mark_dirty(struct ms_space *sp, uint16_t id)
+{
+	for (unsigned i = 0; i < sp->ndirty; i++) {
+		if (sp->dirty[i] == id)
+			return;
+	}
+	if (sp->ndirty < MS_DIRTY_STATS)
+		sp->dirty[sp->ndirty++] = id;
+}
+
+/* Add (sign > 0) or remove a node's bytes from the per-state and per-stat totals. */
+static void account(struct ms_space *sp, const struct ms_node *n, int sign)
+{
+	uint64_t len = n->end - n->start;
+	struct stat_slot *st;
+
+	if (sign > 0)
+		sp->bytes[node_kind(n)][n->state] += len;
+	else
+		sp->bytes[node_kind(n)][n->state] -= len;
+	if (!n->stat || n->stat >= sp->nstats)
+		return;
+	st = &sp->stats[n->stat];
+	if (sign > 0) {
+		st->bytes += len;
+		if (st->bytes > st->peak)
+			st->peak = st->bytes;
+	} else {
+		st->bytes -= len;
+	}
+	mark_dirty(sp, n->stat);
+}
+
+static void update_peaks(struct ms_space *sp)
+{
+	const uint64_t *b = sp->bytes[MS_KIND_ANON];
+
+	for (int s = MS_RESERVED; s < MS_STATE_COUNT; s++) {
+		if (b[s] > sp->tot.peak_bytes[s])
+			sp->tot.peak_bytes[s] = b[s];
+	}
+	if (b[MS_PREPARED] + b[MS_READY] > sp->tot.peak_footprint)
+		sp->tot.peak_footprint = b[MS_PREPARED] + b[MS_READY];
+}
+
+static uint32_t sat_add32(uint32_t a, uint32_t b)
+{
+	return a + b < a ? UINT32_MAX : a + b;
+}
+
+/* ------------------------------------------------------------------ transitions */
+
+/* What an operation makes of one interval. */
+struct target {
+	uint8_t state;
+	uint8_t attr;
+	uint16_t stat;
+	bool erase; /* the interval becomes None */
+};
+
+static bool inferred_source(const struct ms_event *ev)
+{
+	return ev->source == MS_SRC_SYSCALL || ev->source == MS_SRC_KERNEL;
+}
+
+/* Fill *t with what op makes of n; true when that differs from n. */
+static bool target(const struct ms_event *ev, unsigned op, const struct ms_node *n,
+		   struct target *t)
+{
+	bool file = n->attr & MS_NA_FILE;
+	uint8_t infer = inferred_source(ev) ? MS_NA_INFERRED : 0;
+
+	*t = (struct target){.state = n->state, .attr = n->attr, .stat = n->stat};
+	switch (op) {
+	case MS_OP_ALLOC:
+		*t = (struct target){.state = MS_READY, .stat = ev->stat};
+		break;
+	case MS_OP_RESERVE:
+		*t = (struct target){.state = MS_RESERVED};
+		break;
+	case MS_OP_MAP:
+		*t = (struct target){.state = MS_PREPARED, .attr = infer, .stat = ev->stat};
+		break;
+	case MS_OP_USED:
+		if (!file && n->state == MS_PREPARED) {
+			t->state = MS_READY;
+			t->attr &= ~MS_NA_INFERRED;
+		}
+		break;
+	case MS_OP_UNUSED:
+		/* The pages are gone, and with them any huge page that backed them. */
+		if (!file && n->state == MS_READY) {
+			t->state = MS_PREPARED;
+			t->attr = (t->attr & ~(MS_NA_INFERRED | MS_NA_THP)) | infer;
+		}
+		break;
+	case MS_OP_FREE:
+		t->erase = true;
+		break;
+	case MS_OP_FAULT:
+		/* A new PROT_NONE mapping: hints are gone, the stat stays charged (Go's rule). */
+		t->state = MS_RESERVED;
+		t->attr = 0;
+		break;
+	case MS_OP_HUGE_PAGE:
+		t->attr = (t->attr & ~MS_NA_HUGE_MASK) | MS_HUGE_HUGEPAGE;
+		break;
+	case MS_OP_NO_HUGE_PAGE:
+		t->attr = (t->attr & ~MS_NA_HUGE_MASK) | MS_HUGE_NOHUGEPAGE;
+		break;
+	case MS_OP_HUGE_PAGE_COLLAPSE:
+	case MS_OP_THP_COLLAPSE:
+		if (ev->result == 0 && !file &&
+		    (n->state == MS_PREPARED || n->state == MS_READY))
+			t->attr |= MS_NA_THP;
+		break;
+	case MS_OP_FILE_MAP:
+		*t = (struct target){.state = MS_READY, .attr = MS_NA_FILE};
+		break;
+	default: /* pageFault: counters only */
+		break;
+	}
+	return t->erase || t->state != n->state || t->attr != n->attr || t->stat != n->stat;
+}
+
+/* What op creates in a gap (None bytes); false when it leaves the gap None. */
+static bool gap_target(const struct ms_event *ev, unsigned op, struct target *t)
+{
+	uint8_t infer = inferred_source(ev) ? MS_NA_INFERRED : 0;
+
+	switch (op) {
+	case MS_OP_ALLOC:
+		*t = (struct target){.state = MS_READY, .stat = ev->stat};
+		return true;
+	case MS_OP_RESERVE:
+	case MS_OP_FAULT: /* mmap(PROT_NONE, MAP_FIXED) maps whatever was there */
+		*t = (struct target){.state = MS_RESERVED};
+		return true;
+	case MS_OP_MAP:
+		*t = (struct target){.state = MS_PREPARED, .attr = infer, .stat = ev->stat};
+		return true;
+	case MS_OP_FILE_MAP:
+		*t = (struct target){.state = MS_READY, .attr = MS_NA_FILE};
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* Split n at addr (inside it); n keeps [start, addr), the new right part is returned. */
+static struct ms_node *split(struct ms_space *sp, struct ms_node *n, uint64_t addr)
+{
+	struct ms_node *m = ms_tree_node_take(&sp->tree);
+	uint64_t len = n->end - n->start, rlen = n->end - addr;
+
+	m->start = addr;
+	m->end = n->end;
+	m->state = n->state;
+	m->attr = n->attr;
+	m->stat = n->stat;
+	/* Counters follow the bytes, so that their sums stay exact across splits. */
+	m->faults = (uint32_t)((unsigned __int128)n->faults * rlen / len);
+	m->thp = (uint32_t)((unsigned __int128)n->thp * rlen / len);
+	n->faults -= m->faults;
+	n->thp -= m->thp;
+	n->end = addr;
+	ms_tree_insert_after(&sp->tree, n, m);
+	return m;
+}
+
+static void set_node(struct ms_space *sp, struct ms_node *n, const struct target *t)
+{
+	account(sp, n, -1);
+	if (t->erase) {
+		ms_tree_erase(&sp->tree, n);
+		ms_tree_node_give(&sp->tree, n);
+		return;
+	}
+	n->state = t->state;
+	n->attr = t->attr;
+	n->stat = t->stat;
+	account(sp, n, +1);
+}
+
+static void fill_gap(struct ms_space *sp, const struct target *t, uint64_t s, uint64_t e)
+{
+	struct ms_node *n = ms_tree_node_take(&sp->tree);
+
+	n->start = s;
+	n->end = e;
+	n->state = t->state;
+	n->attr = t->attr;
+	n->stat = t->stat;
+	ms_tree_insert(&sp->tree, n);
+	account(sp, n, +1);
+}
+
+static bool mergeable(const struct ms_node *a, const struct ms_node *b)
+{
+	return a->end == b->start && a->state == b->state && a->attr == b->attr &&
+	       a->stat == b->stat;
+}
+
+/* Merge equal neighbours from the interval before s to the one starting at e. */
+static void merge_around(struct ms_space *sp, uint64_t s, uint64_t e)
+{
+	struct ms_node *a = ms_tree_lower_bound(&sp->tree, s ? s - 1 : 0), *b;
+
+	while (a && (b = ms_tree_next(a)) && b->start <= e) {
+		if (mergeable(a, b)) {
+			a->end = b->end;
+			a->faults = sat_add32(a->faults, b->faults);
+			a->thp = sat_add32(a->thp, b->thp);
+			ms_tree_erase(&sp->tree, b);
+			ms_tree_node_give(&sp->tree, b);
+			continue;
+		}
+		if (b->start >= e)
+			break;
+		a = b;
+	}
+}
+
+/* Apply op to [s, e). Nodes were reserved by the check: nothing here can fail. */
+static void apply_range(struct ms_space *sp, const struct ms_event *ev, unsigned op, uint64_t s,
+			uint64_t e)
+{
+	struct ms_node *n = ms_tree_lower_bound(&sp->tree, s), *next;
+	struct target t, g;
+	bool fills = gap_target(ev, op, &g);
+	uint64_t pos = s;
+
+	while (pos < e) {
+		if (!n || n->start >= e) {
+			if (fills)
+				fill_gap(sp, &g, pos, e);
+			break;
+		}
+		if (n->start > pos) {
+			if (fills)
+				fill_gap(sp, &g, pos, n->start);
+			pos = n->start;
+		}
+		next = ms_tree_next(n);
+		if (target(ev, op, n, &t)) {
+			if (n->start < s)
+				n = split(sp, n, s);
+			if (n->end > e)
+				split(sp, n, e);
+			pos = n->end;
+			set_node(sp, n, &t);
+		} else {
+			pos = n->end;
+		}
+		n = next;
+	}
+	merge_around(sp, s, e);
+}
+
+/* ------------------------------------------------------------------ checking */
+
+/* What a walk over a range found. */
+struct walk {
+	uint64_t gaps;		/* None runs */
+	uint64_t charged_same;	/* bytes charged to the event's stat */
+	uint64_t charged_other; /* bytes charged to another stat */
+	uint16_t other_stat;	/* one such stat, for the message */
+};
+
+static void walk_range(struct ms_space *sp, struct ms_event *ev, uint64_t s, uint64_t e,
+		       struct walk *w)
+{
+	const struct ms_node *n = ms_tree_lower_bound(&sp->tree, s);
+	uint64_t pos = s, lo, hi;
+
+	*w = (struct walk){0};
+	for (; n && n->start < e; n = ms_tree_next(n)) {
+		if (n->start > pos) {
+			ev->from[MS_NONE] += n->start - pos;
+			w->gaps++;
+		}
+		lo = n->start > s ? n->start : s;
+		hi = n->end < e ? n->end : e;
+		ev->from[n->state] += hi - lo;
+		if (n->stat == ev->stat) {
+			w->charged_same += n->stat ? hi - lo : 0;
+		} else if (n->stat) {
+			w->charged_other += hi - lo;
+			w->other_stat = n->stat;
+		}
+		pos = hi;
+	}
+	if (pos < e) {
+		ev->from[MS_NONE] += e - pos;
+		w->gaps++;
+	}
+}
+
+static uint8_t dest_state(unsigned op)
+{
+	switch (op) {
+	case MS_OP_ALLOC:
+	case MS_OP_USED:
+	case MS_OP_FILE_MAP:
+		return MS_READY;
+	case MS_OP_RESERVE:
+	case MS_OP_FAULT:
+		return MS_RESERVED;
+	case MS_OP_MAP:
+	case MS_OP_UNUSED:
+		return MS_PREPARED;
+	case MS_OP_FREE:
+		return MS_NONE;
+	default:
+		return MS_STATE_UNCHANGED;
+	}
+}
+
+/* "Ready 4096, None 8192": the states a range held, for messages. */
+static void describe_from(const struct ms_event *ev, char *buf, size_t len)
+{
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (int s = MS_STATE_COUNT - 1; s >= 0 && off < len; s--) {
+		if (!ev->from[s])
+			continue;
+		off += (size_t)snprintf(buf + off, len - off, "%s%s %" PRIu64, off ? ", " : "",
+					ms_state_name((unsigned)s), ev->from[s]);
+	}
+}
+
+static int violate(struct ms_space *sp, struct ms_event *ev, unsigned kind, const char *why)
+{
+	char held[96];
+
+	describe_from(ev, held, sizeof(held));
+	ev->violation = (uint8_t)kind;
+	snprintf(sp->pend.msg, sizeof(sp->pend.msg), "%s [%#" PRIx64 ", %#" PRIx64 ") %s%s%s%s",
+		 ms_op_name(ev->op), ev->addr, ev->addr + ev->len, why, held[0] ? " (held: " : "",
+		 held, held[0] ? ")" : "");
+	return (int)kind;
+}
+
+static const char *stat_name(struct ms_space *sp, uint16_t id)
+{
+	return id && id < sp->nstats ? sp->stats[id].name : "(none)";
+}
+
+/* The semantic rules of SPEC section 3 for API and uprobe operations. */
+static int check_semantics(struct ms_space *sp, struct ms_event *ev, const struct walk *w)
+{
+	const uint64_t *f = ev->from;
+	uint64_t len = ev->len;
+	char why[128];
+
+	switch (ev->op) {
+	case MS_OP_ALLOC:
+	case MS_OP_RESERVE:
+		if (f[MS_NONE] != len)
+			return violate(sp, ev, MS_V_ILLEGAL_TRANSITION,
+				       "over address space already owned");
+		break;
+	case MS_OP_MAP:
+		if (f[MS_RESERVED] != len)
+			return violate(sp, ev, MS_V_ILLEGAL_TRANSITION,
+				       "over bytes that are not Reserved");
+		break;
+	case MS_OP_USED:
+		if (f[MS_NONE] || f[MS_RESERVED])
+			return violate(sp, ev, MS_V_ILLEGAL_TRANSITION,
+				       "over bytes that are neither Prepared nor Ready");
+		if (ev->arg != f[MS_PREPARED]) {
+			snprintf(why, sizeof(why), "declares prepared=%" PRIu64 " but the range "
+				 "holds %" PRIu64 " Prepared bytes", ev->arg, f[MS_PREPARED]);
+			return violate(sp, ev, MS_V_ACCOUNTING_MISMATCH, why);
+		}
+		break;
+	case MS_OP_UNUSED:
+		if (f[MS_READY] != len)
+			return violate(sp, ev, MS_V_ILLEGAL_TRANSITION,
+				       "over bytes that are not Ready");
+		break;
+	case MS_OP_FREE:
+		if (f[MS_NONE])
+			return violate(sp, ev, MS_V_DOUBLE_FREE, "over bytes already None");
+		if (w->charged_other) {
+			const struct stat_slot *st = &sp->stats[ev->stat];
+
+			if (ev->stat && st->bytes < w->charged_same + w->charged_other)
+				snprintf(why, sizeof(why), "would take stat '%s' below zero "
+					 "(%" PRIu64 " charged, %" PRIu64 " freed)", st->name,
+					 st->bytes, w->charged_same + w->charged_other);
+			else
+				snprintf(why, sizeof(why), "with stat '%s' frees %" PRIu64
+					 " bytes charged to stat '%s'", stat_name(sp, ev->stat),
+					 w->charged_other, stat_name(sp, w->other_stat));
+			return violate(sp, ev, MS_V_ACCOUNTING_MISMATCH, why);
+		}
+		break;
+	case MS_OP_FAULT:
+		if (f[MS_READY] != len)
+			return violate(sp, ev, MS_V_ILLEGAL_TRANSITION,
+				       "over bytes that are not Ready");
+		break;
+	case MS_OP_HUGE_PAGE:
+	case MS_OP_NO_HUGE_PAGE:
+	case MS_OP_HUGE_PAGE_COLLAPSE:
+		if (f[MS_NONE] || f[MS_RESERVED])
+			return violate(sp, ev, MS_V_HINT_ON_UNMAPPED,
+				       "over bytes that are not mapped");
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* A user page fault: attribute it, and decide access-reserved / access-prepared / first touch. */
+static int check_page_fault(struct ms_space *sp, struct ms_event *ev)
+{
+	struct pending *p = &sp->pend;
+	const struct ms_node *n = ms_tree_lookup(&sp->tree, p->s);
+	char why[96];
+
+	ev->to = MS_STATE_UNCHANGED;
+	ev->flags &= (uint8_t)~MS_EVF_INFERRED;
+	p->tracked = n != NULL;
+	ev->from[n ? n->state : MS_NONE] = sp->page_size;
+	if (!n || (n->attr & MS_NA_FILE))
+		return 0;
+	snprintf(why, sizeof(why), "%s access at %#" PRIx64 " (ip %#" PRIx64 ")",
+		 (ev->flags & MS_EVF_WRITE) ? "write" : "read", ev->addr, ev->arg);
+	if (n->state == MS_RESERVED) {
+		strncat(why, " in Reserved memory: SIGSEGV follows", sizeof(why) - strlen(why) - 1);
+		return violate(sp, ev, MS_V_ACCESS_RESERVED, why);
+	}
+	if (n->state != MS_PREPARED)
+		return 0;
+	if (n->attr & MS_NA_INFERRED) {
+		/* Memory the syscalls made Prepared: touching it is how it becomes Ready. */
+		p->op = MS_OP_USED;
+		ev->to = MS_READY;
+		ev->flags |= MS_EVF_INFERRED;
+		return 0;
+	}
+	strncat(why, " in Prepared memory before sysUsed", sizeof(why) - strlen(why) - 1);
+	return violate(sp, ev, MS_V_ACCESS_PREPARED, why);
+}
+
+int ms_space_check_locked(struct ms_space *sp, struct ms_event *ev)
+{
+	struct pending *p = &sp->pend;
+	bool semantic, null_ok;
+	uint64_t mask = sp->page_size - 1;
+	struct walk w;
+	size_t need;
+	int v = 0;
+
+	if (ev->op >= MS_OP_COUNT || ev->source >= MS_SRC_COUNT)
+		return -EINVAL;
+	semantic = ev->source == MS_SRC_API || ev->source == MS_SRC_UPROBE;
+	memset(ev->from, 0, sizeof(ev->from));
+	ev->violation = MS_V_NONE;
+	ev->to = dest_state(ev->op);
+	p->ev = ev;
+	p->op = ev->op;
+	p->apply = false;
+	p->tracked = false;
+	p->msg[0] = 0;
+
+	if (ev->op == MS_OP_PAGE_FAULT) {
+		p->s = ev->addr & ~mask;
+		p->e = p->s + sp->page_size;
+		ev->len = sp->page_size;
+	} else {
+		p->s = ev->addr;
+		p->e = ev->addr + ev->len;
+	}
+	/* Ranges that cannot be walked are recorded, never applied. */
+	/* sysAlloc/sysReserve that the kernel (or the length check) refused have no address. */
+	null_ok = (ev->op == MS_OP_ALLOC || ev->op == MS_OP_RESERVE) && ev->result;
+	if (ev->len == 0 || p->e < p->s || p->e == 0 || (semantic && !ev->addr && !null_ok)) {
+		ev->to = MS_STATE_UNCHANGED;
+		if (!ev->result)
+			ev->result = EINVAL;
+		if (!semantic)
+			return 0;
+		return violate(sp, ev, MS_V_INVALID_RANGE,
+			       ev->len == 0 ? "has zero length"
+			       : ev->addr == 0 ? "has a NULL address" : "wraps around the address space");
+	}
+	if (ev->op != MS_OP_PAGE_FAULT && ((ev->addr | ev->len) & mask)) {
+		ev->to = MS_STATE_UNCHANGED;
+		if (!ev->result)
+			ev->result = EINVAL;
+		if (!semantic)
+			return 0;
+		return violate(sp, ev, MS_V_MISALIGNED, "is not page aligned");
+	}
+
+	if (ev->op == MS_OP_PAGE_FAULT) {
+		v = check_page_fault(sp, ev);
+		need = 2;
+	} else {
+		struct target g;
+
+		walk_range(sp, ev, p->s, p->e, &w);
+		if (semantic)
+			v = check_semantics(sp, ev, &w);
+		need = 2 + (gap_target(ev, ev->op, &g) ? w.gaps : 0);
+	}
+	if (ms_tree_reserve(&sp->tree, need)) {
+		p->ev = NULL;
+		sp->tot.lost_ops++;
+		return -ENOMEM;
+	}
+	p->apply = true;
+	return v;
+}
+
+/* ------------------------------------------------------------------ committing */
+
+static void record_violation(struct ms_space *sp, const struct ms_event *ev, const char *msg)
+{
+	struct ms_violation *v;
+
+	sp->tot.violations++;
+	if (ev->violation < MS_V_COUNT)
+		sp->tot.by_kind[ev->violation]++;
+	if (sp->nviol >= sp->max_viol)
+		return;
+	if (sp->nviol == sp->viol_cap) {
+		size_t cap = sp->viol_cap ? 2 * sp->viol_cap : 64;
+		struct ms_violation *grown = realloc(sp->viol, cap * sizeof(*grown));
+
+		if (!grown)
+			return; /* counted above; the event itself still carries the kind */
+		sp->viol = grown;
+		sp->viol_cap = cap;
+	}
+	v = &sp->viol[sp->nviol++];
+	v->ev = *ev;
+	snprintf(v->message, sizeof(v->message), "%s", msg);
+}
+
+static void log_event(struct ms_space *sp, const struct ms_event *ev)
+{
+	if (sp->on_full && ms_ring_pending(sp->ring) >= sp->ring->capacity)
+		sp->on_full(sp, sp->on_full_ctx);
+	ms_ring_push(sp->ring, ev); /* a full ring counts the drop itself */
+}
+
+void ms_space_commit_locked(struct ms_space *sp, struct ms_event *ev)
+{
+	struct pending *p = &sp->pend;
+	struct ms_node *n;
+
+	if (p->ev != ev) /* no successful check of this event: nothing to record */
+		return;
+	sp->ndirty = 0;
+	if (p->apply && ev->result == 0) {
+		if (ev->op != MS_OP_PAGE_FAULT || p->op != MS_OP_PAGE_FAULT)
+			apply_range(sp, ev, p->op, p->s, p->e);
+		if (ev->op == MS_OP_PAGE_FAULT && p->tracked && (n = ms_tree_lookup(&sp->tree, p->s)))
+			n->faults = sat_add32(n->faults, 1);
+		if (ev->op == MS_OP_THP_COLLAPSE && (n = ms_tree_lookup(&sp->tree, p->s)))
+			n->thp = sat_add32(n->thp, 1);
+	} else if (ev->result) {
+		ev->flags |= MS_EVF_FAILED;
+		ev->to = MS_STATE_UNCHANGED;
+	}
+	if (ev->op == MS_OP_PAGE_FAULT) {
+		sp->tot.page_faults++;
+		if (!p->tracked)
+			sp->tot.untracked_faults++;
+	}
+	if (ev->op == MS_OP_THP_COLLAPSE && ev->result == 0)
+		sp->tot.thp_collapses++;
+	ev->seq = (*sp->seq)++;
+	sp->tot.events++;
+	sp->tot.by_op[ev->op]++;
+	if (ev->violation)
+		record_violation(sp, ev, p->msg);
+	update_peaks(sp);
+	log_event(sp, ev);
+	p->ev = NULL;
+}
+
+int ms_space_apply(struct ms_space *sp, struct ms_event *ev)
+{
+	int v;
+
+	ms_space_lock(sp);
+	v = ms_space_check_locked(sp, ev);
+	if (v >= 0)
+		ms_space_commit_locked(sp, ev);
+	ms_space_unlock(sp);
+	return v;
+}
+
+/* Stat ids the last commit changed (for callers that mirror stat values). */
+unsigned ms_space_dirty_stats_locked(struct ms_space *sp, const uint16_t **ids)
+{
+	*ids = sp->dirty;
+	return sp->ndirty;
+}
+
+/* ------------------------------------------------------------------ queries */
+
+static void node_to_region(const struct ms_node *n, struct ms_region *r)
+{
+	r->start = n->start;
+	r->end = n->end;
+	r->faults = n->faults;
+	r->thp_collapses = n->thp;
+	r->stat = n->stat;
+	r->state = n->state;
+	r->huge = n->attr & MS_NA_HUGE_MASK;
+	r->kind = (uint8_t)node_kind(n);
+	r->flags = (uint8_t)(((n->attr & MS_NA_THP) ? MS_RF_THP : 0) |
+			     ((n->attr & MS_NA_INFERRED) ? MS_RF_INFERRED : 0));
+}
+
+enum ms_state ms_space_state_at(struct ms_space *sp, uint64_t addr, struct ms_region *out)
+{
+	const struct ms_node *n;
+	enum ms_state st = MS_NONE;
+
+	ms_space_lock(sp);
+	n = ms_tree_lookup(&sp->tree, addr);
+	if (n) {
+		st = (enum ms_state)n->state;
+		if (out)
+			node_to_region(n, out);
+	}
+	ms_space_unlock(sp);
+	return st;
+}
+
+int ms_space_bytes_in(struct ms_space *sp, uint64_t addr, uint64_t len,
+		      uint64_t bytes[MS_STATE_COUNT])
+{
+	struct ms_event probe = {.addr = addr, .len = len};
+	struct walk w;
+
+	if (addr + len < addr)
+		return -EINVAL;
+	ms_space_lock(sp);
+	walk_range(sp, &probe, addr, addr + len, &w);
+	ms_space_unlock(sp);
+	memcpy(bytes, probe.from, sizeof(probe.from));
+	return 0;
+}
+
+void ms_space_totals_locked(struct ms_space *sp, struct ms_totals *out)
+{
+	*out = sp->tot;
+	memcpy(out->bytes, sp->bytes[MS_KIND_ANON], sizeof(out->bytes));
+	out->file_bytes = sp->bytes[MS_KIND_FILE][MS_READY];
+	out->regions = sp->tree.count;
+	out->dropped_events = ms_ring_dropped(sp->ring);
+}
+
+void ms_space_totals(struct ms_space *sp, struct ms_totals *out)
+{
+	ms_space_lock(sp);
+	ms_space_totals_locked(sp, out);
+	ms_space_unlock(sp);
+}
+
+int ms_space_foreach_region_locked(struct ms_space *sp,
+				   int (*fn)(const struct ms_region *, void *), void *ctx)
+{
+	struct ms_region r;
+	int ret;
+
+	for (const struct ms_node *n = ms_tree_first(&sp->tree); n; n = ms_tree_next(n)) {
+		node_to_region(n, &r);
+		ret = fn(&r, ctx);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+int ms_space_foreach_region(struct ms_space *sp, int (*fn)(const struct ms_region *, void *),
+			    void *ctx)
+{
+	int ret;
+
+	ms_space_lock(sp);
+	ret = ms_space_foreach_region_locked(sp, fn, ctx);
+	ms_space_unlock(sp);
+	return ret;
+}
+
+struct ms_snapshot *ms_space_snapshot(struct ms_space *sp)
+{
+	struct ms_snapshot *snap = calloc(1, sizeof(*snap));
+	size_t i = 0;
+
+	if (!snap)
+		return NULL;
+	ms_space_lock(sp);
+	snap->regions = calloc(sp->tree.count ? sp->tree.count : 1, sizeof(*snap->regions));
+	if (!snap->regions) {
+		ms_space_unlock(sp);
+		free(snap);
+		return NULL;
+	}
+	for (const struct ms_node *n = ms_tree_first(&sp->tree); n; n = ms_tree_next(n))
+		node_to_region(n, &snap->regions[i++]);
+	snap->nregions = i;
+	ms_space_totals_locked(sp, &snap->totals);
+	ms_space_unlock(sp);
+	return snap;
+}
+
+void ms_snapshot_free(struct ms_snapshot *snap)
+{
+	if (!snap)
+		return;
+	free(snap->regions);
+	free(snap);
+}
+
+size_t ms_space_violation_count(struct ms_space *sp)
+{
+	size_t n;
+
+	ms_space_lock(sp);
+	n = sp->nviol;
+	ms_space_unlock(sp);
+	return n;
+}
+
+int ms_space_violation_get(struct ms_space *sp, size_t idx, struct ms_violation *out)
+{
+	int err = -ENOENT;
+
+	ms_space_lock(sp);
+	if (idx < sp->nviol) {
+		*out = sp->viol[idx];
+		err = 0;
+	}
+	ms_space_unlock(sp);
+	return err;
+}
+
+const char *ms_space_violation_message_locked(struct ms_space *sp, uint64_t seq)
+{
+	size_t lo = 0, hi = sp->nviol;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (sp->viol[mid].ev.seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < sp->nviol && sp->viol[lo].ev.seq == seq ? sp->viol[lo].message : NULL;
+}
+
+size_t ms_space_events_read_locked(struct ms_space *sp, struct ms_event *out, size_t max)
+{
+	return ms_ring_pop(sp->ring, out, max);
+}
+
+size_t ms_space_events_read(struct ms_space *sp, struct ms_event *out, size_t max)
+{
+	size_t n;
+
+	ms_space_lock(sp);
+	n = ms_space_events_read_locked(sp, out, max);
+	ms_space_unlock(sp);
+	return n;
+}
+
+/* ------------------------------------------------------------------ self-check */
+
+int ms_space_verify(struct ms_space *sp, char *why, size_t whylen)
+{
+	uint64_t bytes[MS_KIND_COUNT][MS_STATE_COUNT] = {{0}};
+	uint64_t *stat_bytes;
+	const struct ms_node *n, *prev = NULL;
+	const char *twhy;
+	int err = 0;
+
+	ms_space_lock(sp);
+	stat_bytes = calloc(sp->nstats, sizeof(*stat_bytes));
+	if (!stat_bytes) {
+		err = -ENOMEM;
+		snprintf(why, whylen, "out of memory");
+		goto out;
+	}
+	if (ms_tree_check(&sp->tree, &twhy)) {
+		snprintf(why, whylen, "tree: %s", twhy);
+		err = -EFAULT;
+		goto out;
+	}
+	for (n = ms_tree_first(&sp->tree); n; prev = n, n = ms_tree_next(n)) {
+		if (n->state == MS_NONE || n->state >= MS_STATE_COUNT) {
+			snprintf(why, whylen, "interval %#" PRIx64 " has state %u", n->start,
+				 n->state);
+			err = -EFAULT;
+			goto out;
+		}
+		if (prev && mergeable(prev, n)) {
+			snprintf(why, whylen, "equal neighbours not merged at %#" PRIx64, n->start);
+			err = -EFAULT;
+			goto out;
+		}
+		bytes[node_kind(n)][n->state] += n->end - n->start;
+		if (n->stat < sp->nstats)
+			stat_bytes[n->stat] += n->end - n->start;
+	}
+	if (memcmp(bytes, sp->bytes, sizeof(bytes))) {
+		snprintf(why, whylen, "per-state bytes differ from a recount");
+		err = -EFAULT;
+		goto out;
+	}
+	for (unsigned i = 1; i < sp->nstats; i++) {
+		if (stat_bytes[i] != sp->stats[i].bytes) {
+			snprintf(why, whylen, "stat '%s' holds %" PRIu64 ", recount %" PRIu64,
+				 sp->stats[i].name, sp->stats[i].bytes, stat_bytes[i]);
+			err = -EFAULT;
+			goto out;
+		}
+	}
+out:
+	free(stat_bytes);
+	ms_space_unlock(sp);
+	return err;
+}
