@@ -127,7 +127,7 @@ static const struct {
 	unsigned nr;
 	const char *name;
 } syscalls[] = {
-	{SYS_mmap, "mmap"},	    {SYS_munmap, "munmap"}, {SYS_mprotect, "mprotect"},
+	{SYS_mmap, "mmap"},	  {SYS_munmap, "munmap"}, {SYS_mprotect, "mprotect"},
 	{SYS_madvise, "madvise"}, {SYS_mremap, "mremap"}, {SYS_brk, "brk"},
 };
 

@@ -24,10 +24,10 @@
 #include "memstate/space.h"
 #include "tree.h"
 
-#define MS_MAX_STATS	  65535
-#define MS_DIRTY_STATS	  8
-#define DEFAULT_LOG	  65536
-#define DEFAULT_MAX_VIOL  100000
+#define MS_MAX_STATS	 65535
+#define MS_DIRTY_STATS	 8
+#define DEFAULT_LOG	 65536
+#define DEFAULT_MAX_VIOL 100000
 
 struct stat_slot {
 	char *name;	/* owned copy */
@@ -50,8 +50,8 @@ struct ms_space {
 	struct ms_tree tree;
 	uint32_t page_size;
 	uint64_t bytes[MS_KIND_COUNT][MS_STATE_COUNT]; /* per kind and state, now */
-	struct ms_totals tot;				/* counters and peaks */
-	struct stat_slot *stats;			/* [0] is "none" */
+	struct ms_totals tot;			       /* counters and peaks */
+	struct stat_slot *stats;		       /* [0] is "none" */
 	unsigned nstats, stats_cap;
 	uint16_t dirty[MS_DIRTY_STATS]; /* stats changed by the current commit */
 	unsigned ndirty;
@@ -330,8 +330,7 @@ static bool target(const struct ms_event *ev, unsigned op, const struct ms_node 
 		break;
 	case MS_OP_HUGE_PAGE_COLLAPSE:
 	case MS_OP_THP_COLLAPSE:
-		if (ev->result == 0 && !file &&
-		    (n->state == MS_PREPARED || n->state == MS_READY))
+		if (ev->result == 0 && !file && (n->state == MS_PREPARED || n->state == MS_READY))
 			t->attr |= MS_NA_THP;
 		break;
 	case MS_OP_FILE_MAP:
@@ -591,8 +590,10 @@ static int check_semantics(struct ms_space *sp, struct ms_event *ev, const struc
 			return violate(sp, ev, MS_V_ILLEGAL_TRANSITION,
 				       "over bytes that are neither Prepared nor Ready");
 		if (ev->arg != f[MS_PREPARED]) {
-			snprintf(why, sizeof(why), "declares prepared=%" PRIu64 " but the range "
-				 "holds %" PRIu64 " Prepared bytes", ev->arg, f[MS_PREPARED]);
+			snprintf(why, sizeof(why),
+				 "declares prepared=%" PRIu64 " but the range "
+				 "holds %" PRIu64 " Prepared bytes",
+				 ev->arg, f[MS_PREPARED]);
 			return violate(sp, ev, MS_V_ACCOUNTING_MISMATCH, why);
 		}
 		break;
@@ -608,13 +609,16 @@ static int check_semantics(struct ms_space *sp, struct ms_event *ev, const struc
 			const struct stat_slot *st = &sp->stats[ev->stat];
 
 			if (ev->stat && st->bytes < w->charged_same + w->charged_other)
-				snprintf(why, sizeof(why), "would take stat '%s' below zero "
-					 "(%" PRIu64 " charged, %" PRIu64 " freed)", st->name,
-					 st->bytes, w->charged_same + w->charged_other);
+				snprintf(why, sizeof(why),
+					 "would take stat '%s' below zero "
+					 "(%" PRIu64 " charged, %" PRIu64 " freed)",
+					 st->name, st->bytes, w->charged_same + w->charged_other);
 			else
-				snprintf(why, sizeof(why), "with stat '%s' frees %" PRIu64
-					 " bytes charged to stat '%s'", stat_name(sp, ev->stat),
-					 w->charged_other, stat_name(sp, w->other_stat));
+				snprintf(why, sizeof(why),
+					 "with stat '%s' frees %" PRIu64
+					 " bytes charged to stat '%s'",
+					 stat_name(sp, ev->stat), w->charged_other,
+					 stat_name(sp, w->other_stat));
 			return violate(sp, ev, MS_V_ACCOUNTING_MISMATCH, why);
 		}
 		break;
@@ -707,8 +711,9 @@ int ms_space_check_locked(struct ms_space *sp, struct ms_event *ev)
 		if (!semantic)
 			return 0;
 		return violate(sp, ev, MS_V_INVALID_RANGE,
-			       ev->len == 0 ? "has zero length"
-			       : ev->addr == 0 ? "has a NULL address" : "wraps around the address space");
+			       ev->len == 0    ? "has zero length"
+			       : ev->addr == 0 ? "has a NULL address"
+					       : "wraps around the address space");
 	}
 	if (ev->op != MS_OP_PAGE_FAULT && ((ev->addr | ev->len) & mask)) {
 		ev->to = MS_STATE_UNCHANGED;
@@ -782,7 +787,8 @@ void ms_space_commit_locked(struct ms_space *sp, struct ms_event *ev)
 	if (p->apply && ev->result == 0) {
 		if (ev->op != MS_OP_PAGE_FAULT || p->op != MS_OP_PAGE_FAULT)
 			apply_range(sp, ev, p->op, p->s, p->e);
-		if (ev->op == MS_OP_PAGE_FAULT && p->tracked && (n = ms_tree_lookup(&sp->tree, p->s)))
+		if (ev->op == MS_OP_PAGE_FAULT && p->tracked &&
+		    (n = ms_tree_lookup(&sp->tree, p->s)))
 			n->faults = sat_add32(n->faults, 1);
 		if (ev->op == MS_OP_THP_COLLAPSE && (n = ms_tree_lookup(&sp->tree, p->s)))
 			n->thp = sat_add32(n->thp, 1);
@@ -889,8 +895,8 @@ void ms_space_totals(struct ms_space *sp, struct ms_totals *out)
 	ms_space_unlock(sp);
 }
 
-int ms_space_foreach_region_locked(struct ms_space *sp,
-				   int (*fn)(const struct ms_region *, void *), void *ctx)
+int ms_space_foreach_region_locked(struct ms_space *sp, int (*fn)(const struct ms_region *, void *),
+				   void *ctx)
 {
 	struct ms_region r;
 	int ret;

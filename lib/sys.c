@@ -30,24 +30,24 @@
 #define MADV_COLLAPSE 25
 #endif
 
-#define MS_STR2(x)	  #x
-#define MS_STRINGIFY(x)	  MS_STR2(x)
-#define REPORT_LIMIT 100 /* violations printed under the report policy, then counted only */
+#define MS_STR2(x)	#x
+#define MS_STRINGIFY(x) MS_STR2(x)
+#define REPORT_LIMIT	100 /* violations printed under the report policy, then counted only */
 
 struct proc {
-	struct ms_space *sp;	      /* this process's shadow space */
-	enum ms_policy policy;	      /* what a violation does */
-	ms_violation_fn cb;	      /* MS_POLICY_CALLBACK */
+	struct ms_space *sp;   /* this process's shadow space */
+	enum ms_policy policy; /* what a violation does */
+	ms_violation_fn cb;    /* MS_POLICY_CALLBACK */
 	void *cb_ctx;
-	int unused_advice;	      /* MADV_DONTNEED or MADV_FREE */
-	uint64_t huge_size;	      /* PMD huge page size */
-	uint32_t pid;		      /* cached getpid(), reset after fork */
-	uint32_t origin_pid;	      /* the process that owns MEMSTATE_OUT */
-	uint64_t t0;		      /* start of the trace, CLOCK_MONOTONIC ns */
-	unsigned reports;	      /* violations printed */
-	struct ms_stat **user_stats;  /* stat id -> caller's struct, to mirror bytes */
+	int unused_advice;	     /* MADV_DONTNEED or MADV_FREE */
+	uint64_t huge_size;	     /* PMD huge page size */
+	uint32_t pid;		     /* cached getpid(), reset after fork */
+	uint32_t origin_pid;	     /* the process that owns MEMSTATE_OUT */
+	uint64_t t0;		     /* start of the trace, CLOCK_MONOTONIC ns */
+	unsigned reports;	     /* violations printed */
+	struct ms_stat **user_stats; /* stat id -> caller's struct, to mirror bytes */
 	unsigned nuser;
-	struct ms_tl_writer *out;     /* MEMSTATE_OUT stream, NULL when none or finished */
+	struct ms_tl_writer *out; /* MEMSTATE_OUT stream, NULL when none or finished */
 	enum ms_tl_format out_fmt;
 };
 
@@ -72,8 +72,8 @@ ms_print_fn ms_set_print(ms_print_fn fn)
 	return old;
 }
 
-__attribute__((format(printf, 2, 3))) static void pr(enum ms_print_level level,
-						     const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void pr(enum ms_print_level level, const char *fmt,
+						     ...)
 {
 	va_list ap;
 
@@ -247,8 +247,10 @@ static void proc_init(void)
 	if (env && !strcmp(env, "abort"))
 		g.policy = MS_POLICY_ABORT;
 	else if (env && *env && strcmp(env, "report"))
-		pr(MS_WARN, "memstate: MEMSTATE_ON_VIOLATION=%s is not report|abort; "
-			    "reporting\n", env);
+		pr(MS_WARN,
+		   "memstate: MEMSTATE_ON_VIOLATION=%s is not report|abort; "
+		   "reporting\n",
+		   env);
 	env = getenv("MEMSTATE_LOG_EVENTS");
 	if (env && *env)
 		opts.log_capacity = (uint32_t)strtoul(env, NULL, 10);
@@ -258,8 +260,10 @@ static void proc_init(void)
 		const char *fmt = getenv("MEMSTATE_FORMAT");
 
 		if (fmt && *fmt && ms_tl_format_parse(fmt, &g.out_fmt))
-			pr(MS_WARN, "memstate: MEMSTATE_FORMAT=%s is not json|jsonl; "
-				    "writing json\n", fmt);
+			pr(MS_WARN,
+			   "memstate: MEMSTATE_FORMAT=%s is not json|jsonl; "
+			   "writing json\n",
+			   fmt);
 	}
 	g.sp = ms_space_new(&opts);
 	if (!g.sp) {

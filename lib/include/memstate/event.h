@@ -24,7 +24,8 @@ extern "C" {
 #define MS_EVF_PRESENT	0x02 /* pageFault: protection fault on a present page */
 #define MS_EVF_INFERRED 0x04 /* pageFault: first touch of inferred Prepared memory (sysUsed) */
 #define MS_EVF_FAILED	0x08 /* the operation failed: result holds the errno */
-#define MS_EVF_HIDDEN	0x10 /* recorded for checking only (e.g. a library syscall the API
+#define MS_EVF_HIDDEN \
+	0x10 /* recorded for checking only (e.g. a library syscall the API
 				      event already stands for): not written to timelines */
 
 struct ms_event {

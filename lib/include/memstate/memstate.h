@@ -46,7 +46,10 @@ struct ms_stat {
 	uint64_t bytes;	  /* charged bytes, updated by the library (atomic) */
 	uint32_t id;	  /* space stat id, assigned on first use (atomic) */
 };
-#define MS_STAT_INIT(n) {.name = (n), .bytes = 0, .id = 0}
+#define MS_STAT_INIT(n)                          \
+	{                                        \
+		.name = (n), .bytes = 0, .id = 0 \
+	}
 
 uint64_t ms_stat_read(const struct ms_stat *stat);
 

@@ -35,8 +35,8 @@ extern "C" {
 struct ms_space;
 
 /* Interval attribute flags (struct ms_region.flags). */
-#define MS_RF_THP	   0x01 /* collapsed to (or confirmed as) transparent huge pages */
-#define MS_RF_INFERRED	   0x02 /* Prepared state inferred from syscalls: first touch = sysUsed */
+#define MS_RF_THP      0x01 /* collapsed to (or confirmed as) transparent huge pages */
+#define MS_RF_INFERRED 0x02 /* Prepared state inferred from syscalls: first touch = sysUsed */
 
 /* One interval of the shadow map: a maximal run of bytes with equal state and attributes. */
 struct ms_region {
@@ -93,10 +93,10 @@ struct ms_snapshot {
 typedef void (*ms_space_full_fn)(struct ms_space *sp, void *ctx);
 
 struct ms_space_opts {
-	uint32_t page_size;	 /* 0: the system's */
-	uint32_t log_capacity;	 /* event log records; 0: 65536; a ring supplied below wins */
-	struct ms_ring *ring;	 /* optional ring in caller-owned (e.g. shared) memory */
-	uint64_t *seq_counter;	 /* optional counter shared by several spaces (one timeline) */
+	uint32_t page_size;	  /* 0: the system's */
+	uint32_t log_capacity;	  /* event log records; 0: 65536; a ring supplied below wins */
+	struct ms_ring *ring;	  /* optional ring in caller-owned (e.g. shared) memory */
+	uint64_t *seq_counter;	  /* optional counter shared by several spaces (one timeline) */
 	ms_space_full_fn on_full; /* called, lock held, when the log is full; may drain it */
 	void *on_full_ctx;
 	uint32_t max_violations; /* violation records kept (all are counted); 0: 100000 */
@@ -145,8 +145,8 @@ void ms_space_totals_locked(struct ms_space *sp, struct ms_totals *out);
 /* Call fn for each interval in address order; stop early when fn returns non-zero. */
 int ms_space_foreach_region(struct ms_space *sp, int (*fn)(const struct ms_region *, void *),
 			    void *ctx);
-int ms_space_foreach_region_locked(struct ms_space *sp,
-				   int (*fn)(const struct ms_region *, void *), void *ctx);
+int ms_space_foreach_region_locked(struct ms_space *sp, int (*fn)(const struct ms_region *, void *),
+				   void *ctx);
 /* Copy of map and counters; NULL on ENOMEM. Free with ms_snapshot_free(). */
 struct ms_snapshot *ms_space_snapshot(struct ms_space *sp);
 void ms_snapshot_free(struct ms_snapshot *snap);

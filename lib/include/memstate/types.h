@@ -33,28 +33,28 @@ enum ms_state {
  * that faults in it are attributed and its munmap is no surprise, never counted as heap.
  */
 enum ms_op {
-	MS_OP_ALLOC = 0,	     /* None -> Ready, OS-chosen address */
-	MS_OP_RESERVE,		     /* None -> Reserved */
-	MS_OP_MAP,		     /* Reserved -> Prepared */
-	MS_OP_USED,		     /* Prepared -> Ready */
-	MS_OP_UNUSED,		     /* Ready -> Prepared */
-	MS_OP_FREE,		     /* any -> None */
-	MS_OP_FAULT,		     /* Ready -> Reserved */
-	MS_OP_HUGE_PAGE,	     /* hint */
-	MS_OP_NO_HUGE_PAGE,	     /* hint */
-	MS_OP_HUGE_PAGE_COLLAPSE,    /* best-effort collapse request */
-	MS_OP_PAGE_FAULT,	     /* kernel: a user page fault */
-	MS_OP_THP_COLLAPSE,	     /* kernel: a 2 MiB range became a huge page */
-	MS_OP_FILE_MAP,		     /* file-backed or shared mapping appeared */
+	MS_OP_ALLOC = 0,	  /* None -> Ready, OS-chosen address */
+	MS_OP_RESERVE,		  /* None -> Reserved */
+	MS_OP_MAP,		  /* Reserved -> Prepared */
+	MS_OP_USED,		  /* Prepared -> Ready */
+	MS_OP_UNUSED,		  /* Ready -> Prepared */
+	MS_OP_FREE,		  /* any -> None */
+	MS_OP_FAULT,		  /* Ready -> Reserved */
+	MS_OP_HUGE_PAGE,	  /* hint */
+	MS_OP_NO_HUGE_PAGE,	  /* hint */
+	MS_OP_HUGE_PAGE_COLLAPSE, /* best-effort collapse request */
+	MS_OP_PAGE_FAULT,	  /* kernel: a user page fault */
+	MS_OP_THP_COLLAPSE,	  /* kernel: a 2 MiB range became a huge page */
+	MS_OP_FILE_MAP,		  /* file-backed or shared mapping appeared */
 	MS_OP_COUNT,
 };
 
 /* Where an event was observed. */
 enum ms_source {
-	MS_SRC_API = 0,	 /* libmemstate call or ms_note() in the program */
-	MS_SRC_SYSCALL,	 /* inferred from a memory syscall (SPEC section 5) */
-	MS_SRC_UPROBE,	 /* a Go runtime function seen by a uprobe */
-	MS_SRC_KERNEL,	 /* page fault or THP tracepoint */
+	MS_SRC_API = 0, /* libmemstate call or ms_note() in the program */
+	MS_SRC_SYSCALL, /* inferred from a memory syscall (SPEC section 5) */
+	MS_SRC_UPROBE,	/* a Go runtime function seen by a uprobe */
+	MS_SRC_KERNEL,	/* page fault or THP tracepoint */
 	MS_SRC_COUNT,
 };
 
