@@ -26,7 +26,7 @@ void ms_jb_put(struct ms_jbuf *b, const char *s, size_t n);
 void ms_jb_puts(struct ms_jbuf *b, const char *s);
 void ms_jb_u64(struct ms_jbuf *b, uint64_t v);
 void ms_jb_i64(struct ms_jbuf *b, int64_t v);
-void ms_jb_str(struct ms_jbuf *b, const char *s);		/* quoted, or null for NULL */
+void ms_jb_str(struct ms_jbuf *b, const char *s);	     /* quoted, or null for NULL */
 void ms_jb_strn(struct ms_jbuf *b, const char *s, size_t n); /* quoted */
 /* ,"key": with a leading comma unless first; the key is trusted (no escaping). */
 void ms_jb_key(struct ms_jbuf *b, const char *key, int first);

@@ -34,22 +34,22 @@ int ms_tl_format_parse(const char *name, enum ms_tl_format *out);
 /* What the header says about the run. */
 struct ms_tl_header {
 	int argc;
-	char *const *argv;	 /* the traced command */
-	uint32_t page_size;	 /* bytes */
-	uint64_t t0_ns;		 /* CLOCK_MONOTONIC start: event t_ns are written relative to it */
-	const char *tool;	 /* e.g. "memstate 0.1", may be NULL */
-	const char *capture;	 /* capture sources, e.g. "api,ebpf", may be NULL */
+	char *const *argv;   /* the traced command */
+	uint32_t page_size;  /* bytes */
+	uint64_t t0_ns;	     /* CLOCK_MONOTONIC start: event t_ns are written relative to it */
+	const char *tool;    /* e.g. "memstate 0.1", may be NULL */
+	const char *capture; /* capture sources, e.g. "api,ebpf", may be NULL */
 };
 
 /* One traced process, for the closing sections. */
 struct ms_tl_process {
 	uint32_t pid;
 	uint32_t ppid;
-	const char *exe;	 /* may be NULL */
-	int exit_code;		 /* -1 when unknown or killed */
-	int exit_signal;	 /* 0 when none */
-	struct ms_space *space;	 /* its final map, totals and violations; may be NULL */
-	uint64_t dropped;	 /* events lost outside the space's own log (e.g. probe drops) */
+	const char *exe;	/* may be NULL */
+	int exit_code;		/* -1 when unknown or killed */
+	int exit_signal;	/* 0 when none */
+	struct ms_space *space; /* its final map, totals and violations; may be NULL */
+	uint64_t dropped;	/* events lost outside the space's own log (e.g. probe drops) */
 };
 
 struct ms_tl_writer;
