@@ -24,12 +24,12 @@
 
 #include "memstate/memstate.h"
 
-#define ARENA	    (64ull << 20)
-#define CHUNK	    (4ull << 20)
-#define PAGE	    8192ull /* Go's heap page */
-#define NPAGES	    (ARENA / PAGE)
-#define HUGE	    (2ull << 20)
-#define ARENA_HINT  ((void *)0xc000000000ull)
+#define ARENA	   (64ull << 20)
+#define CHUNK	   (4ull << 20)
+#define PAGE	   8192ull /* Go's heap page */
+#define NPAGES	   (ARENA / PAGE)
+#define HUGE	   (2ull << 20)
+#define ARENA_HINT ((void *)0xc000000000ull)
 
 enum page_state { P_FREE_READY, P_FREE_SCAVENGED, P_INUSE };
 
@@ -42,8 +42,8 @@ static struct ms_stat heap_stat = MS_STAT_INIT("heap");
 static struct ms_stat meta_stat = MS_STAT_INIT("metadata");
 
 static char *arena;
-static uint64_t mapped;		  /* bytes of the arena mapped so far */
-static uint8_t pages[NPAGES];	  /* page_state of each mapped page */
+static uint64_t mapped;	      /* bytes of the arena mapped so far */
+static uint8_t pages[NPAGES]; /* page_state of each mapped page */
 static uint64_t own_ready, own_prepared;
 static uint64_t seed = 0x60eaf;
 
@@ -74,8 +74,9 @@ static int agree(const char *phase)
 	if (t.bytes[MS_READY] != own_ready || t.bytes[MS_PREPARED] != own_prepared ||
 	    ms_stat_read(&heap_stat) != mapped) {
 		fprintf(stderr,
-			"goheap: %s: library says Ready %" PRIu64 " Prepared %" PRIu64 " heap %" PRIu64
-			", goheap counted %" PRIu64 " / %" PRIu64 " / %" PRIu64 "\n",
+			"goheap: %s: library says Ready %" PRIu64 " Prepared %" PRIu64
+			" heap %" PRIu64 ", goheap counted %" PRIu64 " / %" PRIu64 " / %" PRIu64
+			"\n",
 			phase, t.bytes[MS_READY], t.bytes[MS_PREPARED], ms_stat_read(&heap_stat),
 			own_ready, own_prepared, mapped);
 		return 1;
@@ -226,8 +227,8 @@ int main(int argc, char **argv)
 
 	ms_totals(&t);
 	printf("goheap: %" PRIu64 " operations: %" PRIu64 " sysMap, %" PRIu64 " sysUsed, %" PRIu64
-	       " sysUnused, %" PRIu64 " sysFree; peak Ready %" PRIu64 " KiB, peak footprint %" PRIu64
-	       " KiB; %" PRIu64 " violations\n",
+	       " sysUnused, %" PRIu64 " sysFree; peak Ready %" PRIu64
+	       " KiB, peak footprint %" PRIu64 " KiB; %" PRIu64 " violations\n",
 	       t.events, t.by_op[MS_OP_MAP], t.by_op[MS_OP_USED], t.by_op[MS_OP_UNUSED],
 	       t.by_op[MS_OP_FREE], t.peak_bytes[MS_READY] >> 10, t.peak_footprint >> 10,
 	       t.violations);

@@ -39,7 +39,7 @@ typedef void (*test_fn)(void);
 #define TEST_END }
 
 __attribute__((format(printf, 3, 4))) static inline void test_fail(const char *file, int line,
-								  const char *fmt, ...)
+								   const char *fmt, ...)
 {
 	va_list ap;
 
@@ -54,33 +54,33 @@ __attribute__((format(printf, 3, 4))) static inline void test_fail(const char *f
 	fflush(stdout);
 }
 
-#define expect_true(c, ...)                                  \
-	do {                                                 \
-		if (!(c))                                    \
+#define expect_true(c, ...)                                         \
+	do {                                                        \
+		if (!(c))                                           \
 			test_fail(__FILE__, __LINE__, __VA_ARGS__); \
 	} while (0)
 
-#define expect_u64_eq(a, b, what)                                                          \
-	do {                                                                               \
-		uint64_t a_ = (uint64_t)(a), b_ = (uint64_t)(b);                           \
-		if (a_ != b_)                                                              \
-			test_fail(__FILE__, __LINE__, "%s: got %" PRIu64 ", want %" PRIu64, \
-				  what, a_, b_);                                           \
+#define expect_u64_eq(a, b, what)                                                                 \
+	do {                                                                                      \
+		uint64_t a_ = (uint64_t)(a), b_ = (uint64_t)(b);                                  \
+		if (a_ != b_)                                                                     \
+			test_fail(__FILE__, __LINE__, "%s: got %" PRIu64 ", want %" PRIu64, what, \
+				  a_, b_);                                                        \
 	} while (0)
 
-#define expect_int_eq(a, b, what)                                                        \
-	do {                                                                             \
-		long long a_ = (long long)(a), b_ = (long long)(b);                      \
-		if (a_ != b_)                                                            \
+#define expect_int_eq(a, b, what)                                                               \
+	do {                                                                                    \
+		long long a_ = (long long)(a), b_ = (long long)(b);                             \
+		if (a_ != b_)                                                                   \
 			test_fail(__FILE__, __LINE__, "%s: got %lld, want %lld", what, a_, b_); \
 	} while (0)
 
-#define expect_str_eq(a, b, what)                                                            \
-	do {                                                                                 \
-		const char *a_ = (a), *b_ = (b);                                             \
-		if (!a_ || !b_ || strcmp(a_, b_))                                            \
-			test_fail(__FILE__, __LINE__, "%s: got \"%s\", want \"%s\"", what,   \
-				  a_ ? a_ : "(null)", b_ ? b_ : "(null)");                   \
+#define expect_str_eq(a, b, what)                                                          \
+	do {                                                                               \
+		const char *a_ = (a), *b_ = (b);                                           \
+		if (!a_ || !b_ || strcmp(a_, b_))                                          \
+			test_fail(__FILE__, __LINE__, "%s: got \"%s\", want \"%s\"", what, \
+				  a_ ? a_ : "(null)", b_ ? b_ : "(null)");                 \
 	} while (0)
 
 #define assert_true(c, ...)                                         \
@@ -91,11 +91,11 @@ __attribute__((format(printf, 3, 4))) static inline void test_fail(const char *f
 		}                                                   \
 	} while (0)
 
-#define test_skip(...)                                                                  \
-	do {                                                                            \
-		test_state.skipped = 1;                                                 \
+#define test_skip(...)                                                                   \
+	do {                                                                             \
+		test_state.skipped = 1;                                                  \
 		snprintf(test_state.skip_why, sizeof(test_state.skip_why), __VA_ARGS__); \
-		longjmp(test_state.bail, 1);                                            \
+		longjmp(test_state.bail, 1);                                             \
 	} while (0)
 
 int test_run_array(test_fn *tests);

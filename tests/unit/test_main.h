@@ -19,7 +19,8 @@ int test_run_array(test_fn *tests)
 		memset(&test_state, 0, sizeof(test_state));
 		tests[i]();
 		if (test_state.skipped) {
-			printf("ok %d - %s # skip %s\n", i + 1, test_state.name, test_state.skip_why);
+			printf("ok %d - %s # skip %s\n", i + 1, test_state.name,
+			       test_state.skip_why);
 		} else if (test_state.failures) {
 			printf("not ok %d - %s\n", i + 1, test_state.name);
 			failed++;

@@ -23,8 +23,14 @@ static struct ms_space *new_space(void)
 static struct ms_event op(struct ms_space *sp, unsigned o, unsigned src, uint64_t addr,
 			  uint64_t len, uint64_t arg, uint16_t stat)
 {
-	struct ms_event ev = {.op = (uint8_t)o, .source = (uint8_t)src, .addr = addr, .len = len,
-			      .arg = arg, .stat = stat, .pid = 1, .tid = 1};
+	struct ms_event ev = {.op = (uint8_t)o,
+			      .source = (uint8_t)src,
+			      .addr = addr,
+			      .len = len,
+			      .arg = arg,
+			      .stat = stat,
+			      .pid = 1,
+			      .tid = 1};
 
 	ms_space_apply(sp, &ev);
 	return ev;
@@ -186,8 +192,11 @@ TEST_BEGIN(test_syscall_source_never_semantic)
 	expect_int_eq(ms_space_state_at(sp, BASE, NULL), MS_PREPARED, "neighbour untouched");
 	/* Failed syscalls change nothing. */
 	{
-		struct ms_event f = {.op = MS_OP_FREE, .source = MS_SRC_SYSCALL, .addr = BASE,
-				     .len = 4 * PS, .result = EINVAL};
+		struct ms_event f = {.op = MS_OP_FREE,
+				     .source = MS_SRC_SYSCALL,
+				     .addr = BASE,
+				     .len = 4 * PS,
+				     .result = EINVAL};
 
 		ms_space_apply(sp, &f);
 		expect_true(f.flags & MS_EVF_FAILED, "failed flag");
@@ -293,8 +302,8 @@ static void on_full(struct ms_space *sp, void *ctx)
 TEST_BEGIN(test_log_flush_hook)
 {
 	int calls = 0;
-	struct ms_space_opts o = {.page_size = PS, .log_capacity = 8, .on_full = on_full,
-				  .on_full_ctx = &calls};
+	struct ms_space_opts o = {
+		.page_size = PS, .log_capacity = 8, .on_full = on_full, .on_full_ctx = &calls};
 	struct ms_space *sp = ms_space_new(&o);
 	struct ms_totals t;
 
@@ -371,7 +380,8 @@ static void model_apply(const struct ms_event *ev, uint64_t p0, uint64_t np)
 			*p = (struct page){.state = MS_RESERVED};
 			break;
 		case MS_OP_MAP:
-			*p = (struct page){.state = MS_PREPARED, .stat = ev->stat, .inferred = infer};
+			*p = (struct page){
+				.state = MS_PREPARED, .stat = ev->stat, .inferred = infer};
 			break;
 		case MS_OP_USED:
 			if (!p->file && p->state == MS_PREPARED) {
@@ -428,25 +438,29 @@ static int cmp_region(const struct ms_region *r, void *arg)
 	/* pages before r are None */
 	for (; c->page < p0; c->page++) {
 		if (model[c->page].state != MS_NONE) {
-			snprintf(c->why, sizeof(c->why), "page %" PRIu64 " should be tracked", c->page);
+			snprintf(c->why, sizeof(c->why), "page %" PRIu64 " should be tracked",
+				 c->page);
 			return c->bad = 1;
 		}
 	}
 	for (uint64_t i = p0; i < p1; i++) {
 		const struct page *p = &model[i];
 
-		if (p->state != r->state || p->huge != r->huge || p->file != (r->kind == MS_KIND_FILE) ||
-		    p->inferred != !!(r->flags & MS_RF_INFERRED) || p->thp != !!(r->flags & MS_RF_THP) ||
-		    p->stat != r->stat) {
-			snprintf(c->why, sizeof(c->why), "page %" PRIu64 ": model state %u stat %u, tree %u/%u",
-				 i, p->state, p->stat, r->state, r->stat);
+		if (p->state != r->state || p->huge != r->huge ||
+		    p->file != (r->kind == MS_KIND_FILE) ||
+		    p->inferred != !!(r->flags & MS_RF_INFERRED) ||
+		    p->thp != !!(r->flags & MS_RF_THP) || p->stat != r->stat) {
+			snprintf(c->why, sizeof(c->why),
+				 "page %" PRIu64 ": model state %u stat %u, tree %u/%u", i,
+				 p->state, p->stat, r->state, r->stat);
 			return c->bad = 1;
 		}
 	}
 	/* maximal: the page after must differ (or be None) */
 	if (p1 < NPAGES && model[p1].state != MS_NONE && same_page(&model[p1], &model[p1 - 1])) {
 		/* it may be the next region only if they differ; equal means a missed merge */
-		snprintf(c->why, sizeof(c->why), "interval ends at page %" PRIu64 " without a change", p1);
+		snprintf(c->why, sizeof(c->why),
+			 "interval ends at page %" PRIu64 " without a change", p1);
 		return c->bad = 1;
 	}
 	c->page = p1;
@@ -493,12 +507,14 @@ TEST_BEGIN(test_differential_1m)
 		for (uint64_t k = p0; k < p0 + np; k++)
 			want_from[model[k].state] += PS;
 		if (o == MS_OP_USED) /* mostly the exact count, sometimes a lie */
-			ev.arg = (r >> 56) % 8 ? want_from[MS_PREPARED] : want_from[MS_PREPARED] + PS;
+			ev.arg = (r >> 56) % 8 ? want_from[MS_PREPARED]
+					       : want_from[MS_PREPARED] + PS;
 		if (o == MS_OP_PAGE_FAULT) {
 			const struct page *p = &model[p0];
 
-			want_v = p->state == MS_RESERVED && !p->file ? MS_V_ACCESS_RESERVED
-				 : p->state == MS_PREPARED && !p->inferred ? MS_V_ACCESS_PREPARED : 0;
+			want_v = p->state == MS_RESERVED && !p->file	   ? MS_V_ACCESS_RESERVED
+				 : p->state == MS_PREPARED && !p->inferred ? MS_V_ACCESS_PREPARED
+									   : 0;
 		} else {
 			want_v = model_violation(&ev, want_from, p0, np);
 		}
@@ -506,12 +522,13 @@ TEST_BEGIN(test_differential_1m)
 		if (memcmp(ev.from, want_from, sizeof(want_from)) || ev.violation != want_v) {
 			if (mismatches++ < 5)
 				test_fail(__FILE__, __LINE__,
-					  "op %lu %s src %u [%" PRIu64 "+%" PRIu64 "]: violation %u want %u, "
-					  "from R%" PRIu64 "/P%" PRIu64 "/Y%" PRIu64 " want R%" PRIu64
-					  "/P%" PRIu64 "/Y%" PRIu64,
+					  "op %lu %s src %u [%" PRIu64 "+%" PRIu64
+					  "]: violation %u want %u, "
+					  "from R%" PRIu64 "/P%" PRIu64 "/Y%" PRIu64
+					  " want R%" PRIu64 "/P%" PRIu64 "/Y%" PRIu64,
 					  i, ms_op_name(o), ev.source, p0, np, ev.violation, want_v,
-					  ev.from[1], ev.from[2], ev.from[3], want_from[1], want_from[2],
-					  want_from[3]);
+					  ev.from[1], ev.from[2], ev.from[3], want_from[1],
+					  want_from[2], want_from[3]);
 		}
 		if (o == MS_OP_PAGE_FAULT) {
 			struct page *p = &model[p0];
@@ -529,7 +546,8 @@ TEST_BEGIN(test_differential_1m)
 			ms_space_foreach_region(sp, cmp_region, &c);
 			for (; !c.bad && c.page < NPAGES; c.page++) {
 				if (model[c.page].state != MS_NONE) {
-					snprintf(c.why, sizeof(c.why), "page %" PRIu64 " missing", c.page);
+					snprintf(c.why, sizeof(c.why), "page %" PRIu64 " missing",
+						 c.page);
 					c.bad = 1;
 				}
 			}
@@ -559,6 +577,6 @@ int main(void)
 {
 	return test_run(test_go_lifecycle, test_violations_each_kind,
 			test_syscall_source_never_semantic, test_split_merge_and_counters,
-			test_fault_keeps_stat_charged, test_log_overflow_counted, test_log_flush_hook,
-			test_differential_1m, NULL);
+			test_fault_keeps_stat_charged, test_log_overflow_counted,
+			test_log_flush_hook, test_differential_1m, NULL);
 }

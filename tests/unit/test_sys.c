@@ -65,8 +65,8 @@ TEST_BEGIN(test_real_lifecycle)
 	nviol = 0;
 	p = ms_sys_reserve(NULL, n);
 	assert_true(p != NULL, "reserve: %s", strerror(errno));
-	expect_true(maps_perms(p, perms) == 0 && !strcmp(perms, "---p"), "reserved is PROT_NONE: %s",
-		    perms);
+	expect_true(maps_perms(p, perms) == 0 && !strcmp(perms, "---p"),
+		    "reserved is PROT_NONE: %s", perms);
 	expect_int_eq(ms_state_at(p), MS_RESERVED, "state after reserve");
 	expect_int_eq(ms_sys_map(p, 16 * ps, &heap), 0, "map");
 	expect_true(maps_perms(p, perms) == 0 && !strcmp(perms, "rw-p"), "mapped is RW: %s", perms);
@@ -169,8 +169,8 @@ TEST_BEGIN(test_abort_policy)
 		_exit(0);
 	}
 	waitpid(pid, &status, 0);
-	expect_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT, "child aborted (status %#x)",
-		    status);
+	expect_true(WIFSIGNALED(status) && WTERMSIG(status) == SIGABRT,
+		    "child aborted (status %#x)", status);
 }
 TEST_END
 

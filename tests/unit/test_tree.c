@@ -160,6 +160,6 @@ TEST_END
 
 int main(void)
 {
-	return test_run(test_tree_empty, test_tree_insert_after_order, test_tree_random_against_array,
-			test_tree_balanced_sequential, NULL);
+	return test_run(test_tree_empty, test_tree_insert_after_order,
+			test_tree_random_against_array, test_tree_balanced_sequential, NULL);
 }

@@ -45,10 +45,18 @@ static struct ms_space *sample_space(void)
 		{.op = MS_OP_MAP, .addr = BIG, .len = 4 * PS, .stat = (uint16_t)heap, .t_ns = 2000},
 		{.op = MS_OP_USED, .addr = BIG, .len = 4 * PS, .arg = 4 * PS, .t_ns = 3000},
 		{.op = MS_OP_FREE, .addr = BIG + 32 * PS, .len = PS, .t_ns = 4000},
-		{.op = MS_OP_PAGE_FAULT, .source = MS_SRC_KERNEL, .addr = BIG + 5, .arg = 0x401000,
-		 .flags = MS_EVF_WRITE, .t_ns = 5000},
-		{.op = MS_OP_ALLOC, .source = MS_SRC_SYSCALL, .aux = 9, .addr = 0x1000000,
-		 .len = PS, .t_ns = 6000},
+		{.op = MS_OP_PAGE_FAULT,
+		 .source = MS_SRC_KERNEL,
+		 .addr = BIG + 5,
+		 .arg = 0x401000,
+		 .flags = MS_EVF_WRITE,
+		 .t_ns = 5000},
+		{.op = MS_OP_ALLOC,
+		 .source = MS_SRC_SYSCALL,
+		 .aux = 9,
+		 .addr = 0x1000000,
+		 .len = PS,
+		 .t_ns = 6000},
 	};
 
 	for (size_t i = 0; i < sizeof(evs) / sizeof(evs[0]); i++) {
@@ -63,8 +71,8 @@ static int write_timeline(struct ms_space *sp, const char *path, enum ms_tl_form
 {
 	char *argv[] = {"./prog", "arg with \"quotes\"\n\x01", "caf\xc3\xa9", "bad\xff"};
 	struct ms_tl_header h = {.argc = 4, .argv = argv, .page_size = PS, .t0_ns = 500};
-	struct ms_tl_process p = {.pid = 42, .ppid = 1, .exe = "/bin/prog", .exit_code = 0,
-				  .space = sp};
+	struct ms_tl_process p = {
+		.pid = 42, .ppid = 1, .exe = "/bin/prog", .exit_code = 0, .space = sp};
 	struct ms_event evs[16];
 	struct ms_tl_writer *w;
 	int err = 0;
@@ -119,8 +127,9 @@ TEST_BEGIN(test_json_document)
 	expect_int_eq(cJSON_GetObjectItem(ev, "t_ns")->valueint, 1500, "t_ns relative");
 	ev = cJSON_GetArrayItem(events, 3);
 	expect_true(cJSON_IsObject(cJSON_GetObjectItem(ev, "violation")), "inline violation");
-	expect_str_eq(cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "violation"), "kind")->valuestring,
-		      "double-free", "kind");
+	expect_str_eq(
+		cJSON_GetObjectItem(cJSON_GetObjectItem(ev, "violation"), "kind")->valuestring,
+		"double-free", "kind");
 	ev = cJSON_GetArrayItem(events, 4);
 	expect_true(cJSON_IsTrue(cJSON_GetObjectItem(ev, "write")), "pageFault write");
 	expect_int_eq(cJSON_GetObjectItem(ev, "ip")->valueint, 0x401000, "pageFault ip");
