@@ -66,6 +66,9 @@ struct ms_space {
 	void *on_full_ctx;
 };
 
+static void account(struct ms_space *sp, const struct ms_node *n, int sign);
+static void update_peaks(struct ms_space *sp);
+
 /* ------------------------------------------------------------------ life cycle */
 
 struct ms_space *ms_space_new(const struct ms_space_opts *opts)
@@ -125,6 +128,40 @@ void ms_space_free(struct ms_space *sp)
 	free(sp->ring_mem);
 	pthread_mutex_destroy(&sp->lock);
 	free(sp);
+}
+
+struct ms_space *ms_space_clone(struct ms_space *sp, const struct ms_space_opts *opts)
+{
+	struct ms_space *c = ms_space_new(opts);
+	struct ms_node *prev = NULL, *m;
+
+	if (!c)
+		return NULL;
+	ms_space_lock(sp);
+	for (unsigned i = 1; i < sp->nstats; i++) {
+		if (ms_space_stat_id_locked(c, sp->stats[i].name) != (int)i)
+			goto fail;
+	}
+	if (ms_tree_reserve(&c->tree, sp->tree.count))
+		goto fail;
+	for (const struct ms_node *n = ms_tree_first(&sp->tree); n; n = ms_tree_next(n)) {
+		m = ms_tree_node_take(&c->tree);
+		m->start = n->start;
+		m->end = n->end;
+		m->state = n->state;
+		m->attr = n->attr;
+		m->stat = n->stat;
+		ms_tree_insert_after(&c->tree, prev, m);
+		account(c, m, +1);
+		prev = m;
+	}
+	ms_space_unlock(sp);
+	update_peaks(c);
+	return c;
+fail:
+	ms_space_unlock(sp);
+	ms_space_free(c);
+	return NULL;
 }
 
 void ms_space_lock(struct ms_space *sp)
@@ -919,6 +956,27 @@ int ms_space_foreach_region(struct ms_space *sp, int (*fn)(const struct ms_regio
 	ret = ms_space_foreach_region_locked(sp, fn, ctx);
 	ms_space_unlock(sp);
 	return ret;
+}
+
+int ms_space_foreach_in_locked(struct ms_space *sp, uint64_t addr, uint64_t len,
+			       int (*fn)(const struct ms_region *, void *), void *ctx)
+{
+	uint64_t end = addr + len < addr ? UINT64_MAX : addr + len;
+	struct ms_region r;
+	int ret;
+
+	for (const struct ms_node *n = ms_tree_lower_bound(&sp->tree, addr); n && n->start < end;
+	     n = ms_tree_next(n)) {
+		node_to_region(n, &r);
+		if (r.start < addr)
+			r.start = addr;
+		if (r.end > end)
+			r.end = end;
+		ret = fn(&r, ctx);
+		if (ret)
+			return ret;
+	}
+	return 0;
 }
 
 struct ms_snapshot *ms_space_snapshot(struct ms_space *sp)

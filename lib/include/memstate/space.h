@@ -104,6 +104,11 @@ struct ms_space_opts {
 
 struct ms_space *ms_space_new(const struct ms_space_opts *opts);
 void ms_space_free(struct ms_space *sp);
+/*
+ * A new space holding a copy of sp's map and stat names (a forked child's address space),
+ * with fresh counters and an empty log; opts as for ms_space_new. NULL on ENOMEM.
+ */
+struct ms_space *ms_space_clone(struct ms_space *sp, const struct ms_space_opts *opts);
 
 void ms_space_lock(struct ms_space *sp);
 void ms_space_unlock(struct ms_space *sp);
@@ -147,6 +152,9 @@ int ms_space_foreach_region(struct ms_space *sp, int (*fn)(const struct ms_regio
 			    void *ctx);
 int ms_space_foreach_region_locked(struct ms_space *sp, int (*fn)(const struct ms_region *, void *),
 				   void *ctx);
+/* Call fn for each interval overlapping [addr, addr+len), clipped to it; gaps are skipped. */
+int ms_space_foreach_in_locked(struct ms_space *sp, uint64_t addr, uint64_t len,
+			       int (*fn)(const struct ms_region *, void *), void *ctx);
 /* Copy of map and counters; NULL on ENOMEM. Free with ms_snapshot_free(). */
 struct ms_snapshot *ms_space_snapshot(struct ms_space *sp);
 void ms_snapshot_free(struct ms_snapshot *snap);
