@@ -41,6 +41,16 @@ LIB_A := $(BUILD)/lib/libmemstate.a
 LIB_SO := $(BUILD)/lib/libmemstate.so.0
 LIB_SO_LINK := $(BUILD)/lib/libmemstate.so
 
+# ---------------------------------------------------------------- the memstate CLI
+# Each folder's build.mk adds its objects to CLI_OBJS and its libraries to CLI_LIBS;
+# a folder that cannot be built here (BPF=0, missing headers) adds nothing, and the
+# commands it owns say so at run time.
+CLI_OBJS :=
+CLI_LIBS :=
+include tracer/build.mk
+-include export/build.mk bpf/build.mk tui/build.mk
+MEMSTATE := $(BUILD)/bin/memstate
+
 # ---------------------------------------------------------------- samples
 SAMPLE_SRCS := samples/goheap.c $(wildcard samples/zoo/*.c)
 SAMPLES := $(SAMPLE_SRCS:samples/%.c=$(BUILD)/samples/%)
@@ -53,10 +63,11 @@ UNITS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 BENCH_SRCS := $(wildcard bench/bench_*.c)
 BENCHES := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all lib samples units benches deps demo test bench lint format install uninstall clean
-all: lib samples units benches
+.PHONY: all lib cli samples units benches deps demo test bench lint format install uninstall clean
+all: lib cli samples units benches
 
 lib: $(LIB_A) $(LIB_SO_LINK)
+cli: $(MEMSTATE)
 samples: $(SAMPLES)
 units: $(UNITS)
 benches: $(BENCHES)
@@ -78,6 +89,11 @@ $(LIB_SO): $(LIB_OBJS)
 
 $(LIB_SO_LINK): $(LIB_SO)
 	$(Q)ln -sf libmemstate.so.0 $@
+
+$(MEMSTATE): $(CLI_OBJS) $(LIB_A)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB_A) $(CLI_LIBS) $(LDLIBS)
 
 $(BUILD)/samples/%: $(BUILD)/obj/samples/%.o $(LIB_A)
 	$(call msg,LD,$@)

@@ -160,8 +160,8 @@ static int runs_visit(const struct ms_region *r, void *ctx)
 }
 
 /* Split [addr, addr+len) into runs of one outcome and record each. */
-static int emit_runs(struct ms_space *sp, const struct ms_sysrec *rec, uint64_t addr,
-		     uint64_t len, classify_fn cls, uint8_t kind)
+static int emit_runs(struct ms_space *sp, const struct ms_sysrec *rec, uint64_t addr, uint64_t len,
+		     classify_fn cls, uint8_t kind)
 {
 	struct runs rs = {.cap = 16, .pos = addr, .cls = cls};
 	int n = 0, r;

@@ -29,8 +29,8 @@ static void setup(void)
 static int sys(unsigned nr, int64_t ret, uint64_t a0, uint64_t a1, uint64_t a2, uint64_t a3,
 	       uint64_t a4)
 {
-	struct ms_sysrec r = {.pid = 7, .tid = 8, .nr = nr, .ret = ret,
-			      .args = {a0, a1, a2, a3, a4, 0}};
+	struct ms_sysrec r = {
+		.pid = 7, .tid = 8, .nr = nr, .ret = ret, .args = {a0, a1, a2, a3, a4, 0}};
 	int n;
 
 	ms_space_lock(sp);
@@ -41,8 +41,8 @@ static int sys(unsigned nr, int64_t ret, uint64_t a0, uint64_t a1, uint64_t a2, 
 }
 
 #define MMAP(ret, addr, len, prot, flags) sys(SYS_mmap, (int64_t)(ret), addr, len, prot, flags, 0)
-#define RW			  (PROT_READ | PROT_WRITE)
-#define ANON			  (MAP_PRIVATE | MAP_ANONYMOUS)
+#define RW				  (PROT_READ | PROT_WRITE)
+#define ANON				  (MAP_PRIVATE | MAP_ANONYMOUS)
 
 static enum ms_state at(uint64_t a)
 {
@@ -62,7 +62,8 @@ TEST_BEGIN(test_mmap_rows)
 	expect_int_eq(out[0].op, MS_OP_ALLOC, "RW anon is sysAlloc");
 	expect_int_eq(at(A + 32 * PS), MS_READY, "Ready");
 	/* RW FIXED over Reserved + None + Ready: three runs, three events */
-	expect_int_eq(MMAP(A + 12 * PS, A + 12 * PS, 24 * PS, RW, ANON | MAP_FIXED), 3, "mixed runs");
+	expect_int_eq(MMAP(A + 12 * PS, A + 12 * PS, 24 * PS, RW, ANON | MAP_FIXED), 3,
+		      "mixed runs");
 	expect_int_eq(out[0].op, MS_OP_MAP, "run 1 map");
 	expect_int_eq(out[1].op, MS_OP_ALLOC, "run 2 alloc over None");
 	expect_int_eq(out[2].op, MS_OP_MAP, "run 3 reset over Ready");
@@ -105,7 +106,8 @@ TEST_BEGIN(test_file_mappings_are_their_own_kind)
 	expect_int_eq(r.kind, MS_KIND_FILE, "file kind kept");
 	/* a fault in it is counted, no violation */
 	{
-		struct ms_event f = {.op = MS_OP_PAGE_FAULT, .source = MS_SRC_KERNEL, .addr = A + 5};
+		struct ms_event f = {
+			.op = MS_OP_PAGE_FAULT, .source = MS_SRC_KERNEL, .addr = A + 5};
 
 		ms_space_apply(sp, &f);
 		expect_int_eq(f.violation, 0, "fault in a file mapping");
@@ -125,7 +127,8 @@ TEST_BEGIN(test_mprotect_and_madvise)
 	expect_int_eq(out[0].op, MS_OP_MAP, "mprotect RW over Reserved is sysMap");
 	expect_int_eq(at(A), MS_PREPARED, "Prepared until touched");
 	{
-		struct ms_event f = {.op = MS_OP_PAGE_FAULT, .source = MS_SRC_KERNEL, .addr = A + 3 * PS};
+		struct ms_event f = {
+			.op = MS_OP_PAGE_FAULT, .source = MS_SRC_KERNEL, .addr = A + 3 * PS};
 
 		ms_space_apply(sp, &f);
 		expect_int_eq(f.violation, 0, "first touch is no violation");
@@ -164,8 +167,9 @@ TEST_BEGIN(test_mremap)
 	expect_int_eq(at(A + 2 * PS), MS_NONE, "tail gone");
 	/* move: old freed, states recreated at the new place, plus growth */
 	sys(SYS_madvise, 0, A + PS, PS, MADV_DONTNEED, 0, 0);
-	expect_int_eq(sys(SYS_mremap, (int64_t)(A + 100 * PS), A, 2 * PS, 3 * PS, MREMAP_MAYMOVE, 0), 4,
-		      "move");
+	expect_int_eq(
+		sys(SYS_mremap, (int64_t)(A + 100 * PS), A, 2 * PS, 3 * PS, MREMAP_MAYMOVE, 0), 4,
+		"move");
 	expect_int_eq(out[0].op, MS_OP_FREE, "old freed");
 	expect_int_eq(at(A), MS_NONE, "old gone");
 	expect_int_eq(at(A + 100 * PS), MS_READY, "Ready page moved");
@@ -222,7 +226,8 @@ TEST_END
 int main(void)
 {
 	int r = test_run(test_mmap_rows, test_file_mappings_are_their_own_kind,
-			 test_mprotect_and_madvise, test_mremap, test_brk, test_clone_for_fork, NULL);
+			 test_mprotect_and_madvise, test_mremap, test_brk, test_clone_for_fork,
+			 NULL);
 
 	ms_space_free(sp);
 	return r;

@@ -23,10 +23,10 @@ extern "C" {
 
 /* A memory syscall that returned: arguments from its entry, result from its exit. */
 struct ms_sysrec {
-	uint64_t t_ns;	  /* CLOCK_MONOTONIC ns at exit */
-	uint32_t pid;	  /* process (tgid) */
-	uint32_t tid;	  /* thread */
-	uint32_t nr;	  /* syscall number on this architecture */
+	uint64_t t_ns; /* CLOCK_MONOTONIC ns at exit */
+	uint32_t pid;  /* process (tgid) */
+	uint32_t tid;  /* thread */
+	uint32_t nr;   /* syscall number on this architecture */
 	uint32_t pad;
 	int64_t ret;	  /* the return value: >= 0, or -errno (brk returns the break) */
 	uint64_t args[6]; /* the arguments at entry */
@@ -46,7 +46,22 @@ struct ms_proc_event {
 	int32_t exit_code;   /* EXIT: status when exited, -1 when killed */
 	int32_t exit_signal; /* EXIT: signal when killed, else 0 */
 	uint32_t pad;
-	char comm[16];	     /* EXEC: task name, NUL-terminated */
+	char comm[16]; /* EXEC: task name, NUL-terminated */
+};
+
+/*
+ * Where a capture source delivers its records (the tracer implements it). Callbacks run on
+ * the thread that polls the source; records of one source arrive in the order it saw them.
+ * on_event receives kernel or API events with op/source/addr/len/arg/flags/pid/tid/t_ns
+ * filled; the tracer checks and applies them. on_lost counts records a source could not
+ * deliver (ring buffer full...), by where they were lost.
+ */
+struct ms_sink {
+	void *ctx;
+	void (*on_syscall)(void *ctx, const struct ms_sysrec *rec);
+	void (*on_event)(void *ctx, struct ms_event *ev);
+	void (*on_proc)(void *ctx, const struct ms_proc_event *pe);
+	void (*on_lost)(void *ctx, uint64_t n, const char *where);
 };
 
 /* Per-process inference state the tracer keeps next to the space. */

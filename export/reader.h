@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Timeline reader: the one place that reads saved timelines (SPEC section 7), both forms.
+ *
+ * Streaming: items come out one at a time in file order (header, events..., then the
+ * closing sections), with memory bounded by the largest single item, never by the trace.
+ * Integers are exact (addresses above 2^53 survive). A JSON Lines file cut short by a killed
+ * run is read up to its last whole line and then reports MS_TLR_TRUNCATED; anything
+ * malformed, hostile or of another version stops with -EINVAL and one line naming the place
+ * (ms_tlr_error: "trace.json:12:40: expected ',' or '}'").
+ *
+ * Strings inside items (stat names, messages, command words, exe) point into the reader's
+ * buffers and stay valid until the next ms_tlr_next() call.
+ */
+#ifndef MEMSTATE_EXPORT_READER_H
+#define MEMSTATE_EXPORT_READER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "memstate/space.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum ms_tl_item_type {
+	MS_TLI_HEADER = 1, /* format, version, command, page_size... */
+	MS_TLI_EVENT,	   /* one event */
+	MS_TLI_VIOLATION,  /* one entry of "violations" */
+	MS_TLI_REGION,	   /* one entry of "regions" (the final map) */
+	MS_TLI_PROCESS,	   /* one entry of "processes" */
+	MS_TLI_SUMMARY,	   /* the summary; the last item of a complete file */
+};
+
+struct ms_tl_item {
+	enum ms_tl_item_type type;
+	union {
+		struct {
+			int argc;	      /* words of the traced command */
+			const char **argv;    /* argc words */
+			uint32_t page_size;   /* bytes */
+			const char *tool;     /* NULL when absent */
+			const char *capture;  /* NULL when absent */
+		} header;
+		struct {
+			struct ms_event ev;   /* seq, t_ns (relative), pid, tid, source, op, addr,
+						 len, to, from, violation kind, result, arg
+						 (prepared/hint/ip), flags (write, first touch,
+						 failed), kind, aux (syscall number) */
+			const char *stat;     /* the stat's name, NULL when none */
+			const char *message;  /* the violation's message, NULL when none */
+		} event;
+		struct {
+			uint64_t seq;
+			uint32_t pid;
+			uint8_t kind;	      /* enum ms_violation_kind */
+			const char *message;
+		} violation;
+		struct {
+			uint32_t pid;
+			struct ms_region r;   /* r.stat is 0; the name is below */
+			const char *stat;     /* NULL when none */
+		} region;
+		struct {
+			uint32_t pid, ppid;
+			const char *exe;      /* NULL when unknown */
+			int exit_code;	      /* -1 when null */
+			int exit_signal;      /* 0 when null */
+			struct ms_totals totals; /* its summary, zero when absent */
+		} process;
+		struct {
+			struct ms_totals totals;
+		} summary;
+	};
+};
+
+/* ms_tlr_next() results besides an item (1). */
+#define MS_TLR_END	 0 /* a complete file ended */
+#define MS_TLR_TRUNCATED 2 /* a JSON Lines file ended before its summary (killed run) */
+
+struct ms_tl_reader;
+
+/* Open path ("-" for stdin). NULL on failure, with -errno in *err and a line in msg. */
+struct ms_tl_reader *ms_tlr_open(const char *path, int *err, char *msg, size_t msglen);
+/* Next item: 1 with *item filled, MS_TLR_END, MS_TLR_TRUNCATED, or -EINVAL / -errno. */
+int ms_tlr_next(struct ms_tl_reader *r, struct ms_tl_item *item);
+/* One line saying where and what went wrong, after a negative ms_tlr_next(). */
+const char *ms_tlr_error(const struct ms_tl_reader *r);
+/* Which form the file is in. */
+bool ms_tlr_is_jsonl(const struct ms_tl_reader *r);
+void ms_tlr_close(struct ms_tl_reader *r);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* MEMSTATE_EXPORT_READER_H */
