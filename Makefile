@@ -59,17 +59,24 @@ SAMPLES := $(SAMPLE_SRCS:samples/%.c=$(BUILD)/samples/%)
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNITS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
+# ---------------------------------------------------------------- test programs
+# Small programs the tests trace (raw syscall sequences, crashes...). No libmemstate:
+# they stand for programs no one instrumented. *_static.c ones are linked -static.
+PROG_SRCS := $(wildcard tests/progs/*.c)
+PROGS := $(PROG_SRCS:tests/progs/%.c=$(BUILD)/tests/progs/%)
+
 # ---------------------------------------------------------------- benchmarks
 BENCH_SRCS := $(wildcard bench/bench_*.c)
 BENCHES := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all lib cli samples units benches deps demo test bench lint format install uninstall clean
-all: lib cli samples units benches
+.PHONY: all lib cli samples units progs benches deps demo test bench lint format install uninstall clean
+all: lib cli samples units progs benches
 
 lib: $(LIB_A) $(LIB_SO_LINK)
 cli: $(MEMSTATE)
 samples: $(SAMPLES)
 units: $(UNITS)
+progs: $(PROGS)
 benches: $(BENCHES)
 
 $(BUILD)/obj/%.o: %.c
@@ -104,6 +111,16 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_A)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcjson
+
+$(BUILD)/tests/progs/%_static: $(BUILD)/obj/tests/progs/%_static.o
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -static -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/progs/%: $(BUILD)/obj/tests/progs/%.o
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_A)
 	$(call msg,LD,$@)

@@ -38,36 +38,36 @@ struct ms_tl_item {
 	enum ms_tl_item_type type;
 	union {
 		struct {
-			int argc;	      /* words of the traced command */
-			const char **argv;    /* argc words */
-			uint32_t page_size;   /* bytes */
-			const char *tool;     /* NULL when absent */
-			const char *capture;  /* NULL when absent */
+			int argc;	     /* words of the traced command */
+			const char **argv;   /* argc words */
+			uint32_t page_size;  /* bytes */
+			const char *tool;    /* NULL when absent */
+			const char *capture; /* NULL when absent */
 		} header;
 		struct {
-			struct ms_event ev;   /* seq, t_ns (relative), pid, tid, source, op, addr,
+			struct ms_event ev;  /* seq, t_ns (relative), pid, tid, source, op, addr,
 						 len, to, from, violation kind, result, arg
 						 (prepared/hint/ip), flags (write, first touch,
 						 failed), kind, aux (syscall number) */
-			const char *stat;     /* the stat's name, NULL when none */
-			const char *message;  /* the violation's message, NULL when none */
+			const char *stat;    /* the stat's name, NULL when none */
+			const char *message; /* the violation's message, NULL when none */
 		} event;
 		struct {
 			uint64_t seq;
 			uint32_t pid;
-			uint8_t kind;	      /* enum ms_violation_kind */
+			uint8_t kind; /* enum ms_violation_kind */
 			const char *message;
 		} violation;
 		struct {
 			uint32_t pid;
-			struct ms_region r;   /* r.stat is 0; the name is below */
-			const char *stat;     /* NULL when none */
+			struct ms_region r; /* r.stat is 0; the name is below */
+			const char *stat;   /* NULL when none */
 		} region;
 		struct {
 			uint32_t pid, ppid;
-			const char *exe;      /* NULL when unknown */
-			int exit_code;	      /* -1 when null */
-			int exit_signal;      /* 0 when null */
+			const char *exe;	 /* NULL when unknown */
+			int exit_code;		 /* -1 when null */
+			int exit_signal;	 /* 0 when null */
 			struct ms_totals totals; /* its summary, zero when absent */
 		} process;
 		struct {

@@ -188,7 +188,7 @@ int ms_tlw_event(struct ms_tl_writer *w, struct ms_space *sp, const struct ms_ev
 		ms_jb_put(b, "}", 1);
 	} else
 		ms_jb_puts(b, "null");
-	if (ev->source != MS_SRC_KERNEL) {
+	if (ev->source != MS_SRC_KERNEL && ev->op < MS_OP_PROC_FORK) {
 		ms_jb_puts(b, ",\"result\":");
 		ms_jb_i64(b, ev->result);
 	}
@@ -211,6 +211,22 @@ int ms_tlw_event(struct ms_tl_writer *w, struct ms_space *sp, const struct ms_ev
 			ms_jb_puts(b, ",\"hint\":");
 			ms_jb_u64(b, ev->arg);
 		}
+		break;
+	case MS_OP_PROC_FORK:
+		ms_jb_puts(b, ",\"ppid\":");
+		ms_jb_u64(b, ev->arg);
+		break;
+	case MS_OP_PROC_EXIT:
+		ms_jb_puts(b, ",\"exit_code\":");
+		if (ev->result >= 0)
+			ms_jb_i64(b, ev->result);
+		else
+			ms_jb_puts(b, "null");
+		ms_jb_puts(b, ",\"exit_signal\":");
+		if (ev->aux)
+			ms_jb_u64(b, ev->aux);
+		else
+			ms_jb_puts(b, "null");
 		break;
 	case MS_OP_PAGE_FAULT:
 		ms_jb_puts(b, ",\"ip\":");

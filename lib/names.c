@@ -27,6 +27,9 @@ static const char *const op_names[MS_OP_COUNT] = {
 	[MS_OP_PAGE_FAULT] = "pageFault",
 	[MS_OP_THP_COLLAPSE] = "thpCollapse",
 	[MS_OP_FILE_MAP] = "fileMap",
+	[MS_OP_PROC_FORK] = "procFork",
+	[MS_OP_PROC_EXEC] = "procExec",
+	[MS_OP_PROC_EXIT] = "procExit",
 };
 
 static const char *const source_names[MS_SRC_COUNT] = {

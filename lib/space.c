@@ -730,6 +730,10 @@ int ms_space_check_locked(struct ms_space *sp, struct ms_event *ev)
 	p->tracked = false;
 	p->msg[0] = 0;
 
+	if (ev->op >= MS_OP_PROC_FORK) { /* recorded in order, applied by the tracer */
+		ev->to = MS_STATE_UNCHANGED;
+		return 0;
+	}
 	if (ev->op == MS_OP_PAGE_FAULT) {
 		p->s = ev->addr & ~mask;
 		p->e = p->s + sp->page_size;

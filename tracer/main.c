@@ -55,7 +55,8 @@ static void usage(FILE *f)
 		fprintf(f, "  %-9s %s%s\n", commands[i].name, commands[i].summary,
 			commands[i].fn ? "" : " (not built)");
 	fprintf(f, "\nexamples:\n"
-		   "  memstate run -o trace.json -- ./prog arg     trace a program, write its timeline\n"
+		   "  memstate run -o trace.json -- ./prog arg     trace a program, write its "
+		   "timeline\n"
 		   "  memstate run --tui -- python3 script.py      watch it live\n"
 		   "  memstate check trace.json                    re-check a saved timeline\n"
 		   "  memstate convert --to perfetto trace.json -o trace.perfetto.json\n"

@@ -52,7 +52,7 @@ struct ms_source_ops {
 	uint64_t (*lost)(void *state);
 };
 
-extern const struct ms_source_ops ms_src_ebpf;	  /* bpf/: kernel events, any program */
-extern const struct ms_source_ops ms_src_ptrace;  /* tracer/: no-root fallback */
+extern const struct ms_source_ops ms_src_ebpf;	 /* bpf/: kernel events, any program */
+extern const struct ms_source_ops ms_src_ptrace; /* tracer/: no-root fallback */
 
 #endif /* MEMSTATE_TRACER_SOURCE_H */

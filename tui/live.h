@@ -18,8 +18,8 @@
 
 #include "memstate/space.h"
 
-#define MS_LIVE_MAX_PROCS  256
-#define MS_LIVE_RECENT	   8192 /* power of two */
+#define MS_LIVE_MAX_PROCS 256
+#define MS_LIVE_RECENT	  8192 /* power of two */
 
 struct ms_live_proc {
 	uint32_t pid;
@@ -27,23 +27,23 @@ struct ms_live_proc {
 	char exe[128];		/* program path or comm, NUL-terminated */
 	struct ms_space *space; /* its shadow space; stays valid until ms_live is torn down */
 	bool exited;
-	int exit_code;		/* -1 when killed or unknown */
-	int exit_signal;	/* 0 when none */
+	int exit_code;	 /* -1 when killed or unknown */
+	int exit_signal; /* 0 when none */
 };
 
 struct ms_live {
-	pthread_mutex_t lock;		       /* guards everything below but the spaces */
+	pthread_mutex_t lock; /* guards everything below but the spaces */
 	struct ms_live_proc procs[MS_LIVE_MAX_PROCS];
 	unsigned nprocs;
 	struct ms_event recent[MS_LIVE_RECENT]; /* the last events, with messages below */
-	char recent_msg[MS_LIVE_RECENT][96];   /* violation message (empty when none) */
-	uint64_t recent_head;		       /* events ever published; slot = head % size */
-	uint64_t events;		       /* events applied in all */
-	uint64_t dropped;		       /* events lost before the tracer (probe, channel) */
-	uint64_t t0_ns;			       /* start of the trace, CLOCK_MONOTONIC */
-	char command[256];		       /* the traced command line, for the title */
-	bool replay;			       /* a saved timeline, not a live program */
-	bool done;			       /* the traced program has ended */
+	char recent_msg[MS_LIVE_RECENT][96];	/* violation message (empty when none) */
+	uint64_t recent_head;			/* events ever published; slot = head % size */
+	uint64_t events;			/* events applied in all */
+	uint64_t dropped;			/* events lost before the tracer (probe, channel) */
+	uint64_t t0_ns;				/* start of the trace, CLOCK_MONOTONIC */
+	char command[256];			/* the traced command line, for the title */
+	bool replay;				/* a saved timeline, not a live program */
+	bool done;				/* the traced program has ended */
 };
 
 /* Producer side (the tracer): set up, register a process, publish an applied event. */

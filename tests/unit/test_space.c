@@ -481,7 +481,7 @@ TEST_BEGIN(test_differential_1m)
 	stats[3] = (uint16_t)ms_space_stat_id(sp, "meta");
 	for (unsigned long i = 0; i < ops; i++) {
 		uint64_t r = test_rand(&seed);
-		unsigned o = (unsigned)(r % MS_OP_COUNT);
+		unsigned o = (unsigned)(r % MS_OP_PROC_FORK); /* memory operations */
 		uint64_t p0 = (r >> 8) % NPAGES, np, want_from[MS_STATE_COUNT] = {0};
 		struct ms_event ev = {.pid = 1, .tid = 1};
 		unsigned want_v;

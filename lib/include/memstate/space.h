@@ -10,7 +10,9 @@
  *
  * Operations arrive as struct ms_event requests: the caller fills op, source, addr, len,
  * arg, stat, pid, tid, t_ns, result, kind and flags; the space fills seq, from, to and
- * violation. Either ms_space_apply() does all at once, or, for a caller that must perform
+ * violation. Process events (MS_OP_PROC_*) pass through unapplied: they get a seq and a
+ * place in the log, so that one timeline orders them with the memory operations.
+ * Either ms_space_apply() does all at once, or, for a caller that must perform
  * the real syscall between validation and recording (the library), ms_space_lock(),
  * ms_space_check_locked(), the syscall, ms_space_commit_locked(), ms_space_unlock().
  *

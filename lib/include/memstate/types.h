@@ -46,6 +46,9 @@ enum ms_op {
 	MS_OP_PAGE_FAULT,	  /* kernel: a user page fault */
 	MS_OP_THP_COLLAPSE,	  /* kernel: a 2 MiB range became a huge page */
 	MS_OP_FILE_MAP,		  /* file-backed or shared mapping appeared */
+	MS_OP_PROC_FORK,	  /* pid was forked from arg (ppid): a copy of its space */
+	MS_OP_PROC_EXEC,	  /* pid exec'd: a fresh space */
+	MS_OP_PROC_EXIT,	  /* pid ended: result = exit code (-1 if killed), aux = signal */
 	MS_OP_COUNT,
 };
 
