@@ -49,6 +49,7 @@ static const char *const violation_names[MS_V_COUNT] = {
 	[MS_V_ACCESS_RESERVED] = "access-reserved",
 	[MS_V_ACCESS_PREPARED] = "access-prepared",
 	[MS_V_INVALID_RANGE] = "invalid-range",
+	[MS_V_API_MISMATCH] = "api-mismatch",
 };
 
 static const char *const kind_names[MS_KIND_COUNT] = {

@@ -866,6 +866,32 @@ int ms_space_apply(struct ms_space *sp, struct ms_event *ev)
 	return v;
 }
 
+void ms_space_flag_locked(struct ms_space *sp, struct ms_event *ev, unsigned kind,
+			  const char *message)
+{
+	if (sp->pend.ev != ev || ev->violation || !kind || kind >= MS_V_COUNT)
+		return;
+	ev->violation = (uint8_t)kind;
+	snprintf(sp->pend.msg, sizeof(sp->pend.msg), "%s", message ? message : "");
+}
+
+void ms_space_clear_locked(struct ms_space *sp)
+{
+	struct ms_node *n, *next;
+
+	for (n = ms_tree_first(&sp->tree); n; n = next) {
+		next = ms_tree_next(n);
+		account(sp, n, -1);
+		ms_tree_erase(&sp->tree, n);
+		ms_tree_node_give(&sp->tree, n);
+	}
+}
+
+void ms_space_set_ring_locked(struct ms_space *sp, struct ms_ring *ring)
+{
+	sp->ring = ring;
+}
+
 /* Stat ids the last commit changed (for callers that mirror stat values). */
 unsigned ms_space_dirty_stats_locked(struct ms_space *sp, const uint16_t **ids)
 {

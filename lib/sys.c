@@ -19,10 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "memstate/channel.h"
 #include "memstate/memstate.h"
 #include "../export/timeline.h"
 
@@ -49,7 +51,15 @@ struct proc {
 	unsigned nuser;
 	struct ms_tl_writer *out; /* MEMSTATE_OUT stream, NULL when none or finished */
 	enum ms_tl_format out_fmt;
+	void *chan;		   /* the tracer's channel (MEMSTATE_CHANNEL), or NULL */
+	struct ms_chan_slot *slot; /* our slot in it */
 };
+
+/* Where events go when the channel has no slot left for a forked child: counted drops. */
+static struct {
+	struct ms_ring ring;
+	struct ms_event recs[64];
+} g_spare;
 
 static struct proc g;
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
@@ -199,6 +209,64 @@ static void at_exit(int status, void *arg)
 		out_finish(status);
 }
 
+/* ------------------------------------------------------------------ tracer channel */
+
+/* Publish a stat's name in our slot before any event that uses its id. */
+static void chan_publish_stat(unsigned id, const char *name)
+{
+	if (!g.slot || id == 0 || id >= MS_CHAN_STATS)
+		return;
+	strncpy(g.slot->stat_names[id], name, MS_CHAN_STAT_LEN - 1);
+	g.slot->stat_names[id][MS_CHAN_STAT_LEN - 1] = 0;
+}
+
+/* Under `memstate run`: map the tracer's channel and claim a slot for this process. */
+static void chan_attach(const char *env, struct ms_space_opts *opts)
+{
+	struct stat st;
+	int fd = atoi(env);
+	void *mem;
+
+	if (fd < 0 || fstat(fd, &st) || (size_t)st.st_size < ms_chan_bytes()) {
+		pr(MS_WARN, "memstate: %s=%s is not a memstate channel; API events stay local\n",
+		   MS_CHAN_ENV, env);
+		return;
+	}
+	mem = mmap(NULL, (size_t)st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (mem == MAP_FAILED || ms_chan_validate(mem, (size_t)st.st_size)) {
+		if (mem != MAP_FAILED)
+			munmap(mem, (size_t)st.st_size);
+		pr(MS_WARN, "memstate: cannot use the tracer's channel; API events stay local\n");
+		return;
+	}
+	g.chan = mem;
+	g.slot = ms_chan_claim(mem, g.pid, now_ns());
+	if (!g.slot) {
+		pr(MS_WARN,
+		   "memstate: the tracer's channel is full; API events of pid %u are "
+		   "lost\n",
+		   g.pid);
+		opts->ring = &g_spare.ring;
+		return;
+	}
+	opts->ring = ms_chan_ring(g.slot);
+}
+
+/* A forked child: its events must go to a slot of its own, with the names it knows. */
+static void chan_fork_child(void)
+{
+	struct ms_stat_info info;
+
+	g.slot = ms_chan_claim(g.chan, g.pid, now_ns());
+	if (!g.slot) {
+		ms_space_set_ring_locked(g.sp, &g_spare.ring);
+		return;
+	}
+	for (unsigned id = 1; !ms_space_stat_info_locked(g.sp, id, &info); id++)
+		chan_publish_stat(id, info.name);
+	ms_space_set_ring_locked(g.sp, ms_chan_ring(g.slot));
+}
+
 /* ------------------------------------------------------------------ set-up */
 
 static void fork_prepare(void)
@@ -217,6 +285,8 @@ static void fork_child(void)
 	g.pid = (uint32_t)getpid();
 	/* The parent owns MEMSTATE_OUT; the child's copy of the buffer must not reach it. */
 	g.out = NULL;
+	if (g.chan)
+		chan_fork_child();
 	ms_space_unlock(g.sp);
 }
 
@@ -254,7 +324,12 @@ static void proc_init(void)
 	env = getenv("MEMSTATE_LOG_EVENTS");
 	if (env && *env)
 		opts.log_capacity = (uint32_t)strtoul(env, NULL, 10);
-	env = getenv("MEMSTATE_OUT");
+	ms_ring_init(&g_spare.ring, 64);
+	env = getenv(MS_CHAN_ENV);
+	if (env && *env)
+		chan_attach(env, &opts);
+	/* Under the tracer, the tracer writes the timeline: MEMSTATE_OUT would steal events. */
+	env = g.chan ? NULL : getenv("MEMSTATE_OUT");
 	if (env && *env) {
 		opts.on_full = drain_to_out;
 		const char *fmt = getenv("MEMSTATE_FORMAT");
@@ -282,6 +357,14 @@ static struct proc *proc_get(void)
 {
 	pthread_once(&g_once, proc_init);
 	return g.sp ? &g : NULL;
+}
+
+/* Start at load time when traced or asked for a timeline: t0 is the program's start, and
+ * the channel is mapped before the program can close the descriptor that carries it. */
+__attribute__((constructor)) static void proc_early_init(void)
+{
+	if (getenv(MS_CHAN_ENV) || getenv("MEMSTATE_OUT"))
+		proc_get();
 }
 
 struct ms_space *ms_process_space(void)
@@ -337,6 +420,7 @@ static uint16_t stat_id_locked(struct ms_stat *stat)
 	}
 	if ((unsigned)ret < g.nuser && !g.user_stats[ret])
 		g.user_stats[ret] = stat;
+	chan_publish_stat((unsigned)ret, stat->name && *stat->name ? stat->name : "unnamed");
 	__atomic_store_n(&stat->id, (uint32_t)ret, __ATOMIC_RELEASE);
 	return (uint16_t)ret;
 }
@@ -465,6 +549,7 @@ static int sys_op(struct ms_event *ev, struct ms_stat *stat, bool real)
 	struct ms_violation v;
 	const char *msg;
 	int kind, err = 0, saved_errno;
+	uint64_t t_begin;
 
 	if (!proc_get()) {
 		ev->pid = (uint32_t)getpid();
@@ -474,7 +559,12 @@ static int sys_op(struct ms_event *ev, struct ms_stat *stat, bool real)
 	ev->source = MS_SRC_API;
 	ev->pid = g.pid;
 	ev->tid = self_tid();
+	if (!real)
+		ev->flags |= MS_EVF_NOTE;
 	ms_space_lock(g.sp);
+	/* Stamped before the syscall, with its duration: a tracer matches the syscalls it saw
+	 * inside that window to this call, and orders the call before them. */
+	t_begin = now_ns();
 	ev->stat = stat_id_locked(stat);
 	if (picks_address(ev->op)) {
 		uint64_t mask = ms_space_page_size(g.sp) - 1;
@@ -498,6 +588,8 @@ static int sys_op(struct ms_event *ev, struct ms_stat *stat, bool real)
 	}
 	saved_errno = err;
 	ev->t_ns = now_ns();
+	ev->aux = ev->t_ns - t_begin > UINT32_MAX ? UINT32_MAX : (uint32_t)(ev->t_ns - t_begin);
+	ev->t_ns = t_begin;
 	if (kind >= 0) {
 		ms_space_commit_locked(g.sp, ev);
 		mirror_stats_locked();

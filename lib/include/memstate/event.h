@@ -24,9 +24,8 @@ extern "C" {
 #define MS_EVF_PRESENT	0x02 /* pageFault: protection fault on a present page */
 #define MS_EVF_INFERRED 0x04 /* pageFault: first touch of inferred Prepared memory (sysUsed) */
 #define MS_EVF_FAILED	0x08 /* the operation failed: result holds the errno */
-#define MS_EVF_HIDDEN \
-	0x10 /* recorded for checking only (e.g. a library syscall the API
-				      event already stands for): not written to timelines */
+#define MS_EVF_NOTE	0x10 /* API: recorded with ms_note(), the caller made the syscalls */
+#define MS_EVF_SEED	0x20 /* state found at attach time (/proc/PID/maps), not an operation */
 
 struct ms_event {
 	uint64_t seq;		       /* order in the timeline; assigned by the space */
@@ -46,7 +45,8 @@ struct ms_event {
 	uint8_t violation;	       /* enum ms_violation_kind, MS_V_NONE when clean */
 	uint8_t kind;		       /* enum ms_kind of the range */
 	uint8_t flags;		       /* MS_EVF_* */
-	uint32_t aux;		       /* syscall events: the syscall number; else 0 */
+	uint32_t aux;		       /* syscall: the syscall number; API: ns the syscall took
+					  (t_ns is taken before it); procExit: the signal */
 };
 
 _Static_assert(sizeof(struct ms_event) == 96, "ms_event is a fixed-width wire record");

@@ -129,6 +129,16 @@ int ms_space_check_locked(struct ms_space *sp, struct ms_event *ev);
 void ms_space_commit_locked(struct ms_space *sp, struct ms_event *ev);
 /* Stat ids whose bytes the last commit changed (at most 8 are listed). Lock held. */
 unsigned ms_space_dirty_stats_locked(struct ms_space *sp, const uint16_t **ids);
+/*
+ * Between check and commit: raise a violation the space cannot see by itself (the tracer's
+ * api-mismatch). Ignored when the event already carries one.
+ */
+void ms_space_flag_locked(struct ms_space *sp, struct ms_event *ev, unsigned kind,
+			  const char *message);
+/* Forget the whole map without events (an exec replaced the image); counters stay. */
+void ms_space_clear_locked(struct ms_space *sp);
+/* Make ring the event log from now on (the caller owns it; events in the old one stay). */
+void ms_space_set_ring_locked(struct ms_space *sp, struct ms_ring *ring);
 /* check + commit under the lock. Returns the violation kind or -ENOMEM (op lost, counted). */
 int ms_space_apply(struct ms_space *sp, struct ms_event *ev);
 

@@ -72,6 +72,7 @@ enum ms_violation_kind {
 	MS_V_ACCESS_RESERVED,
 	MS_V_ACCESS_PREPARED,
 	MS_V_INVALID_RANGE, /* NULL address, zero length or a range that wraps */
+	MS_V_API_MISMATCH,  /* the syscalls seen differ from what an API call declared */
 	MS_V_COUNT,
 };
 
