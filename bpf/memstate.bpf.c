@@ -1,0 +1,526 @@
+// SPDX-License-Identifier: (MIT OR GPL-2.0)
+/*
+ * memstate eBPF probe, kernel side: memory syscalls, user page faults and THP collapses of
+ * one process tree, into one ring buffer (records in probe.h).
+ *
+ * Only tp_btf programs: no kprobes or fentry (not permitted everywhere), and no classic
+ * tracepoints (their ids come from tracefs, which need not be mounted).
+ *
+ * The tree: user space puts the first pid into "traced"; fork adds children, exit removes
+ * them. Everything else looks its tgid up there first, so other processes cost one hash
+ * lookup and are never recorded.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_core_read.h>
+
+#include "probe.h"
+
+char LICENSE[] SEC("license") = "Dual MIT/GPL";
+
+/* ------------------------------------------------------------------ settings (rodata) */
+
+/* Syscalls to pair, by number (bitmap of MS_BPF_SYS_BITS bits; numbers are per arch). */
+const volatile __u64 sys_mask[MS_BPF_SYS_BITS / 64] = {};
+const volatile __u32 nr_madvise = 0;	 /* madvise: its MADV_COLLAPSE feeds THP attribution */
+const volatile __u32 madv_collapse = 25; /* MADV_COLLAPSE */
+const volatile __u32 page_shift = 12;	 /* folio->index is in pages */
+const volatile __u64 pmd_size = 2 << 20; /* THP size */
+/* Wake the consumer each time this many more bytes (a power of two) are waiting. */
+const volatile __u32 wakeup_shift = 20;
+/* mm_khugepaged_scan_pmd: position of its status argument (4 on 6.18, 5 before). */
+const volatile __u32 scan_status_arg = 4;
+
+/* Kernel values not in vmlinux.h. */
+#define MS_SCAN_SUCCEED	     1		/* enum scan_result */
+#define MS_SIGNAL_GROUP_EXIT 0x00000004 /* signal_struct.flags */
+#define MS_TS_COMPAT	     0x0002	/* x86 thread_info.status: 32-bit syscall */
+
+/* ------------------------------------------------------------------ maps */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, MS_BPF_RING_DEFAULT);
+} events SEC(".maps");
+
+/* The traced tree: tgid -> what we know of the process. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MS_BPF_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct ms_bpf_proc_info);
+} traced SEC(".maps");
+
+/* mm_struct pointer -> traced tgid, for work khugepaged does on a traced address space. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, MS_BPF_MAX_PROCS);
+	__type(key, __u64);
+	__type(value, __u32);
+} mm_owner SEC(".maps");
+
+/* Per-thread state; task storage, so a dying thread takes it along and lookups are cheap. */
+struct ms_task {
+	__u64 args[6];	  /* in-flight syscall: its arguments */
+	__u32 nr;	  /* in-flight syscall: its number */
+	__u32 busy;	  /* 1 between a traced syscall's entry and its exit */
+	__u64 thp_mm;	  /* half-seen collapse: the address space */
+	__u64 thp_addr;	  /* half-seen collapse: the range, when the scan came first */
+	__s32 thp_status; /* half-seen collapse: the collapse status, when it came first */
+	__u32 thp_half;	  /* which half is waiting: THP_HALF_* */
+	__u64 thp_cursor; /* MADV_COLLAPSE in flight: PMD ranges scanned so far */
+};
+
+#define THP_HALF_NONE	  0
+#define THP_HALF_COLLAPSE 1 /* mm_collapse_huge_page seen, range not yet */
+#define THP_HALF_SCAN	  2 /* successful scan seen (range known), status not yet */
+
+struct {
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct ms_task);
+} tasks SEC(".maps");
+
+/* Records lost, per CPU and per record type (reserve failures, full maps). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MS_BPF_REC_COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} lost SEC(".maps");
+
+/* ------------------------------------------------------------------ helpers */
+
+static __always_inline void count_lost(__u32 type)
+{
+	__u64 *n = bpf_map_lookup_elem(&lost, &type);
+
+	if (n)
+		*n += 1;
+}
+
+static __always_inline void *rec_reserve(__u32 size, __u32 type)
+{
+	void *r = bpf_ringbuf_reserve(&events, size, 0);
+
+	if (!r)
+		count_lost(type);
+	return r;
+}
+
+/*
+ * Submit without waking the consumer, except each time another 2^wakeup_shift bytes have
+ * piled up (or when urgent): a wake-up per record would cost the traced program an
+ * interrupt per event, and the consumer also polls with a timeout.
+ */
+static __always_inline void rec_submit(void *r, __u32 size, bool urgent)
+{
+	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
+	__u64 before = avail - (size + 8); /* ring records carry an 8-byte header */
+	__u64 flags = BPF_RB_NO_WAKEUP;
+
+	if (urgent || (avail >> wakeup_shift) != (before >> wakeup_shift))
+		flags = BPF_RB_FORCE_WAKEUP;
+	bpf_ringbuf_submit(r, flags);
+}
+
+static __always_inline bool want_sys(long nr)
+{
+	if (nr < 0 || nr >= MS_BPF_SYS_BITS)
+		return false;
+	return (sys_mask[nr >> 6] >> (nr & 63)) & 1;
+}
+
+/* The syscall number at exit, where the architecture keeps it; -1 when unknown. */
+static __always_inline long exit_nr(struct pt_regs *regs)
+{
+#if defined(__TARGET_ARCH_x86)
+	return regs->orig_ax;
+#elif defined(__TARGET_ARCH_arm64)
+	return regs->syscallno;
+#else
+	return -1;
+#endif
+}
+
+/*
+ * Syscall arguments from the user registers (direct reads: tp_btf hands a trusted
+ * pointer). libbpf 1.1 has no sixth-argument macro, hence our own table per arch.
+ */
+static __always_inline void sys_args(struct pt_regs *regs, __u64 *a)
+{
+#if defined(__TARGET_ARCH_x86)
+	a[0] = regs->di;
+	a[1] = regs->si;
+	a[2] = regs->dx;
+	a[3] = regs->r10;
+	a[4] = regs->r8;
+	a[5] = regs->r9;
+#elif defined(__TARGET_ARCH_arm64)
+	a[0] = regs->orig_x0;
+	a[1] = regs->regs[1];
+	a[2] = regs->regs[2];
+	a[3] = regs->regs[3];
+	a[4] = regs->regs[4];
+	a[5] = regs->regs[5];
+#else
+#error "memstate.bpf.c: syscall arguments of this architecture are not known"
+#endif
+}
+
+/* 32-bit syscalls number differently: never take them for memory syscalls. */
+static __always_inline bool compat_task(struct task_struct *task)
+{
+#if defined(__TARGET_ARCH_x86)
+	if (bpf_core_field_exists(task->thread_info.status))
+		return task->thread_info.status & MS_TS_COMPAT;
+#endif
+	return false;
+}
+
+/* Remember which traced process owns mm (first owner wins: vfork children share it). */
+static __always_inline void learn_mm(struct ms_bpf_proc_info *info, __u32 tgid, __u64 mm)
+{
+	if (!mm || info->mm == mm)
+		return;
+	if (bpf_map_update_elem(&mm_owner, &mm, &tgid, BPF_NOEXIST) == 0)
+		info->mm = mm;
+}
+
+static __always_inline void forget_mm(__u64 mm, __u32 tgid)
+{
+	__u32 *owner;
+
+	if (!mm)
+		return;
+	owner = bpf_map_lookup_elem(&mm_owner, &mm);
+	if (owner && *owner == tgid)
+		bpf_map_delete_elem(&mm_owner, &mm);
+}
+
+/* ------------------------------------------------------------------ memory syscalls */
+
+SEC("tp_btf/sys_enter")
+int BPF_PROG(ms_sys_enter, struct pt_regs *regs, long id)
+{
+	struct ms_bpf_proc_info *info;
+	struct task_struct *task;
+	struct ms_task *t;
+	__u32 tgid;
+
+	if (!want_sys(id))
+		return 0;
+	tgid = bpf_get_current_pid_tgid() >> 32;
+	info = bpf_map_lookup_elem(&traced, &tgid);
+	if (!info)
+		return 0;
+	task = bpf_get_current_task_btf();
+	if (compat_task(task))
+		return 0;
+	learn_mm(info, tgid, (__u64)task->mm);
+	t = bpf_task_storage_get(&tasks, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!t) {
+		count_lost(MS_BPF_REC_SYSCALL);
+		return 0;
+	}
+	t->nr = id;
+	sys_args(regs, t->args);
+	t->thp_cursor = 0;
+	t->busy = 1;
+	return 0;
+}
+
+SEC("tp_btf/sys_exit")
+int BPF_PROG(ms_sys_exit, struct pt_regs *regs, long ret)
+{
+	long nr = exit_nr(regs);
+	struct ms_bpf_sys *r;
+	struct ms_task *t;
+	__u64 id;
+
+	if (nr != -1 && !want_sys(nr))
+		return 0;
+	t = bpf_task_storage_get(&tasks, bpf_get_current_task_btf(), NULL, 0);
+	if (!t || !t->busy)
+		return 0;
+	t->busy = 0;
+	r = rec_reserve(sizeof(*r), MS_BPF_REC_SYSCALL);
+	if (!r)
+		return 0;
+	id = bpf_get_current_pid_tgid();
+	r->type = MS_BPF_REC_SYSCALL;
+	r->pad0 = 0;
+	r->t_ns = bpf_ktime_get_ns();
+	r->pid = id >> 32;
+	r->tid = (__u32)id;
+	r->nr = t->nr;
+	r->pad1 = 0;
+	r->ret = ret;
+	r->args[0] = t->args[0];
+	r->args[1] = t->args[1];
+	r->args[2] = t->args[2];
+	r->args[3] = t->args[3];
+	r->args[4] = t->args[4];
+	r->args[5] = t->args[5];
+	rec_submit(r, sizeof(*r), false);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ page faults */
+
+SEC("tp_btf/page_fault_user")
+int BPF_PROG(ms_page_fault, unsigned long address, struct pt_regs *regs, unsigned long error_code)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
+	struct ms_bpf_fault *r;
+
+	if (!bpf_map_lookup_elem(&traced, &tgid))
+		return 0;
+	r = rec_reserve(sizeof(*r), MS_BPF_REC_FAULT);
+	if (!r)
+		return 0;
+	r->type = MS_BPF_REC_FAULT;
+	r->error_code = error_code;
+	r->t_ns = bpf_ktime_get_ns();
+	r->addr = address;
+	r->ip = PT_REGS_IP(regs);
+	r->pid = tgid;
+	r->tid = (__u32)id;
+	rec_submit(r, sizeof(*r), false);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ THP collapses */
+
+/*
+ * mm_collapse_huge_page has the status but no address; mm_khugepaged_scan_pmd, fired by
+ * the same thread for the same PMD range (for khugepaged and MADV_COLLAPSE alike), has a
+ * folio of the range whose index is its virtual page number. Which comes first differs
+ * between kernels (6.18: the collapse), so whichever half arrives waits in the thread's
+ * storage for the other.
+ */
+
+static __always_inline void thp_emit(__u32 pid, __u32 tid, __u64 addr, int status)
+{
+	struct ms_bpf_thp *r = rec_reserve(sizeof(*r), MS_BPF_REC_THP);
+
+	if (!r)
+		return;
+	r->type = MS_BPF_REC_THP;
+	r->status = status == MS_SCAN_SUCCEED ? 0 : status;
+	r->t_ns = bpf_ktime_get_ns();
+	r->addr = addr;
+	r->len = pmd_size;
+	r->pid = pid;
+	r->tid = tid;
+	rec_submit(r, sizeof(*r), false);
+}
+
+/* The traced process mm belongs to, and the thread to name (0: not one of its threads). */
+static __always_inline bool thp_owner(__u64 mm, __u32 *pid, __u32 *tid)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32, *owner;
+
+	owner = bpf_map_lookup_elem(&mm_owner, &mm);
+	if (owner) {
+		*pid = *owner;
+		*tid = *owner == tgid ? (__u32)id : 0;
+		return true;
+	}
+	/* Not learned yet, but the thread doing it is traced and uses mm itself. */
+	if (bpf_map_lookup_elem(&traced, &tgid) && (__u64)bpf_get_current_task_btf()->mm == mm) {
+		*pid = tgid;
+		*tid = (__u32)id;
+		return true;
+	}
+	return false;
+}
+
+/* This thread's MADV_COLLAPSE range, when it is inside one. */
+static __always_inline bool in_collapse(struct ms_task *t, __u64 *lo, __u64 *hi)
+{
+	if (!t || !t->busy || t->nr != nr_madvise || t->args[2] != madv_collapse)
+		return false;
+	*lo = (t->args[0] + pmd_size - 1) & ~(pmd_size - 1);
+	*hi = (t->args[0] + t->args[1]) & ~(pmd_size - 1);
+	return true;
+}
+
+SEC("tp_btf/mm_collapse_huge_page")
+int BPF_PROG(ms_thp_collapse, struct mm_struct *mm, int isolated, int status)
+{
+	__u32 pid, tid;
+	struct ms_task *t;
+
+	if (!thp_owner((__u64)mm, &pid, &tid))
+		return 0;
+	t = bpf_task_storage_get(&tasks, bpf_get_current_task_btf(), NULL,
+				 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!t) {
+		count_lost(MS_BPF_REC_THP);
+		return 0;
+	}
+	if (t->thp_half == THP_HALF_SCAN && t->thp_mm == (__u64)mm) {
+		t->thp_half = THP_HALF_NONE;
+		thp_emit(pid, tid, t->thp_addr, status);
+		return 0;
+	}
+	t->thp_half = THP_HALF_COLLAPSE;
+	t->thp_mm = (__u64)mm;
+	t->thp_status = status;
+	return 0;
+}
+
+/*
+ * The scan's arguments moved between kernels (6.18: mm, folio, referenced, none_or_zero,
+ * status, unmapped; older ones have "writable" before referenced and a struct page), so
+ * this one reads its context by position; status sits at scan_status_arg.
+ */
+SEC("tp_btf/mm_khugepaged_scan_pmd")
+int ms_thp_scan_pmd(__u64 *ctx)
+{
+	__u64 mm = ctx[0], addr = 0, lo, hi;
+	struct folio *folio = (struct folio *)ctx[1];
+	/* Both are in range on every kernel we accept (6 or 7 arguments); loading both
+	 * keeps clang from indexing ctx with a variable, which the verifier refuses. */
+	__u64 arg4 = ctx[4], arg5 = ctx[5];
+	int status = scan_status_arg == 5 ? (int)arg5 : (int)arg4;
+	__u32 pid, tid;
+	struct ms_task *t;
+
+	t = bpf_task_storage_get(&tasks, bpf_get_current_task_btf(), NULL, 0);
+	if (folio)
+		addr = (BPF_CORE_READ(folio, index) << page_shift) & ~(pmd_size - 1);
+	if (in_collapse(t, &lo, &hi)) {
+		/*
+		 * madvise scans its range in order, one scan per PMD range: the cursor names
+		 * the range when the folio cannot (none, or a VMA moved by mremap, whose
+		 * index is still the old address).
+		 */
+		if (!addr || addr < lo || addr >= hi)
+			addr = lo + t->thp_cursor * pmd_size;
+		t->thp_cursor++;
+	}
+	if (t && t->thp_half == THP_HALF_COLLAPSE && t->thp_mm == mm) {
+		t->thp_half = THP_HALF_NONE;
+		if (addr && thp_owner(mm, &pid, &tid))
+			thp_emit(pid, tid, addr, t->thp_status);
+		return 0;
+	}
+	if (status != MS_SCAN_SUCCEED || !addr || !thp_owner(mm, &pid, &tid))
+		return 0;
+	if (!t)
+		t = bpf_task_storage_get(&tasks, bpf_get_current_task_btf(), NULL,
+					 BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!t) {
+		count_lost(MS_BPF_REC_THP);
+		return 0;
+	}
+	t->thp_half = THP_HALF_SCAN;
+	t->thp_mm = mm;
+	t->thp_addr = addr;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ the process tree */
+
+static __always_inline void proc_emit(__u32 ptype, __u32 pid, __u32 ppid, int code, int sig,
+				      bool urgent)
+{
+	struct ms_bpf_proc *r = rec_reserve(sizeof(*r), MS_BPF_REC_PROC);
+
+	if (!r)
+		return;
+	r->type = MS_BPF_REC_PROC;
+	r->pad0 = 0;
+	r->t_ns = bpf_ktime_get_ns();
+	r->ptype = ptype;
+	r->pid = pid;
+	r->ppid = ppid;
+	r->exit_code = code;
+	r->exit_signal = sig;
+	r->pad1 = 0;
+	bpf_get_current_comm(r->comm, sizeof(r->comm));
+	rec_submit(r, sizeof(*r), urgent);
+}
+
+/* enum ms_proc_type (memstate/capture.h), repeated to keep this file free of libc headers. */
+#define MS_PROC_FORK 1
+#define MS_PROC_EXEC 2
+#define MS_PROC_EXIT 3
+
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(ms_fork, struct task_struct *parent, struct task_struct *child)
+{
+	struct ms_bpf_proc_info info = {};
+	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+	__u64 cmm = (__u64)child->mm;
+
+	if (child->pid != ctgid) /* a new thread of the same process */
+		return 0;
+	if (!bpf_map_lookup_elem(&traced, &ptgid))
+		return 0;
+	if (bpf_map_update_elem(&traced, &ctgid, &info, BPF_ANY)) {
+		count_lost(MS_BPF_REC_PROC); /* tree too big: the child goes untraced */
+		return 0;
+	}
+	/* The child runs only after this returns, so its records follow this one. */
+	proc_emit(MS_PROC_FORK, ctgid, ptgid, 0, 0, false);
+	if (cmm != (__u64)parent->mm) {
+		struct ms_bpf_proc_info *ci = bpf_map_lookup_elem(&traced, &ctgid);
+
+		if (ci)
+			learn_mm(ci, ctgid, cmm);
+	}
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(ms_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = p->tgid;
+	struct ms_bpf_proc_info *info = bpf_map_lookup_elem(&traced, &tgid);
+
+	if (!info)
+		return 0;
+	forget_mm(info->mm, tgid);
+	info->mm = 0;
+	learn_mm(info, tgid, (__u64)p->mm);
+	proc_emit(MS_PROC_EXEC, tgid, 0, 0, 0, false);
+	return 0;
+}
+
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(ms_exit, struct task_struct *p)
+{
+	__u32 tgid = p->tgid;
+	struct ms_bpf_proc_info *info = bpf_map_lookup_elem(&traced, &tgid);
+	struct signal_struct *sig;
+	int code, exit_code, exit_sig;
+	__u64 mm;
+
+	if (!info)
+		return 0;
+	sig = p->signal;
+	/* Threads decrement live before this tracepoint; the last one reports the process. */
+	if (sig->live.counter)
+		return 0;
+	mm = info->mm;
+	/* Concurrent last threads both see 0: the one that removes the entry reports. */
+	if (bpf_map_delete_elem(&traced, &tgid))
+		return 0;
+	forget_mm(mm, tgid);
+	/* What wait() will report (as the kernel's wait_task_zombie picks it). */
+	if (sig->flags & MS_SIGNAL_GROUP_EXIT)
+		code = sig->group_exit_code;
+	else
+		code = p->group_leader->exit_code;
+	exit_sig = code & 0x7f;
+	exit_code = exit_sig ? -1 : (code >> 8) & 0xff;
+	proc_emit(MS_PROC_EXIT, tgid, 0, exit_code, exit_sig, true);
+	return 0;
+}

@@ -1,0 +1,667 @@
+// SPDX-License-Identifier: MIT
+/*
+ * memstate eBPF probe, user side: the "ebpf" capture source (ms_src_ebpf).
+ *
+ * Life cycle as libbpf-bootstrap's: open the skeleton, switch off the programs this kernel
+ * or this configuration cannot use (bpf_program__set_autoload), fill the rodata settings,
+ * load, attach, then consume the ring buffer from poll(). start(pid) only seeds the traced
+ * map: the programs follow forks, execs and exits themselves.
+ *
+ * Records go to the sink as they are: syscall and process records point into the ring
+ * buffer (same layout as struct ms_sysrec / ms_proc_event), faults and THP collapses
+ * become struct ms_event on the stack.
+ */
+#include <errno.h>
+#include <linux/capability.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/btf.h>
+#include <bpf/libbpf.h>
+
+#include "memstate/capture.h"
+#include "tracer/source.h"
+#include "probe.h"
+#include "memstate.skel.h"
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+/* The ring records carry the tracer's structs verbatim after an 8-byte type word. */
+#define MS_SAME_FIELD(a, fa, b, fb) \
+	(offsetof(a, fa) - 8 == offsetof(b, fb) && sizeof(((a *)0)->fa) == sizeof(((b *)0)->fb))
+_Static_assert(sizeof(struct ms_bpf_sys) - 8 == sizeof(struct ms_sysrec), "sysrec size");
+_Static_assert(MS_SAME_FIELD(struct ms_bpf_sys, t_ns, struct ms_sysrec, t_ns), "t_ns");
+_Static_assert(MS_SAME_FIELD(struct ms_bpf_sys, pid, struct ms_sysrec, pid), "pid");
+_Static_assert(MS_SAME_FIELD(struct ms_bpf_sys, tid, struct ms_sysrec, tid), "tid");
+_Static_assert(MS_SAME_FIELD(struct ms_bpf_sys, nr, struct ms_sysrec, nr), "nr");
+_Static_assert(MS_SAME_FIELD(struct ms_bpf_sys, ret, struct ms_sysrec, ret), "ret");
+_Static_assert(MS_SAME_FIELD(struct ms_bpf_sys, args, struct ms_sysrec, args), "args");
+_Static_assert(sizeof(struct ms_bpf_proc) - 8 == sizeof(struct ms_proc_event), "proc size");
+_Static_assert(MS_SAME_FIELD(struct ms_bpf_proc, t_ns, struct ms_proc_event, t_ns), "t_ns");
+_Static_assert(MS_SAME_FIELD(struct ms_bpf_proc, ptype, struct ms_proc_event, type), "type");
+_Static_assert(MS_SAME_FIELD(struct ms_bpf_proc, pid, struct ms_proc_event, pid), "pid");
+_Static_assert(MS_SAME_FIELD(struct ms_bpf_proc, ppid, struct ms_proc_event, ppid), "ppid");
+_Static_assert(MS_SAME_FIELD(struct ms_bpf_proc, exit_code, struct ms_proc_event, exit_code),
+	       "exit_code");
+_Static_assert(MS_SAME_FIELD(struct ms_bpf_proc, exit_signal, struct ms_proc_event, exit_signal),
+	       "exit_signal");
+_Static_assert(MS_SAME_FIELD(struct ms_bpf_proc, comm, struct ms_proc_event, comm), "comm");
+
+/* ------------------------------------------------------------------ features */
+
+/* What this kernel lets us capture. */
+#define MS_FEAT_CORE   0x1 /* memory syscalls and the process tree: without it, nothing */
+#define MS_FEAT_FAULTS 0x2 /* user page faults */
+#define MS_FEAT_THP    0x4 /* THP collapse attribution */
+
+struct ms_features {
+	unsigned have;		  /* MS_FEAT_* this kernel offers */
+	unsigned scan_status_arg; /* mm_khugepaged_scan_pmd: index of its status argument */
+	char missing[200];	  /* what is not there and why, "" when complete */
+};
+
+static void ms_feat_note(struct ms_features *f, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+static void ms_feat_note(struct ms_features *f, const char *fmt, ...)
+{
+	size_t n = strlen(f->missing);
+	va_list ap;
+
+	if (n && n + 2 < sizeof(f->missing)) {
+		strcpy(f->missing + n, "; ");
+		n += 2;
+	}
+	va_start(ap, fmt);
+	vsnprintf(f->missing + n, sizeof(f->missing) - n, fmt, ap);
+	va_end(ap);
+}
+
+/* The parameters of tracepoint tp as BTF sees them (btf_trace_<tp> typedef), or -ENOENT. */
+static int ms_tp_params(const struct btf *btf, const char *tp, const struct btf_param **params)
+{
+	char name[96];
+	const struct btf_type *t;
+	int id;
+
+	snprintf(name, sizeof(name), "btf_trace_%s", tp);
+	id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
+	if (id < 0)
+		return -ENOENT;
+	t = btf__type_by_id(btf, id);
+	t = t ? btf__type_by_id(btf, t->type) : NULL; /* pointer */
+	t = t && btf_is_ptr(t) ? btf__type_by_id(btf, t->type) : NULL;
+	if (!t || !btf_is_func_proto(t))
+		return -ENOENT;
+	if (params)
+		*params = btf_params(t);
+	return btf_vlen(t);
+}
+
+static bool ms_has_caps(void)
+{
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2] = {};
+
+	if (geteuid() == 0)
+		return true;
+	if (syscall(SYS_capget, &hdr, data))
+		return false;
+	/* CAP_BPF and CAP_PERFMON (both in the second word) load and attach tracing programs. */
+	return (data[1].effective & (1u << (CAP_BPF - 32))) &&
+	       (data[1].effective & (1u << (CAP_PERFMON - 32)));
+}
+
+/*
+ * Probe the running kernel through its BTF, as libbpf-tools do: which tracepoints exist
+ * and with which arguments. Returns 0 when at least the core works, else a negative errno;
+ * f->missing says what is absent either way.
+ */
+static int ms_features_probe(struct ms_features *f)
+{
+	static const char *const core_tps[] = {"sys_enter", "sys_exit", "sched_process_fork",
+					       "sched_process_exec", "sched_process_exit"};
+	const struct btf_param *params;
+	struct btf *btf;
+	int n, err = 0;
+
+	memset(f, 0, sizeof(*f));
+	if (!ms_has_caps()) {
+		ms_feat_note(f, "needs root (CAP_BPF and CAP_PERFMON)");
+		return -EPERM;
+	}
+	btf = btf__load_vmlinux_btf();
+	if (!btf) {
+		ms_feat_note(f, "no kernel BTF (/sys/kernel/btf/vmlinux, CONFIG_DEBUG_INFO_BTF)");
+		return -EOPNOTSUPP;
+	}
+	f->have = MS_FEAT_CORE;
+	for (size_t i = 0; i < sizeof(core_tps) / sizeof(core_tps[0]); i++) {
+		if (ms_tp_params(btf, core_tps[i], NULL) < 0) {
+			ms_feat_note(f, "no %s tracepoint", core_tps[i]);
+			f->have &= ~MS_FEAT_CORE;
+		}
+	}
+	if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_TASK_STORAGE, NULL) != 1) {
+		ms_feat_note(f, "no task storage maps (kernel older than 5.11)");
+		f->have &= ~MS_FEAT_CORE;
+	}
+	if (!(f->have & MS_FEAT_CORE)) {
+		err = -EOPNOTSUPP;
+		goto out;
+	}
+	if (ms_tp_params(btf, "page_fault_user", NULL) == 4)
+		f->have |= MS_FEAT_FAULTS;
+	else
+		ms_feat_note(f, "no page_fault_user tracepoint (x86 only): no page faults");
+	/* scan_pmd: (ctx, mm, folio or page, [writable,] referenced, none_or_zero, status,
+	 * unmapped): status is the one before last. */
+	n = ms_tp_params(btf, "mm_khugepaged_scan_pmd", &params);
+	if (ms_tp_params(btf, "mm_collapse_huge_page", NULL) == 4 && (n == 7 || n == 8)) {
+		f->have |= MS_FEAT_THP;
+		f->scan_status_arg = n - 3;
+	} else {
+		ms_feat_note(f, "no usable huge_memory tracepoints: no THP collapses");
+	}
+out:
+	btf__free(btf);
+	return err;
+}
+
+/* ------------------------------------------------------------------ the source */
+
+struct ms_ebpf {
+	struct memstate_bpf *skel;	      /* loaded programs and maps */
+	struct ring_buffer *rb;		      /* consumer of skel->maps.events */
+	struct ms_sink sink;		      /* where records go */
+	struct ms_source_cfg cfg;	      /* as opened */
+	struct ms_features feat;	      /* what the kernel offers */
+	unsigned attached;		      /* MS_FEAT_* whose programs are attached */
+	int ncpus;			      /* possible CPUs (per-CPU map values) */
+	uint32_t page_size;		      /* length given to page fault events */
+	uint64_t lost_seen[MS_BPF_REC_COUNT]; /* lost records already told to the sink */
+	uint64_t lost_checked_ns;	      /* when the lost counters were last read */
+	uint64_t *lost_buf;		      /* ncpus counters, for reading the map */
+	bool stopped;			      /* stop() ran: programs detached, ring drained */
+};
+
+static int ms_libbpf_verbose;
+
+static int ms_libbpf_print(enum libbpf_print_level level, const char *fmt, va_list ap)
+{
+	if ((level == LIBBPF_WARN && ms_libbpf_verbose >= 1) || ms_libbpf_verbose >= 2)
+		return vfprintf(stderr, fmt, ap);
+	return 0;
+}
+
+static uint64_t ms_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+static int ms_ebpf_record(void *ctx, void *data, size_t size)
+{
+	struct ms_ebpf *st = ctx;
+	const struct ms_sink *k = &st->sink;
+	uint32_t type = *(const uint32_t *)data;
+
+	switch (type) {
+	case MS_BPF_REC_SYSCALL: {
+		const struct ms_sysrec *r = (const void *)((const char *)data + 8);
+
+		/* cfg.files is the inference's business (ms_infer_state.ignore_files): a
+		 * mapping left out here could not be told from one replaced by MAP_FIXED. */
+		if (size >= sizeof(struct ms_bpf_sys) && k->on_syscall)
+			k->on_syscall(k->ctx, r);
+		break;
+	}
+	case MS_BPF_REC_FAULT: {
+		const struct ms_bpf_fault *f = data;
+		struct ms_event ev = {
+			.t_ns = f->t_ns,
+			.addr = f->addr,
+			.len = st->page_size,
+			.arg = f->ip,
+			.pid = f->pid,
+			.tid = f->tid,
+			.op = MS_OP_PAGE_FAULT,
+			.source = MS_SRC_KERNEL,
+			.to = MS_STATE_UNCHANGED,
+			/* x86 error code: bit 0 protection fault on a present page, bit 1 write */
+			.flags = ((f->error_code & 2) ? MS_EVF_WRITE : 0) |
+				 ((f->error_code & 1) ? MS_EVF_PRESENT : 0),
+		};
+
+		if (size >= sizeof(*f) && k->on_event)
+			k->on_event(k->ctx, &ev);
+		break;
+	}
+	case MS_BPF_REC_THP: {
+		const struct ms_bpf_thp *h = data;
+		struct ms_event ev = {
+			.t_ns = h->t_ns,
+			.addr = h->addr,
+			.len = h->len,
+			.pid = h->pid,
+			.tid = h->tid,
+			.result = h->status,
+			.op = MS_OP_THP_COLLAPSE,
+			.source = MS_SRC_KERNEL,
+			.to = MS_STATE_UNCHANGED,
+			.flags = h->status ? MS_EVF_FAILED : 0,
+		};
+
+		if (size >= sizeof(*h) && k->on_event)
+			k->on_event(k->ctx, &ev);
+		break;
+	}
+	case MS_BPF_REC_PROC:
+		if (size >= sizeof(struct ms_bpf_proc) && k->on_proc)
+			k->on_proc(k->ctx, (const void *)((const char *)data + 8));
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* Sum of the per-CPU lost counters, per record type, into out. */
+static int ms_ebpf_read_lost(struct ms_ebpf *st, uint64_t out[MS_BPF_REC_COUNT])
+{
+	size_t vsz = sizeof(uint64_t) * st->ncpus;
+	int err;
+
+	for (uint32_t type = 0; type < MS_BPF_REC_COUNT; type++) {
+		out[type] = 0;
+		err = bpf_map__lookup_elem(st->skel->maps.lost, &type, sizeof(type), st->lost_buf,
+					   vsz, 0);
+		if (err)
+			return err;
+		for (int c = 0; c < st->ncpus; c++)
+			out[type] += st->lost_buf[c];
+	}
+	return 0;
+}
+
+/* Tell the sink about records lost since the last report; at most every 100 ms unless forced. */
+static void ms_ebpf_report_lost(struct ms_ebpf *st, bool force)
+{
+	static const char *const where[MS_BPF_REC_COUNT] = {
+		[0] = "ebpf",
+		[MS_BPF_REC_SYSCALL] = "ebpf ring buffer: syscalls",
+		[MS_BPF_REC_FAULT] = "ebpf ring buffer: page faults",
+		[MS_BPF_REC_THP] = "ebpf ring buffer: THP collapses",
+		[MS_BPF_REC_PROC] = "ebpf: process records (ring or traced map full)",
+	};
+	uint64_t now = ms_now_ns(), cur[MS_BPF_REC_COUNT];
+
+	if (!force && now - st->lost_checked_ns < 100000000ull)
+		return;
+	st->lost_checked_ns = now;
+	if (ms_ebpf_read_lost(st, cur))
+		return;
+	for (int t = 0; t < MS_BPF_REC_COUNT; t++) {
+		if (cur[t] <= st->lost_seen[t])
+			continue;
+		if (st->sink.on_lost)
+			st->sink.on_lost(st->sink.ctx, cur[t] - st->lost_seen[t], where[t]);
+		st->lost_seen[t] = cur[t];
+	}
+}
+
+static uint32_t ms_pow2_at_least(uint64_t n)
+{
+	uint32_t p = 4096;
+
+	while (p < n && p < (1u << 30))
+		p <<= 1;
+	return p;
+}
+
+static uint32_t ms_log2(uint64_t n)
+{
+	uint32_t s = 0;
+
+	while ((1ull << (s + 1)) <= n)
+		s++;
+	return s;
+}
+
+static uint64_t ms_pmd_size(void)
+{
+	unsigned long long v = 0;
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "r");
+
+	if (f) {
+		if (fscanf(f, "%llu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v ? v : 2u << 20;
+}
+
+/* Programs of each feature, for autoload and attach. */
+static struct bpf_program *ms_feat_prog(struct memstate_bpf *s, unsigned feat, int i)
+{
+	struct bpf_program *core[] = {s->progs.ms_sys_enter, s->progs.ms_sys_exit, s->progs.ms_fork,
+				      s->progs.ms_exec,	     s->progs.ms_exit,	   NULL};
+	struct bpf_program *faults[] = {s->progs.ms_page_fault, NULL};
+	struct bpf_program *thp[] = {s->progs.ms_thp_collapse, s->progs.ms_thp_scan_pmd, NULL};
+
+	switch (feat) {
+	case MS_FEAT_CORE:
+		return core[i];
+	case MS_FEAT_FAULTS:
+		return faults[i];
+	default:
+		return thp[i];
+	}
+}
+
+static struct bpf_link **ms_prog_link(struct memstate_bpf *s, struct bpf_program *p)
+{
+	if (p == s->progs.ms_sys_enter)
+		return &s->links.ms_sys_enter;
+	if (p == s->progs.ms_sys_exit)
+		return &s->links.ms_sys_exit;
+	if (p == s->progs.ms_fork)
+		return &s->links.ms_fork;
+	if (p == s->progs.ms_exec)
+		return &s->links.ms_exec;
+	if (p == s->progs.ms_exit)
+		return &s->links.ms_exit;
+	if (p == s->progs.ms_page_fault)
+		return &s->links.ms_page_fault;
+	if (p == s->progs.ms_thp_collapse)
+		return &s->links.ms_thp_collapse;
+	return &s->links.ms_thp_scan_pmd;
+}
+
+/* Attach every program of feat; 0, or the first error (then none of feat stays attached). */
+static int ms_attach_feat(struct memstate_bpf *s, unsigned feat)
+{
+	struct bpf_program *p;
+	int err = 0;
+
+	for (int i = 0; (p = ms_feat_prog(s, feat, i)); i++) {
+		struct bpf_link **l = ms_prog_link(s, p);
+
+		*l = bpf_program__attach(p);
+		if (!*l) {
+			err = -errno;
+			break;
+		}
+	}
+	if (err) {
+		for (int i = 0; (p = ms_feat_prog(s, feat, i)); i++) {
+			struct bpf_link **l = ms_prog_link(s, p);
+
+			bpf_link__destroy(*l);
+			*l = NULL;
+		}
+	}
+	return err;
+}
+
+static void ms_detach_all(struct memstate_bpf *s)
+{
+	static const unsigned feats[] = {MS_FEAT_CORE, MS_FEAT_FAULTS, MS_FEAT_THP};
+	struct bpf_program *p;
+
+	/* The tree first, then the rest: no half-followed process. */
+	for (size_t f = 0; f < 3; f++) {
+		for (int i = 0; (p = ms_feat_prog(s, feats[f], i)); i++) {
+			struct bpf_link **l = ms_prog_link(s, p);
+
+			bpf_link__destroy(*l);
+			*l = NULL;
+		}
+	}
+}
+
+static void ms_ebpf_close(void *state)
+{
+	struct ms_ebpf *st = state;
+
+	if (!st)
+		return;
+	ring_buffer__free(st->rb);
+	memstate_bpf__destroy(st->skel);
+	free(st->lost_buf);
+	free(st);
+}
+
+static int ms_ebpf_open(const struct ms_source_cfg *cfg, const struct ms_sink *sink, void **state)
+{
+	static const struct ms_source_cfg defaults = {.faults = true, .thp = true, .files = true};
+	struct ms_ebpf *st;
+	unsigned want;
+	int err;
+
+	*state = NULL;
+	st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	st->cfg = cfg ? *cfg : defaults;
+	st->sink = *sink;
+	st->page_size = sysconf(_SC_PAGESIZE);
+	ms_libbpf_verbose = st->cfg.verbose;
+	libbpf_set_print(ms_libbpf_print);
+
+	err = ms_features_probe(&st->feat);
+	if (err)
+		goto cleanup;
+	st->ncpus = libbpf_num_possible_cpus();
+	if (st->ncpus <= 0) {
+		err = st->ncpus ? st->ncpus : -EINVAL;
+		goto cleanup;
+	}
+	st->lost_buf = calloc(st->ncpus, sizeof(uint64_t));
+	if (!st->lost_buf) {
+		err = -ENOMEM;
+		goto cleanup;
+	}
+
+	st->skel = memstate_bpf__open();
+	if (!st->skel) {
+		err = -errno;
+		goto cleanup;
+	}
+	want = MS_FEAT_CORE | (st->cfg.faults ? MS_FEAT_FAULTS : 0) |
+	       (st->cfg.thp ? MS_FEAT_THP : 0);
+	want &= st->feat.have;
+	for (unsigned feat = MS_FEAT_FAULTS; feat <= MS_FEAT_THP; feat <<= 1) {
+		struct bpf_program *p;
+
+		for (int i = 0; !(want & feat) && (p = ms_feat_prog(st->skel, feat, i)); i++)
+			bpf_program__set_autoload(p, false);
+	}
+
+	/* Settings (rodata): the syscalls the inference wants, by this arch's numbers. */
+	for (unsigned nr = 0; nr < MS_BPF_SYS_BITS; nr++) {
+		if (ms_infer_wants(nr))
+			st->skel->rodata->sys_mask[nr / 64] |= 1ull << (nr % 64);
+	}
+	st->skel->rodata->nr_madvise = SYS_madvise;
+	st->skel->rodata->madv_collapse = MADV_COLLAPSE;
+	st->skel->rodata->page_shift = ms_log2(st->page_size);
+	st->skel->rodata->pmd_size = ms_pmd_size();
+	st->skel->rodata->scan_status_arg = st->feat.scan_status_arg;
+	{
+		uint32_t ring = ms_pow2_at_least(st->cfg.ring_bytes ? st->cfg.ring_bytes
+								    : MS_BPF_RING_DEFAULT);
+
+		/* Wake the consumer per eighth of the ring: rare, and far from full. */
+		st->skel->rodata->wakeup_shift = ms_log2(ring / 8);
+		err = bpf_map__set_max_entries(st->skel->maps.events, ring);
+		if (err)
+			goto cleanup;
+	}
+
+	err = memstate_bpf__load(st->skel);
+	if (err)
+		goto cleanup;
+	err = ms_attach_feat(st->skel, MS_FEAT_CORE);
+	if (err)
+		goto cleanup;
+	st->attached = MS_FEAT_CORE;
+	for (unsigned feat = MS_FEAT_FAULTS; feat <= MS_FEAT_THP; feat <<= 1) {
+		if (!(want & feat))
+			continue;
+		/* An optional feature the kernel refuses leaves the rest working. */
+		if (ms_attach_feat(st->skel, feat) == 0)
+			st->attached |= feat;
+		else
+			ms_feat_note(&st->feat, "tp_btf attach refused for %s",
+				     feat == MS_FEAT_FAULTS ? "page faults" : "THP collapses");
+	}
+
+	st->rb = ring_buffer__new(bpf_map__fd(st->skel->maps.events), ms_ebpf_record, st, NULL);
+	if (!st->rb) {
+		err = -errno;
+		goto cleanup;
+	}
+	if (st->cfg.verbose && st->feat.missing[0])
+		fprintf(stderr, "memstate: ebpf: %s\n", st->feat.missing);
+	*state = st;
+	return 0;
+
+cleanup:
+	if (st->cfg.verbose && st->feat.missing[0])
+		fprintf(stderr, "memstate: ebpf: %s\n", st->feat.missing);
+	ms_ebpf_close(st);
+	return err < 0 ? err : -EINVAL;
+}
+
+static int ms_ebpf_start(void *state, pid_t pid)
+{
+	struct ms_ebpf *st = state;
+	struct ms_bpf_proc_info info = {0};
+	uint32_t key = pid;
+
+	if (pid <= 0)
+		return -EINVAL;
+	return bpf_map__update_elem(st->skel->maps.traced, &key, sizeof(key), &info, sizeof(info),
+				    BPF_ANY);
+}
+
+static int ms_ebpf_poll(void *state, int timeout_ms)
+{
+	struct ms_ebpf *st = state;
+	int n, m;
+
+	if (st->stopped)
+		return 0;
+	n = ring_buffer__poll(st->rb, timeout_ms);
+	if (n == -EINTR)
+		n = 0;
+	if (n < 0)
+		return n;
+	/* Records below the wake-up threshold raised no epoll event: take them too. */
+	m = ring_buffer__consume(st->rb);
+	if (m < 0)
+		return m;
+	ms_ebpf_report_lost(st, false);
+	return n + m;
+}
+
+static int ms_ebpf_fd(void *state)
+{
+	struct ms_ebpf *st = state;
+
+	return ring_buffer__epoll_fd(st->rb);
+}
+
+static int ms_ebpf_stop(void *state)
+{
+	struct ms_ebpf *st = state;
+	int n;
+
+	if (st->stopped)
+		return 0;
+	/* Detach first, so that the drain below sees the last record there will be. */
+	ms_detach_all(st->skel);
+	n = ring_buffer__consume(st->rb);
+	ms_ebpf_report_lost(st, true);
+	st->stopped = true;
+	return n < 0 ? n : 0;
+}
+
+static uint64_t ms_ebpf_lost(void *state)
+{
+	struct ms_ebpf *st = state;
+	uint64_t cur[MS_BPF_REC_COUNT], sum = 0;
+
+	if (!st)
+		return 0;
+	if (ms_ebpf_read_lost(st, cur))
+		memcpy(cur, st->lost_seen, sizeof(cur));
+	for (int t = 0; t < MS_BPF_REC_COUNT; t++)
+		sum += cur[t];
+	return sum;
+}
+
+static int ms_ebpf_probe(char *why, size_t whylen)
+{
+	struct ms_sink none = {0};
+	struct ms_source_cfg cfg = {.faults = true, .thp = true, .ring_bytes = 4096};
+	struct ms_ebpf *st = NULL;
+	int err;
+
+	/* A trial load and attach: the only way to know the verifier and tp_btf agree. */
+	err = ms_ebpf_open(&cfg, &none, (void **)&st);
+	if (err) {
+		struct ms_features f;
+		int ferr = ms_features_probe(&f);
+
+		if (ferr)
+			snprintf(why, whylen, "ebpf: %s: no eBPF capture", f.missing);
+		else
+			snprintf(why, whylen,
+				 "ebpf: loading the probe failed (%s): no eBPF capture",
+				 strerror(-err));
+		return err;
+	}
+	if (st->attached == (MS_FEAT_CORE | MS_FEAT_FAULTS | MS_FEAT_THP))
+		snprintf(why, whylen,
+			 "ebpf: memory syscalls, process tree, page faults and THP "
+			 "collapses");
+	else
+		snprintf(why, whylen,
+			 "ebpf: %s; memory syscalls and the process tree%s%s still work",
+			 st->feat.missing, st->attached & MS_FEAT_FAULTS ? ", page faults" : "",
+			 st->attached & MS_FEAT_THP ? ", THP collapses" : "");
+	ms_ebpf_close(st);
+	return 0;
+}
+
+const struct ms_source_ops ms_src_ebpf = {
+	.name = "ebpf",
+	.probe = ms_ebpf_probe,
+	.open = ms_ebpf_open,
+	.child_setup = NULL,
+	.start = ms_ebpf_start,
+	.poll = ms_ebpf_poll,
+	.fd = ms_ebpf_fd,
+	.stop = ms_ebpf_stop,
+	.close = ms_ebpf_close,
+	.lost = ms_ebpf_lost,
+};

@@ -1,0 +1,106 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * memstate eBPF probe: the records the kernel side (memstate.bpf.c) writes into its ring
+ * buffer and the user side (probe.c) reads, plus the user-side helpers of bpf/.
+ *
+ * Plain fixed-width types only (no vmlinux.h): the BPF side gets __u64 and friends from
+ * vmlinux.h, user space from <linux/types.h>. Every record starts with a __u32 type and is
+ * a multiple of 8 bytes, so the ring stays 8-aligned. The syscall and process bodies have
+ * exactly the layout of struct ms_sysrec and struct ms_proc_event (probe.c asserts it), so
+ * they are handed to the sink without a copy.
+ */
+#ifndef MEMSTATE_BPF_PROBE_H
+#define MEMSTATE_BPF_PROBE_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+/* Ring buffer size when the configuration asks for none (a power of two). */
+#define MS_BPF_RING_DEFAULT (16u << 20)
+/* Processes followed at once (the traced tree) and address spaces known by mm pointer. */
+#define MS_BPF_MAX_PROCS 8192
+/* Syscall numbers the kernel side can select (a bitmap of this many bits). */
+#define MS_BPF_SYS_BITS 512
+
+enum ms_bpf_rec_type {
+	MS_BPF_REC_SYSCALL = 1, /* struct ms_bpf_sys */
+	MS_BPF_REC_FAULT,	/* struct ms_bpf_fault */
+	MS_BPF_REC_THP,		/* struct ms_bpf_thp */
+	MS_BPF_REC_PROC,	/* struct ms_bpf_proc */
+	MS_BPF_REC_COUNT,	/* also the size of the per-CPU lost counters */
+};
+
+/* A memory syscall that returned. */
+struct ms_bpf_sys {
+	__u32 type; /* MS_BPF_REC_SYSCALL */
+	__u32 pad0;
+	/* from here on: the layout of struct ms_sysrec */
+	__u64 t_ns;    /* CLOCK_MONOTONIC ns at exit */
+	__u32 pid;     /* process (tgid) */
+	__u32 tid;     /* thread */
+	__u32 nr;      /* syscall number */
+	__u32 pad1;    /* zero */
+	__s64 ret;     /* return value, or -errno */
+	__u64 args[6]; /* arguments at entry */
+};
+
+/* A user page fault (exceptions:page_fault_user). */
+struct ms_bpf_fault {
+	__u32 type;	  /* MS_BPF_REC_FAULT */
+	__u32 error_code; /* x86 page-fault error code: bit 0 present, bit 1 write */
+	__u64 t_ns;	  /* CLOCK_MONOTONIC ns */
+	__u64 addr;	  /* faulting address */
+	__u64 ip;	  /* user instruction pointer */
+	__u32 pid;	  /* process (tgid) */
+	__u32 tid;	  /* thread */
+};
+
+/* A transparent huge page collapse attributed to one PMD-sized range. */
+struct ms_bpf_thp {
+	__u32 type;   /* MS_BPF_REC_THP */
+	__s32 status; /* 0 on success, else the kernel's scan_result */
+	__u64 t_ns;   /* CLOCK_MONOTONIC ns */
+	__u64 addr;   /* PMD-aligned start of the range */
+	__u64 len;    /* PMD size (2 MiB on x86-64) */
+	__u32 pid;    /* the traced process the range belongs to */
+	__u32 tid;    /* the thread that asked (MADV_COLLAPSE), 0 for khugepaged */
+};
+
+/* Process life cycle. */
+struct ms_bpf_proc {
+	__u32 type; /* MS_BPF_REC_PROC */
+	__u32 pad0;
+	/* from here on: the layout of struct ms_proc_event */
+	__u64 t_ns;	   /* CLOCK_MONOTONIC ns */
+	__u32 ptype;	   /* enum ms_proc_type */
+	__u32 pid;	   /* the process concerned */
+	__u32 ppid;	   /* FORK: the parent */
+	__s32 exit_code;   /* EXIT: status when exited, -1 when killed */
+	__s32 exit_signal; /* EXIT: signal when killed, else 0 */
+	__u32 pad1;	   /* zero */
+	char comm[16];	   /* task name, NUL-terminated */
+};
+
+/* What the kernel side keeps per traced process (map "traced", key: tgid). */
+struct ms_bpf_proc_info {
+	__u64 mm; /* its mm_struct, 0 until learned (shared with a vfork parent) */
+};
+
+#ifndef __bpf__
+#include <stdint.h>
+#include <sys/types.h>
+
+/*
+ * THP coverage of [addr, addr+len) in process pid: calls fn once per PMD-sized (2 MiB)
+ * aligned range inside it that is backed by a transparent huge page, in address order;
+ * a non-zero return from fn stops the scan. Reads /proc/PID/pagemap and
+ * /proc/kpageflags, so it needs root (CAP_SYS_ADMIN for the page frame numbers).
+ * Returns the number of huge ranges found, or a negative errno (-EPERM without the
+ * rights, -ESRCH when the process is gone).
+ */
+typedef int (*ms_thp_scan_fn)(void *ctx, uint64_t addr, uint64_t len);
+int ms_thp_scan(pid_t pid, uint64_t addr, uint64_t len, ms_thp_scan_fn fn, void *ctx);
+#endif
+
+#endif /* MEMSTATE_BPF_PROBE_H */
