@@ -44,9 +44,18 @@ struct ms_live {
 	char command[256];			/* the traced command line, for the title */
 	bool replay;				/* a saved timeline, not a live program */
 	bool done;				/* the traced program has ended */
+	bool no_color;				/* producer: draw without colours (--no-color) */
+	int quit_signal;			/* ms_tui_run: the signal that ended it, 0 when
+						   the user quit */
 };
 
-/* Producer side (the tracer): set up, register a process, publish an applied event. */
+/*
+ * Producer side (the tracer): set up, register a process, publish an applied event.
+ * ms_live_add_proc with the pid of a registered, still running process replaces its space
+ * (exec); a pid that exited comes back as a new entry. NULL when the table is full.
+ * ms_live_publish counts the event in events and recent_head, and a procExit event marks
+ * its process exited (exit code from ev->result, signal from ev->aux): no other call needed.
+ */
 void ms_live_init(struct ms_live *live);
 struct ms_live_proc *ms_live_add_proc(struct ms_live *live, uint32_t pid, uint32_t ppid,
 				      const char *exe, struct ms_space *space);
@@ -54,9 +63,14 @@ void ms_live_publish(struct ms_live *live, const struct ms_event *ev, const char
 void ms_live_set_done(struct ms_live *live);
 
 /*
- * Consumer side: run the TUI on the calling thread until the user quits (q). Restores the
- * terminal on every way out. Returns 0, or a negative errno when no terminal could be set
- * up (then nothing was drawn and the caller goes on without a TUI).
+ * Consumer side: run the TUI on the calling thread until the user quits (q) or SIGINT,
+ * SIGTERM, SIGHUP or SIGQUIT arrives. While it runs it owns those four signals; once the
+ * terminal is restored it puts the previous handlers back and raises the signal again, so
+ * the handler that was there before (or the default action) gets it as if no TUI had been
+ * in between; live->quit_signal says which one it was. Restores the terminal on every way
+ * out, and meanwhile keeps memstate's own stderr in a buffer that it writes out afterwards.
+ * Returns 0, or a negative errno when no terminal could be set up (then nothing was drawn
+ * and the caller goes on without a TUI).
  */
 int ms_tui_run(struct ms_live *live);
 
