@@ -188,7 +188,8 @@ static uint64_t page_up(uint64_t x, uint64_t ps)
 	return (x + ps - 1) & ~(ps - 1);
 }
 
-static int infer_mmap(struct ms_space *sp, const struct ms_sysrec *rec, uint64_t ps)
+static int infer_mmap(struct ms_space *sp, const struct ms_infer_state *st,
+		      const struct ms_sysrec *rec, uint64_t ps)
 {
 	uint64_t len = page_up(rec->args[1], ps);
 	int prot = (int)rec->args[2], flags = (int)rec->args[3];
@@ -202,6 +203,8 @@ static int infer_mmap(struct ms_space *sp, const struct ms_sysrec *rec, uint64_t
 		op = MS_OP_FILE_MAP;
 	else if (prot == PROT_NONE)
 		op = MS_OP_RESERVE;
+	if (op == MS_OP_FILE_MAP && st->ignore_files)
+		return 0;
 	if (rec->ret < 0)
 		return emit(sp, rec, op, addr, len, op == MS_OP_FILE_MAP, (int32_t)-rec->ret);
 	if (op == MS_OP_FILE_MAP || !fixed)
@@ -378,7 +381,7 @@ int ms_infer_syscall_locked(struct ms_space *sp, struct ms_infer_state *st,
 
 	switch (rec->nr) {
 	case SYS_mmap:
-		return infer_mmap(sp, rec, ps);
+		return infer_mmap(sp, st, rec, ps);
 	case SYS_munmap:
 		return emit(sp, rec, MS_OP_FREE, rec->args[0], page_up(rec->args[1], ps),
 			    MS_KIND_ANON, rec->ret < 0 ? (int32_t)-rec->ret : 0);

@@ -50,9 +50,19 @@ struct ms_source_ops {
 	void (*close)(void *state);
 	/* Records lost so far (counted, never silent). */
 	uint64_t (*lost)(void *state);
+	/* The source waits for and reaps the traced processes (ptrace): the caller must not. */
+	bool reaps;
 };
 
-extern const struct ms_source_ops ms_src_ebpf;	 /* bpf/: kernel events, any program */
-extern const struct ms_source_ops ms_src_ptrace; /* tracer/: no-root fallback */
+/* bpf/: kernel events, any program (weak: absent when bpf/ is not built). */
+extern const struct ms_source_ops ms_src_ebpf __attribute__((weak));
+extern const struct ms_source_ops ms_src_ptrace;  /* tracer/: no-root syscall fallback */
+extern const struct ms_source_ops ms_src_channel; /* tracer/: API events of libmemstate */
+/* The descriptor to pass as MEMSTATE_CHANNEL to the traced program. */
+int ms_src_channel_fd(void *state);
+/* ptrace source: follow an already running process (every syscall stops), and count the
+ * processes still alive under it. */
+int ms_ptrace_attach(void *state, pid_t pid);
+unsigned ms_ptrace_live(void *state);
 
 #endif /* MEMSTATE_TRACER_SOURCE_H */

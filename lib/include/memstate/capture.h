@@ -60,13 +60,16 @@ struct ms_sink {
 	void *ctx;
 	void (*on_syscall)(void *ctx, const struct ms_sysrec *rec);
 	void (*on_event)(void *ctx, struct ms_event *ev);
+	/* API events from a traced program's libmemstate, with the name of ev->stat. */
+	void (*on_api)(void *ctx, struct ms_event *ev, const char *stat_name);
 	void (*on_proc)(void *ctx, const struct ms_proc_event *pe);
 	void (*on_lost)(void *ctx, uint64_t n, const char *where);
 };
 
 /* Per-process inference state the tracer keeps next to the space. */
 struct ms_infer_state {
-	uint64_t brk; /* current program break, 0 until the first brk seen */
+	uint64_t brk;	      /* current program break, 0 until the first brk seen */
+	uint8_t ignore_files; /* leave file-backed and shared mappings out of the map */
 };
 
 /*

@@ -1,0 +1,227 @@
+// SPDX-License-Identifier: MIT
+/*
+ * memstate run [options] -- PROG [ARGS...]: start a program and trace its memory states.
+ *
+ * The child is forked and held on a pipe until every capture source follows it, then
+ * execs; a failed exec comes back on a close-on-exec pipe as an errno, so "no such
+ * program" is one line and exit 2, not a timeline of a shell error. memstate exits with
+ * the program's status (128+signal when it was killed).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "session.h"
+#include "tui_hooks.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: memstate run [options] [--] PROG [ARGS...]\n\n"
+		   "Runs PROG and traces how it moves memory through None, Reserved, Prepared\n"
+		   "and Ready: its memory syscalls and page faults (eBPF, as root), or its memory\n"
+		   "syscalls alone (ptrace fallback), plus the API events of libmemstate when the\n"
+		   "program uses it. Exits with PROG's status.\n\noptions:\n");
+	ms_session_usage(f);
+	fprintf(f, "\nexamples:\n"
+		   "  memstate run -o trace.json -- python3 -c 'x = [0] * 10**7'\n"
+		   "  memstate run --capture ptrace -f jsonl -o t.jsonl -- sort big.txt\n"
+		   "  memstate run --tui -- ./goheap\n");
+}
+
+/* execvp's search, done up front so a missing program is our one-line error. */
+static int find_program(const char *prog, char *out, size_t len)
+{
+	const char *path = getenv("PATH");
+
+	if (strchr(prog, '/')) {
+		snprintf(out, len, "%s", prog);
+		return access(prog, X_OK) ? -errno : 0;
+	}
+	if (!path)
+		path = "/usr/local/bin:/usr/bin:/bin";
+	for (const char *p = path; *p;) {
+		const char *e = strchr(p, ':');
+		size_t n = e ? (size_t)(e - p) : strlen(p);
+		struct stat st;
+
+		snprintf(out, len, "%.*s/%s", (int)n, n ? p : ".", prog);
+		if (!stat(out, &st) && S_ISREG(st.st_mode) && !access(out, X_OK))
+			return 0;
+		p += n + (e ? 1 : 0);
+	}
+	return -ENOENT;
+}
+
+/* The forked child: wait for the tracer, set up, exec. Never returns. */
+static void child(struct ms_session *s, int go, int err_fd, char **argv)
+{
+	char c;
+	int e;
+
+	if (read(go, &c, 1) != 1)
+		_exit(127);
+	close(go);
+	if (s->o.tui) {
+		const char *out = s->o.child_output;
+		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		if (null >= 0)
+			dup2(null, 0);
+	}
+	if (ms_session_child(s)) {
+		e = errno;
+		if (write(err_fd, &e, sizeof(e)) < 0)
+			_exit(127);
+		_exit(127);
+	}
+	execvp(argv[0], argv);
+	e = errno;
+	if (write(err_fd, &e, sizeof(e)) < 0)
+		_exit(127);
+	_exit(127);
+}
+
+struct loop_ctx {
+	struct ms_session *s;
+	pid_t pid;
+	int status;
+	int interrupted;
+};
+
+static void *capture_thread(void *arg)
+{
+	struct loop_ctx *l = arg;
+
+	l->interrupted = ms_session_loop(l->s, l->pid, &l->status);
+	if (l->s->live && ms_live_set_done)
+		ms_live_set_done(l->s->live);
+	return NULL;
+}
+
+int ms_cmd_run(int argc, char **argv)
+{
+	struct ms_session_opts o = {.cmd = "run", .faults = true, .files = true, .api = true};
+	struct ms_session s;
+	struct loop_ctx l = {.s = &s};
+	char path[4096], what[512], outbuf[64];
+	int go[2], errp[2], e = 0, i, ret;
+	pid_t pid;
+
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--")) {
+			i++;
+			break;
+		}
+		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			usage(stdout);
+			return MS_EXIT_OK;
+		}
+		if (argv[i][0] != '-')
+			break;
+		ret = ms_session_option(&o, argc, argv, &i);
+		if (ret < 0)
+			return MS_EXIT_ERROR;
+		if (!ret)
+			return ms_usage_err("run", "unknown option '%s'", argv[i]);
+	}
+	if (i >= argc)
+		return ms_usage_err("run", "no program to run");
+	if ((e = find_program(argv[i], path, sizeof(path))))
+		return ms_err("cannot run '%s': %s", argv[i], strerror(-e));
+	if (o.tui && (!isatty(0) || !isatty(1)))
+		return ms_err("--tui needs a terminal on stdin and stdout");
+	if (o.tui && !o.child_output) {
+		snprintf(outbuf, sizeof(outbuf), "memstate-%d.log", (int)getpid());
+		o.child_output = outbuf;
+	}
+	if (ms_session_setup(&s, &o, argc - i, argv + i)) {
+		ms_session_close(&s);
+		if (o.out)
+			unlink(o.out);
+		return MS_EXIT_ERROR;
+	}
+	if (pipe2(go, O_CLOEXEC) || pipe2(errp, O_CLOEXEC)) {
+		ms_session_close(&s);
+		return ms_err("pipe: %s", strerror(errno));
+	}
+	pid = fork();
+	if (pid < 0) {
+		ms_session_close(&s);
+		return ms_err("fork: %s", strerror(errno));
+	}
+	if (pid == 0) {
+		close(go[1]);
+		close(errp[0]);
+		child(&s, go[0], errp[1], argv + i);
+	}
+	close(go[0]);
+	close(errp[1]);
+	ms_session_signals(pid);
+	ms_trace_add_process(s.trace, (uint32_t)pid, (uint32_t)getpid(), path);
+	if (ms_session_start(&s, pid, false)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		ms_session_close(&s);
+		if (o.out)
+			unlink(o.out);
+		return MS_EXIT_ERROR;
+	}
+	if (write(go[1], "g", 1) != 1)
+		e = errno;
+	close(go[1]);
+	if (read(errp[0], &e, sizeof(e)) == sizeof(e) || e) {
+		/* The exec failed: nothing of the program ever ran. */
+		close(errp[0]);
+		waitpid(pid, NULL, 0);
+		ms_session_close(&s);
+		if (o.out)
+			unlink(o.out);
+		return ms_err("cannot run '%s': %s", argv[i], strerror(e));
+	}
+	close(errp[0]);
+	l.pid = pid;
+	if (s.live) {
+		pthread_t th;
+
+		pthread_create(&th, NULL, capture_thread, &l);
+		ms_tui_run(s.live);
+		if (!s.live->done && !o.quiet)
+			fprintf(stderr,
+				"memstate: view closed; still tracing %s (pid %d); "
+				"Ctrl-C stops\n",
+				argv[i], (int)pid);
+		pthread_join(th, NULL);
+		if (!o.quiet)
+			fprintf(stderr, "memstate: the program's output is in %s\n",
+				o.child_output);
+	} else {
+		capture_thread(&l);
+	}
+	if (l.interrupted && !WIFEXITED(l.status) && !WIFSIGNALED(l.status))
+		snprintf(what, sizeof(what), "stopped tracing %s (pid %d)", argv[i], (int)pid);
+	else if (WIFSIGNALED(l.status))
+		snprintf(what, sizeof(what), "%s killed by signal %d", argv[i], WTERMSIG(l.status));
+	else
+		snprintf(what, sizeof(what), "%s exited with %d", argv[i], WEXITSTATUS(l.status));
+	if (ms_session_finish(&s, what)) {
+		ms_session_close(&s);
+		return MS_EXIT_ERROR;
+	}
+	ms_session_close(&s);
+	if (WIFSIGNALED(l.status))
+		return 128 + WTERMSIG(l.status);
+	return WIFEXITED(l.status) ? WEXITSTATUS(l.status) : MS_EXIT_ERROR;
+}

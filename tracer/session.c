@@ -1,0 +1,407 @@
+// SPDX-License-Identifier: MIT
+/* Shared by run and attach: options, sources, the poll loop, signals, the end (session.h). */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "memstate/channel.h"
+#include "session.h"
+#include "tui_hooks.h"
+
+volatile int ms_session_stops;
+static volatile pid_t forward_pid;
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------------ options */
+
+static const char *opt_value(int argc, char **argv, int *i, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!strncmp(argv[*i], name, n) && argv[*i][n] == '=')
+		return argv[*i] + n + 1;
+	if (strcmp(argv[*i], name))
+		return NULL;
+	if (*i + 1 >= argc)
+		return "";
+	return argv[++*i];
+}
+
+static int parse_size(const char *s, uint32_t *out)
+{
+	char *end;
+	unsigned long long v = strtoull(s, &end, 10);
+
+	switch (*end) {
+	case 'k':
+	case 'K':
+		v <<= 10, end++;
+		break;
+	case 'm':
+	case 'M':
+		v <<= 20, end++;
+		break;
+	case 'g':
+	case 'G':
+		v <<= 30, end++;
+		break;
+	}
+	if (end == s || *end || v == 0 || v > (1ull << 31))
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+int ms_session_option(struct ms_session_opts *o, int argc, char **argv, int *i)
+{
+	const char *a = argv[*i], *v;
+
+	if (!strcmp(a, "--tui")) {
+		o->tui = true;
+	} else if (!strcmp(a, "-q") || !strcmp(a, "--quiet")) {
+		o->quiet = true;
+	} else if (!strcmp(a, "-v") || !strcmp(a, "--verbose")) {
+		o->verbose++;
+	} else if (!strcmp(a, "--no-faults")) {
+		o->faults = false;
+	} else if (!strcmp(a, "--no-files")) {
+		o->files = false;
+	} else if (!strcmp(a, "--no-api")) {
+		o->api = false;
+	} else if ((v = opt_value(argc, argv, i, "-o")) ||
+		   (v = opt_value(argc, argv, i, "--output"))) {
+		if (!*v)
+			return ms_usage_err(o->cmd, "-o needs a file"), -1;
+		o->out = v;
+	} else if ((v = opt_value(argc, argv, i, "--format")) ||
+		   (v = opt_value(argc, argv, i, "-f"))) {
+		if (ms_tl_format_parse(v, &o->fmt))
+			return ms_usage_err(o->cmd, "--format must be json or jsonl, not '%s'", v),
+			       -1;
+	} else if ((v = opt_value(argc, argv, i, "--capture"))) {
+		if (!strcmp(v, "auto"))
+			o->capture = MS_CAP_AUTO;
+		else if (!strcmp(v, "ebpf"))
+			o->capture = MS_CAP_EBPF;
+		else if (!strcmp(v, "ptrace"))
+			o->capture = MS_CAP_PTRACE;
+		else if (!strcmp(v, "api"))
+			o->capture = MS_CAP_API;
+		else
+			return ms_usage_err(o->cmd,
+					    "--capture must be auto, ebpf, ptrace or api, "
+					    "not '%s'",
+					    v),
+			       -1;
+	} else if ((v = opt_value(argc, argv, i, "--ring-size"))) {
+		if (parse_size(v, &o->ring_bytes))
+			return ms_usage_err(o->cmd, "--ring-size takes a size like 16M, not '%s'",
+					    v),
+			       -1;
+	} else if ((v = opt_value(argc, argv, i, "--child-output"))) {
+		if (!*v)
+			return ms_usage_err(o->cmd, "--child-output needs a file"), -1;
+		o->child_output = v;
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
+void ms_session_usage(FILE *f)
+{
+	fprintf(f, "  -o, --output FILE     write the timeline to FILE (created 0600)\n"
+		   "  -f, --format FMT      json (one document, default) or jsonl (JSON Lines)\n"
+		   "      --capture SRC     auto (default: ebpf when root, else ptrace), ebpf, "
+		   "ptrace,\n"
+		   "                        or api (only programs linked with libmemstate)\n"
+		   "      --tui             show the live state map (needs a terminal)\n"
+		   "      --child-output F  with --tui, where the program's output goes\n"
+		   "      --ring-size SIZE  eBPF ring buffer size, e.g. 64M\n"
+		   "      --no-faults       no page fault events\n"
+		   "      --no-files        leave file-backed mappings out of the map\n"
+		   "      --no-api          do not listen to libmemstate's API events\n"
+		   "  -q, --quiet           no summary table at the end\n"
+		   "  -v, --verbose         say which sources run and why\n"
+		   "  -h, --help            this text\n");
+}
+
+/* ------------------------------------------------------------------ set-up */
+
+static int pick_source(struct ms_session *s, const struct ms_source_cfg *cfg)
+{
+	const struct ms_source_ops *cands[2];
+	char why[2][200] = {"", ""};
+	unsigned n = 0;
+
+	switch (s->o.capture) {
+	case MS_CAP_API:
+		return 0;
+	case MS_CAP_EBPF:
+		if (!&ms_src_ebpf)
+			return ms_err("eBPF capture is not built into this memstate (install "
+				      "clang, bpftool, libbpf-dev and rebuild)");
+		cands[n++] = &ms_src_ebpf;
+		break;
+	case MS_CAP_PTRACE:
+		cands[n++] = &ms_src_ptrace;
+		break;
+	case MS_CAP_AUTO:
+		if (&ms_src_ebpf)
+			cands[n++] = &ms_src_ebpf;
+		cands[n++] = &ms_src_ptrace;
+		break;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		void *st = NULL;
+		int err = cands[i]->probe ? cands[i]->probe(why[i], sizeof(why[i])) : 0;
+
+		if (!err && (err = cands[i]->open(cfg, ms_trace_sink(s->trace), &st)) && !why[i][0])
+			snprintf(why[i], sizeof(why[i]), "%s", strerror(-err));
+		if (err) {
+			if (s->o.capture != MS_CAP_AUTO)
+				return ms_err("%s capture unavailable: %s", cands[i]->name, why[i]);
+			if (s->o.verbose || i + 1 == n)
+				fprintf(stderr, "memstate: %s capture unavailable: %s\n",
+					cands[i]->name, why[i]);
+			continue;
+		}
+		if (i > 0 && !s->o.quiet)
+			fprintf(stderr,
+				"memstate: eBPF unavailable (%s); using the ptrace "
+				"fallback: syscalls only, no page faults\n",
+				why[0]);
+		s->src[s->nsrc] = cands[i];
+		s->state[s->nsrc++] = st;
+		return 0;
+	}
+	if (!s->o.quiet)
+		fprintf(stderr, "memstate: no syscall capture: only libmemstate API events\n");
+	return 0;
+}
+
+int ms_session_setup(struct ms_session *s, const struct ms_session_opts *o, int argc,
+		     char *const argv[])
+{
+	struct ms_source_cfg cfg = {.ring_bytes = o->ring_bytes,
+				    .faults = o->faults,
+				    .thp = true,
+				    .files = o->files,
+				    .verbose = o->verbose};
+	struct ms_trace_opts topts = {.files = o->files};
+	struct ms_tl_header hdr = {.argc = argc,
+				   .argv = argv,
+				   .page_size = (uint32_t)sysconf(_SC_PAGESIZE),
+				   .tool = "memstate " MS_TOOL_VERSION};
+	int err = 0;
+
+	memset(s, 0, sizeof(*s));
+	s->o = *o;
+	s->t0 = mono_ns();
+	if (o->out) {
+		s->writer = ms_tlw_open(o->out, o->fmt, &err);
+		if (!s->writer)
+			return ms_err("cannot write %s: %s", o->out, strerror(-err));
+	}
+	if (o->tui) {
+		if (!ms_live_init || !ms_tui_run)
+			return ms_err("--tui is not built into this memstate (install "
+				      "libncurses-dev and rebuild)");
+		s->live = calloc(1, sizeof(*s->live));
+		if (!s->live)
+			return ms_err("out of memory");
+		ms_live_init(s->live);
+		s->live->t0_ns = s->t0;
+		for (int i = 0, off = 0; i < argc && off < (int)sizeof(s->live->command) - 1; i++)
+			off += snprintf(s->live->command + off,
+					sizeof(s->live->command) - (size_t)off, "%s%s",
+					i ? " " : "", argv[i]);
+	}
+	topts.writer = s->writer;
+	topts.live = s->live;
+	s->trace = ms_trace_new(&topts);
+	if (!s->trace)
+		return ms_err("out of memory");
+	if (pick_source(s, &cfg))
+		return MS_EXIT_ERROR;
+	if (o->api || o->capture == MS_CAP_API) {
+		void *st;
+
+		err = ms_src_channel.open(&cfg, ms_trace_sink(s->trace), &st);
+		if (err)
+			return ms_err("cannot set up the API channel: %s", strerror(-err));
+		s->chan = st;
+		s->src[s->nsrc] = &ms_src_channel;
+		s->state[s->nsrc++] = st;
+	}
+	snprintf(s->capture_desc, sizeof(s->capture_desc), "%s%s%s",
+		 s->nsrc && s->src[0] != &ms_src_channel ? s->src[0]->name : "",
+		 s->nsrc && s->src[0] != &ms_src_channel && s->chan ? "+" : "",
+		 s->chan ? "api" : "");
+	hdr.t0_ns = s->t0;
+	hdr.capture = s->capture_desc;
+	if (s->writer && ms_tlw_header(s->writer, &hdr))
+		return ms_err("cannot write %s: %s", o->out, strerror(errno));
+	return 0;
+}
+
+int ms_session_child(struct ms_session *s)
+{
+	char fd[16];
+
+	for (unsigned i = 0; i < s->nsrc; i++) {
+		if (s->src[i]->child_setup && s->src[i]->child_setup(s->state[i]))
+			return -1;
+	}
+	if (s->chan) {
+		snprintf(fd, sizeof(fd), "%d", ms_src_channel_fd(s->chan));
+		setenv(MS_CHAN_ENV, fd, 1);
+	} else {
+		unsetenv(MS_CHAN_ENV);
+	}
+	return 0;
+}
+
+int ms_session_start(struct ms_session *s, pid_t pid, bool attach)
+{
+	int err;
+
+	for (unsigned i = 0; i < s->nsrc; i++) {
+		if (attach && s->src[i] == &ms_src_ptrace)
+			err = ms_ptrace_attach(s->state[i], pid);
+		else
+			err = s->src[i]->start(s->state[i], pid);
+		if (err)
+			return ms_err("%s capture could not follow pid %d: %s", s->src[i]->name,
+				      pid, strerror(-err));
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ signals */
+
+static void on_stop_signal(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	ms_session_stops++;
+	/* A terminal's Ctrl-C reaches the whole foreground group already; a kill(1) aimed
+	 * at memstate alone is passed on, so the program ends the way it was asked to. */
+	if (forward_pid > 0 && si->si_code != SI_KERNEL)
+		kill(forward_pid, sig);
+}
+
+void ms_session_signals(pid_t forward_to)
+{
+	struct sigaction sa = {.sa_sigaction = on_stop_signal, .sa_flags = SA_SIGINFO};
+
+	forward_pid = forward_to;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+/* ------------------------------------------------------------------ the loop */
+
+static bool reaping_source(const struct ms_session *s)
+{
+	for (unsigned i = 0; i < s->nsrc; i++) {
+		if (s->src[i]->reaps)
+			return true;
+	}
+	return false;
+}
+
+int ms_session_loop(struct ms_session *s, pid_t child, int *status)
+{
+	bool reaps = reaping_source(s), child_done = child <= 0;
+	struct pollfd pfd[MS_MAX_SOURCES];
+	int stops_seen = 0;
+
+	for (;;) {
+		unsigned n = 0;
+		int fd;
+
+		for (unsigned i = 0; i < s->nsrc; i++) {
+			if ((fd = s->src[i]->fd(s->state[i])) >= 0)
+				pfd[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
+		}
+		poll(pfd, n, 10);
+		for (unsigned i = 0; i < s->nsrc; i++)
+			s->src[i]->poll(s->state[i], 0);
+		ms_trace_flush(s->trace, false);
+		if (!child_done && !reaps) {
+			if (waitpid(child, status, WNOHANG) == child) {
+				child_done = true;
+				ms_trace_exited(s->trace, (uint32_t)child,
+						WIFEXITED(*status) ? WEXITSTATUS(*status) : -1,
+						WIFSIGNALED(*status) ? WTERMSIG(*status) : 0);
+			}
+		} else if (!child_done) {
+			for (unsigned i = 0; i < s->nsrc; i++) {
+				if (s->src[i] == &ms_src_ptrace && !ms_ptrace_live(s->state[i]))
+					child_done = true;
+			}
+		}
+		if (child_done && ms_trace_settled(s->trace))
+			return 0;
+		if (ms_session_stops > stops_seen) {
+			/* First request: passed on to the program (see the handler); the trace
+			 * goes on until it ends. A second one stops tracing now. */
+			if (stops_seen++ || child_done)
+				return 1;
+			if (!s->o.quiet && !s->o.tui)
+				fprintf(stderr, "memstate: waiting for the traced program to end "
+						"(again to stop tracing now)\n");
+		}
+	}
+}
+
+int ms_session_finish(struct ms_session *s, const char *what)
+{
+	int err = 0;
+
+	for (unsigned i = 0; i < s->nsrc; i++)
+		s->src[i]->stop(s->state[i]);
+	for (unsigned i = 0; i < s->nsrc; i++)
+		s->src[i]->poll(s->state[i], 0);
+	if (s->live && ms_live_set_done)
+		ms_live_set_done(s->live);
+	err = ms_trace_finish(s->trace, s->o.quiet ? NULL : stderr, what);
+	if (s->writer) {
+		int cerr = ms_tlw_close(s->writer);
+
+		s->writer = NULL;
+		if (err || cerr)
+			return ms_err("writing %s failed: %s", s->o.out,
+				      strerror(-(err ? err : cerr)));
+	}
+	return 0;
+}
+
+void ms_session_close(struct ms_session *s)
+{
+	for (unsigned i = 0; i < s->nsrc; i++)
+		s->src[i]->close(s->state[i]);
+	s->nsrc = 0;
+	if (s->writer)
+		ms_tlw_close(s->writer);
+	ms_trace_free(s->trace);
+	free(s->live);
+	memset(s, 0, sizeof(*s));
+}

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What `memstate run` and `memstate attach` share: options, the choice of capture sources,
+ * the timeline writer, the poll loop that feeds the trace, signals, and the ending.
+ */
+#ifndef MEMSTATE_TRACER_SESSION_H
+#define MEMSTATE_TRACER_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "export/timeline.h"
+#include "source.h"
+#include "trace.h"
+
+enum ms_capture {
+	MS_CAP_AUTO = 0, /* eBPF when it can run here, else ptrace */
+	MS_CAP_EBPF,	 /* eBPF or fail */
+	MS_CAP_PTRACE,	 /* the no-root fallback */
+	MS_CAP_API,	 /* only the API channel (programs linked with libmemstate) */
+};
+
+struct ms_session_opts {
+	const char *cmd;	  /* "run" or "attach", for messages */
+	const char *out;	  /* -o FILE, NULL for none */
+	enum ms_tl_format fmt;	  /* --format */
+	enum ms_capture capture;  /* --capture */
+	uint32_t ring_bytes;	  /* --ring-size */
+	bool faults;		  /* page fault events */
+	bool files;		  /* file-backed mappings in the map */
+	bool tui;		  /* --tui */
+	bool quiet;		  /* no summary */
+	bool api;		  /* the API channel */
+	const char *child_output; /* --tui: where the program's output goes */
+	int verbose;
+};
+
+#define MS_MAX_SOURCES 3
+
+struct ms_session {
+	struct ms_session_opts o;
+	const struct ms_source_ops *src[MS_MAX_SOURCES]; /* [0] the syscall/kernel source */
+	void *state[MS_MAX_SOURCES];
+	unsigned nsrc;
+	void *chan; /* the channel's state (also in src[]), NULL without it */
+	struct ms_tl_writer *writer;
+	struct ms_trace *trace;
+	struct ms_live *live;  /* --tui */
+	char capture_desc[64]; /* "ebpf+api" */
+	uint64_t t0;
+};
+
+/* Parse one common option at argv[*i]; 1 when consumed, 0 when not ours, -1 on error. */
+int ms_session_option(struct ms_session_opts *o, int argc, char **argv, int *i);
+/* Help text for the common options. */
+void ms_session_usage(FILE *f);
+
+/* Open the writer, pick and open the sources, create the trace. 0 or MS_EXIT_ERROR. */
+int ms_session_setup(struct ms_session *s, const struct ms_session_opts *o, int argc,
+		     char *const argv[]);
+/* In the forked child before exec: the sources' child hooks. */
+int ms_session_child(struct ms_session *s);
+/* Start following pid with every source. */
+int ms_session_start(struct ms_session *s, pid_t pid, bool attach);
+
+/*
+ * Poll the sources and feed the trace until every traced process has ended (child: the
+ * direct child to reap when no source reaps), or the user stops it. Sets *status to the
+ * child's wait status when known. Returns 0, or 1 when interrupted.
+ */
+int ms_session_loop(struct ms_session *s, pid_t child, int *status);
+/* Stop sources, finish the timeline, print the summary. 0 or MS_EXIT_ERROR. */
+int ms_session_finish(struct ms_session *s, const char *what);
+void ms_session_close(struct ms_session *s);
+
+/* Set by the signal handlers: how many stop requests (SIGINT/SIGTERM/SIGHUP) arrived. */
+extern volatile int ms_session_stops;
+void ms_session_signals(pid_t forward_to);
+
+#endif /* MEMSTATE_TRACER_SESSION_H */

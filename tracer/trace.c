@@ -1,0 +1,918 @@
+// SPDX-License-Identifier: MIT
+/* A tracing session: merge, dedup, apply, stream (see trace.h). */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "trace.h"
+#include "tui_hooks.h"
+
+#define DEFAULT_WINDOW_NS 30000000ull /* how long a record waits for slower sources */
+#define NOTE_WINDOW_NS	  2000000ull  /* an ms_note() follows its allocator's syscall within */
+#define SLACK_NS	  10000ull    /* clock reads of two CPUs */
+
+/* The live view is optional (tui/ may not be built): call it only when linked in. */
+
+enum item_kind { IT_SYS, IT_EVENT, IT_API, IT_PROC };
+
+/* One record waiting in the merge heap. */
+struct item {
+	uint64_t t;	  /* order key: CLOCK_MONOTONIC ns */
+	uint64_t arrival; /* tie-break: order of arrival */
+	uint8_t kind;	  /* enum item_kind */
+	bool claimed;	  /* IT_SYS: the library's own syscall, folded into its API event */
+	char stat[32];	  /* IT_API: the name of u.ev.stat */
+	union {
+		struct ms_sysrec sys;
+		struct ms_event ev;
+		struct ms_proc_event proc;
+	} u;
+	struct item *next_free; /* pool link */
+};
+
+/* A small deque of items, per thread. */
+struct deque {
+	struct item **v;
+	size_t head, n, cap; /* ring buffer */
+};
+
+/* Records of one thread still in the heap, for matching API calls with their syscalls. */
+struct tidq {
+	uint32_t tid;	  /* 0 for a free slot */
+	struct deque sys; /* IT_SYS items, oldest first */
+	struct deque api; /* IT_API items, oldest first */
+};
+
+struct tproc {
+	uint32_t pid, ppid;
+	char exe[256];
+	struct ms_space *sp;
+	struct ms_infer_state inf;
+	bool exited;
+	int exit_code, exit_signal;
+	struct ms_trace *t; /* for the space's log hook */
+	struct tproc *hnext;
+};
+
+#define PROC_BUCKETS 1024
+
+struct ms_trace {
+	struct ms_trace_opts o;
+	struct ms_sink sink;
+	uint64_t seq;	    /* one sequence for all spaces: one timeline */
+	struct item **heap; /* min-heap on (t, arrival) */
+	size_t nheap, heap_cap;
+	uint64_t arrivals;
+	struct item *free_items; /* pool */
+	struct tidq *tids;	 /* open addressing on tid */
+	size_t ntids_cap, ntids;
+	struct tproc *buckets[PROC_BUCKETS]; /* pid -> process */
+	struct tproc **procs;		     /* creation order, for the closing sections */
+	size_t nprocs, procs_cap;
+	struct ms_trace_stats st;
+};
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------------ deques */
+
+static int dq_push(struct deque *d, struct item *it)
+{
+	if (d->n == d->cap) {
+		size_t cap = d->cap ? 2 * d->cap : 16;
+		struct item **v = malloc(cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		for (size_t i = 0; i < d->n; i++)
+			v[i] = d->v[(d->head + i) % d->cap];
+		free(d->v);
+		d->v = v;
+		d->head = 0;
+		d->cap = cap;
+	}
+	d->v[(d->head + d->n++) % d->cap] = it;
+	return 0;
+}
+
+static struct item *dq_at(const struct deque *d, size_t i)
+{
+	return d->v[(d->head + i) % d->cap];
+}
+
+/* Remove it; records leave in time order, so it is nearly always the first. */
+static void dq_remove(struct deque *d, struct item *it)
+{
+	for (size_t i = 0; i < d->n; i++) {
+		if (dq_at(d, i) != it)
+			continue;
+		for (size_t k = i; k > 0; k--)
+			d->v[(d->head + k) % d->cap] = d->v[(d->head + k - 1) % d->cap];
+		d->head = (d->head + 1) % d->cap;
+		d->n--;
+		return;
+	}
+}
+
+/* ------------------------------------------------------------------ per-thread queues */
+
+static struct tidq *tidq_find(struct ms_trace *t, uint32_t tid, bool create)
+{
+	size_t mask, i;
+
+	if (!t->ntids_cap) {
+		if (!create)
+			return NULL;
+		t->tids = calloc(256, sizeof(*t->tids));
+		if (!t->tids)
+			return NULL;
+		t->ntids_cap = 256;
+	}
+	mask = t->ntids_cap - 1;
+	for (i = (tid * 2654435761u) & mask;; i = (i + 1) & mask) {
+		if (t->tids[i].tid == tid)
+			return &t->tids[i];
+		if (!t->tids[i].tid)
+			break;
+	}
+	if (!create)
+		return NULL;
+	if (2 * (t->ntids + 1) > t->ntids_cap) { /* grow: rehash */
+		struct tidq *old = t->tids;
+		size_t ocap = t->ntids_cap;
+
+		t->tids = calloc(2 * ocap, sizeof(*t->tids));
+		if (!t->tids) {
+			t->tids = old;
+			return NULL;
+		}
+		t->ntids_cap = 2 * ocap;
+		t->ntids = 0;
+		for (size_t k = 0; k < ocap; k++) {
+			if (old[k].tid) {
+				struct tidq *q = tidq_find(t, old[k].tid, true);
+
+				*q = old[k];
+			}
+		}
+		free(old);
+		return tidq_find(t, tid, true);
+	}
+	t->tids[i].tid = tid;
+	t->ntids++;
+	return &t->tids[i];
+}
+
+/* ------------------------------------------------------------------ the merge heap */
+
+static bool item_before(const struct item *a, const struct item *b)
+{
+	return a->t < b->t || (a->t == b->t && a->arrival < b->arrival);
+}
+
+static struct item *item_new(struct ms_trace *t, uint8_t kind, uint64_t ts)
+{
+	struct item *it = t->free_items;
+
+	if (it)
+		t->free_items = it->next_free;
+	else if (!(it = malloc(sizeof(*it))))
+		return NULL;
+	it->kind = kind;
+	it->t = ts;
+	it->arrival = t->arrivals++;
+	it->claimed = false;
+	it->stat[0] = 0;
+	return it;
+}
+
+static void item_free(struct ms_trace *t, struct item *it)
+{
+	it->next_free = t->free_items;
+	t->free_items = it;
+}
+
+static int heap_push(struct ms_trace *t, struct item *it)
+{
+	size_t i;
+
+	if (t->nheap == t->heap_cap) {
+		size_t cap = t->heap_cap ? 2 * t->heap_cap : 1024;
+		struct item **h = realloc(t->heap, cap * sizeof(*h));
+
+		if (!h)
+			return -ENOMEM;
+		t->heap = h;
+		t->heap_cap = cap;
+	}
+	for (i = t->nheap++; i > 0 && item_before(it, t->heap[(i - 1) / 2]); i = (i - 1) / 2)
+		t->heap[i] = t->heap[(i - 1) / 2];
+	t->heap[i] = it;
+	return 0;
+}
+
+static struct item *heap_pop(struct ms_trace *t)
+{
+	struct item *top = t->heap[0], *last = t->heap[--t->nheap];
+	size_t i = 0, c;
+
+	while ((c = 2 * i + 1) < t->nheap) {
+		if (c + 1 < t->nheap && item_before(t->heap[c + 1], t->heap[c]))
+			c++;
+		if (!item_before(t->heap[c], last))
+			break;
+		t->heap[i] = t->heap[c];
+		i = c;
+	}
+	if (t->nheap)
+		t->heap[i] = last;
+	return top;
+}
+
+/* ------------------------------------------------------------------ processes */
+
+static struct tproc *proc_find(struct ms_trace *t, uint32_t pid)
+{
+	for (struct tproc *p = t->buckets[pid % PROC_BUCKETS]; p; p = p->hnext) {
+		if (p->pid == pid)
+			return p;
+	}
+	return NULL;
+}
+
+static void drain_locked(struct ms_trace *t, struct tproc *p);
+
+static void space_full(struct ms_space *sp, void *ctx)
+{
+	struct tproc *p = ctx;
+
+	(void)sp;
+	drain_locked(p->t, p);
+}
+
+static struct ms_space *space_for(struct ms_trace *t, struct tproc *p, struct ms_space *parent)
+{
+	struct ms_space_opts o = {
+		.page_size = t->o.page_size,
+		.log_capacity = 1024,
+		.seq_counter = &t->seq,
+		.on_full = space_full,
+		.on_full_ctx = p,
+	};
+
+	return parent ? ms_space_clone(parent, &o) : ms_space_new(&o);
+}
+
+static struct tproc *proc_add(struct ms_trace *t, uint32_t pid, uint32_t ppid, const char *exe,
+			      struct ms_space *parent)
+{
+	struct tproc *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->pid = pid;
+	p->ppid = ppid;
+	p->exit_code = -1;
+	p->t = t;
+	p->inf.ignore_files = !t->o.files;
+	snprintf(p->exe, sizeof(p->exe), "%s", exe ? exe : "");
+	p->sp = space_for(t, p, parent);
+	if (!p->sp) {
+		free(p);
+		return NULL;
+	}
+	if (t->nprocs == t->procs_cap) {
+		size_t cap = t->procs_cap ? 2 * t->procs_cap : 16;
+		struct tproc **v = realloc(t->procs, cap * sizeof(*v));
+
+		if (!v) {
+			ms_space_free(p->sp);
+			free(p);
+			return NULL;
+		}
+		t->procs = v;
+		t->procs_cap = cap;
+	}
+	t->procs[t->nprocs++] = p;
+	p->hnext = t->buckets[pid % PROC_BUCKETS];
+	t->buckets[pid % PROC_BUCKETS] = p;
+	if (t->o.live && ms_live_add_proc)
+		ms_live_add_proc(t->o.live, pid, ppid, p->exe, p->sp);
+	return p;
+}
+
+/* The process of a record; one never announced (attach, a missed fork) starts empty. */
+static struct tproc *proc_get(struct ms_trace *t, uint32_t pid)
+{
+	struct tproc *p = proc_find(t, pid);
+
+	return p ? p : proc_add(t, pid, 0, NULL, NULL);
+}
+
+int ms_trace_add_process(struct ms_trace *t, uint32_t pid, uint32_t ppid, const char *exe)
+{
+	struct tproc *p = proc_find(t, pid);
+
+	if (p) {
+		if (exe)
+			snprintf(p->exe, sizeof(p->exe), "%s", exe);
+		return 0;
+	}
+	return proc_add(t, pid, ppid, exe, NULL) ? 0 : -ENOMEM;
+}
+
+void ms_trace_exited(struct ms_trace *t, uint32_t pid, int exit_code, int exit_signal)
+{
+	struct tproc *p = proc_find(t, pid);
+
+	/* A status learned later (the source's exit record) beats "ended, status unknown". */
+	if (!p || (p->exited && (p->exit_code >= 0 || p->exit_signal)))
+		return;
+	p->exited = true;
+	p->exit_code = exit_code;
+	p->exit_signal = exit_signal;
+}
+
+bool ms_trace_all_exited(const struct ms_trace *t)
+{
+	for (size_t i = 0; i < t->nprocs; i++) {
+		if (!t->procs[i]->exited)
+			return false;
+	}
+	return true;
+}
+
+/* Gone, or a zombie nobody reaps: either way it will make no more records. */
+static bool proc_ended(uint32_t pid)
+{
+	char path[64], buf[256], *s;
+	FILE *f;
+
+	if (kill((pid_t)pid, 0) && errno == ESRCH)
+		return true;
+	snprintf(path, sizeof(path), "/proc/%u/stat", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return true;
+	s = fgets(buf, sizeof(buf), f);
+	fclose(f);
+	s = s ? strrchr(buf, ')') : NULL;
+	return s && s[1] == ' ' && (s[2] == 'Z' || s[2] == 'X');
+}
+
+bool ms_trace_settled(struct ms_trace *t)
+{
+	for (size_t i = 0; i < t->nprocs; i++) {
+		struct tproc *p = t->procs[i];
+
+		if (p->exited)
+			continue;
+		if (!proc_ended(p->pid))
+			return false;
+		p->exited = true;
+	}
+	return true;
+}
+
+/* ------------------------------------------------------------------ output */
+
+/* Stream what the process's space recorded to the timeline and the live view. */
+static void drain_locked(struct ms_trace *t, struct tproc *p)
+{
+	struct ms_event evs[64];
+	size_t n;
+
+	while ((n = ms_space_events_read_locked(p->sp, evs, 64))) {
+		for (size_t i = 0; i < n; i++) {
+			if (t->o.writer)
+				ms_tlw_event(t->o.writer, p->sp, &evs[i]);
+			if (t->o.live && ms_live_publish)
+				ms_live_publish(t->o.live, &evs[i],
+						evs[i].violation
+							? ms_space_violation_message_locked(
+								  p->sp, evs[i].seq)
+							: NULL);
+		}
+		t->st.events += n;
+	}
+}
+
+/* Check and commit one event in p's space (flag: an extra violation found by the tracer). */
+static void apply_event(struct ms_trace *t, struct tproc *p, struct ms_event *ev, unsigned flag,
+			const char *flag_msg)
+{
+	ms_space_lock(p->sp);
+	if (ms_space_check_locked(p->sp, ev) >= 0) {
+		if (flag)
+			ms_space_flag_locked(p->sp, ev, flag, flag_msg);
+		ms_space_commit_locked(p->sp, ev);
+	}
+	drain_locked(t, p);
+	ms_space_unlock(p->sp);
+}
+
+/* ------------------------------------------------------------------ applying records */
+
+/* The byte range a syscall record concerns (for note matching); false when none. */
+static bool sys_range(const struct ms_sysrec *r, uint64_t *s, uint64_t *e)
+{
+	switch (r->nr) {
+	case SYS_mmap:
+		if (r->ret < 0)
+			return false;
+		*s = (uint64_t)r->ret;
+		*e = *s + r->args[1];
+		return true;
+	case SYS_munmap:
+	case SYS_mprotect:
+	case SYS_pkey_mprotect:
+	case SYS_madvise:
+	case SYS_mremap:
+		*s = r->args[0];
+		*e = *s + r->args[1];
+		return true;
+	default:
+		return false;
+	}
+}
+
+static void apply_sys(struct ms_trace *t, struct item *it)
+{
+	struct tidq *q = tidq_find(t, it->u.sys.tid, false);
+	struct tproc *p;
+	uint64_t s, e;
+
+	if (q)
+		dq_remove(&q->sys, it);
+	if (it->claimed) {
+		t->st.suppressed++;
+		return;
+	}
+	/* An allocator's own syscall, declared right after with ms_note(): the note wins. */
+	if (q && sys_range(&it->u.sys, &s, &e)) {
+		for (size_t i = 0; i < q->api.n; i++) {
+			const struct item *a = dq_at(&q->api, i);
+
+			if (a->t > it->t + NOTE_WINDOW_NS)
+				break;
+			if (a->t >= it->t && (a->u.ev.flags & MS_EVF_NOTE) && a->u.ev.addr < e &&
+			    s < a->u.ev.addr + a->u.ev.len) {
+				t->st.suppressed++;
+				return;
+			}
+		}
+	}
+	p = proc_get(t, it->u.sys.pid);
+	if (!p)
+		return;
+	ms_space_lock(p->sp);
+	ms_infer_syscall_locked(p->sp, &p->inf, &it->u.sys);
+	drain_locked(t, p);
+	ms_space_unlock(p->sp);
+}
+
+/* The syscall an API operation makes (SPEC section 4), or -1 for none. */
+static long api_syscall(const struct ms_event *ev)
+{
+	switch (ev->op) {
+	case MS_OP_ALLOC:
+	case MS_OP_RESERVE:
+	case MS_OP_MAP:
+	case MS_OP_FAULT:
+		return SYS_mmap;
+	case MS_OP_FREE:
+		return SYS_munmap;
+	case MS_OP_UNUSED:
+	case MS_OP_HUGE_PAGE:
+	case MS_OP_NO_HUGE_PAGE:
+	case MS_OP_HUGE_PAGE_COLLAPSE:
+		return SYS_madvise;
+	default:
+		return -1;
+	}
+}
+
+/* Does syscall r do what the API event declared? A message when not. */
+static bool api_matches(const struct ms_event *ev, const struct ms_sysrec *r, char *why, size_t len)
+{
+	long want = api_syscall(ev);
+	uint64_t s = 0, e = 0, hint_align = 2u << 20;
+	bool hint = ev->op == MS_OP_HUGE_PAGE || ev->op == MS_OP_NO_HUGE_PAGE ||
+		    ev->op == MS_OP_HUGE_PAGE_COLLAPSE;
+
+	sys_range(r, &s, &e);
+	if (want != (long)r->nr) {
+		snprintf(why, len, "%s made an unexpected %s [%#" PRIx64 ", %#" PRIx64 ")",
+			 ms_op_name(ev->op), ms_syscall_name(r->nr) ? ms_syscall_name(r->nr) : "?",
+			 s, e);
+		return false;
+	}
+	if (r->nr == SYS_mmap && r->ret < 0)
+		return true; /* the API event carries the same failure */
+	if (hint ? (s < ev->addr || e > ev->addr + ev->len || (s & (hint_align - 1)))
+		 : (s != ev->addr || ((e - s + 4095) & ~4095ull) != ev->len)) {
+		snprintf(why, len,
+			 "%s [%#" PRIx64 ", %#" PRIx64 ") made %s [%#" PRIx64 ", %#" PRIx64 ")",
+			 ms_op_name(ev->op), ev->addr, ev->addr + ev->len, ms_syscall_name(r->nr),
+			 s, e);
+		return false;
+	}
+	return true;
+}
+
+static void apply_api(struct ms_trace *t, struct item *it)
+{
+	struct ms_event *ev = &it->u.ev;
+	struct tidq *q = tidq_find(t, ev->tid, false);
+	struct tproc *p = proc_get(t, ev->pid);
+	char why[160] = "";
+	unsigned flag = 0;
+	int id;
+
+	if (q)
+		dq_remove(&q->api, it);
+	if (!p)
+		return;
+	/* The syscalls this thread made inside the call are the library's own. */
+	if (q && !(ev->flags & MS_EVF_NOTE)) {
+		uint64_t lo = ev->t_ns - SLACK_NS, hi = ev->t_ns + ev->aux + SLACK_NS;
+
+		for (size_t i = 0; i < q->sys.n; i++) {
+			struct item *s = dq_at(&q->sys, i);
+
+			if (s->t > hi)
+				break;
+			if (s->t < lo || s->claimed)
+				continue;
+			s->claimed = true;
+			if (!flag && !api_matches(ev, &s->u.sys, why, sizeof(why)))
+				flag = MS_V_API_MISMATCH;
+		}
+	}
+	if (flag)
+		t->st.mismatches++;
+	ms_space_lock(p->sp);
+	id = it->stat[0] ? ms_space_stat_id_locked(p->sp, it->stat) : 0;
+	ms_space_unlock(p->sp);
+	ev->stat = id > 0 ? (uint16_t)id : 0;
+	apply_event(t, p, ev, flag, why);
+}
+
+static void apply_proc(struct ms_trace *t, struct item *it)
+{
+	const struct ms_proc_event *pe = &it->u.proc;
+	struct ms_event ev = {
+		.source = MS_SRC_KERNEL, .pid = pe->pid, .tid = pe->pid, .t_ns = pe->t_ns};
+	struct tproc *p = proc_find(t, pe->pid), *parent;
+
+	switch (pe->type) {
+	case MS_PROC_FORK:
+		if (p) /* announced before (the traced child itself): keep its space */
+			break;
+		parent = proc_find(t, pe->ppid);
+		p = proc_add(t, pe->pid, pe->ppid, parent ? parent->exe : NULL,
+			     parent ? parent->sp : NULL);
+		if (p && parent)
+			p->inf = parent->inf;
+		ev.op = MS_OP_PROC_FORK;
+		ev.arg = pe->ppid;
+		break;
+	case MS_PROC_EXEC:
+		if (!p)
+			p = proc_add(t, pe->pid, 0, pe->comm, NULL);
+		else
+			snprintf(p->exe, sizeof(p->exe), "%.*s", (int)sizeof(pe->comm), pe->comm);
+		if (p) {
+			ms_space_lock(p->sp);
+			ms_space_clear_locked(p->sp);
+			ms_space_unlock(p->sp);
+			p->inf = (struct ms_infer_state){.ignore_files = !t->o.files};
+		}
+		ev.op = MS_OP_PROC_EXEC;
+		break;
+	case MS_PROC_EXIT:
+		if (!p)
+			return;
+		ms_trace_exited(t, pe->pid, pe->exit_code, pe->exit_signal);
+		ev.op = MS_OP_PROC_EXIT;
+		ev.result = pe->exit_signal ? -1 : pe->exit_code;
+		ev.aux = (uint32_t)pe->exit_signal;
+		break;
+	default:
+		return;
+	}
+	if (p)
+		apply_event(t, p, &ev, 0, NULL);
+}
+
+static void apply_item(struct ms_trace *t, struct item *it)
+{
+	struct tproc *p;
+
+	switch (it->kind) {
+	case IT_SYS:
+		apply_sys(t, it);
+		break;
+	case IT_API:
+		apply_api(t, it);
+		break;
+	case IT_PROC:
+		apply_proc(t, it);
+		break;
+	case IT_EVENT:
+		p = proc_get(t, it->u.ev.pid);
+		if (p)
+			apply_event(t, p, &it->u.ev, 0, NULL);
+		break;
+	}
+	item_free(t, it);
+}
+
+void ms_trace_flush(struct ms_trace *t, bool drain)
+{
+	uint64_t now = drain ? UINT64_MAX : mono_ns();
+
+	while (t->nheap && (drain || t->heap[0]->t + t->o.window_ns <= now))
+		apply_item(t, heap_pop(t));
+	if (t->o.writer)
+		ms_tlw_flush(t->o.writer);
+}
+
+/* ------------------------------------------------------------------ the sink */
+
+static void queue(struct ms_trace *t, struct item *it)
+{
+	t->st.records++;
+	if (heap_push(t, it)) {
+		item_free(t, it);
+		t->st.lost++;
+	}
+}
+
+static void on_syscall(void *ctx, const struct ms_sysrec *rec)
+{
+	struct ms_trace *t = ctx;
+	struct item *it = item_new(t, IT_SYS, rec->t_ns);
+	struct tidq *q;
+
+	if (!it) {
+		t->st.lost++;
+		return;
+	}
+	it->u.sys = *rec;
+	q = tidq_find(t, rec->tid, true);
+	if (q)
+		dq_push(&q->sys, it);
+	queue(t, it);
+}
+
+static void on_event(void *ctx, struct ms_event *ev)
+{
+	struct ms_trace *t = ctx;
+	struct item *it = item_new(t, IT_EVENT, ev->t_ns);
+
+	if (!it) {
+		t->st.lost++;
+		return;
+	}
+	it->u.ev = *ev;
+	queue(t, it);
+}
+
+static void on_api(void *ctx, struct ms_event *ev, const char *stat_name)
+{
+	struct ms_trace *t = ctx;
+	struct item *it = item_new(t, IT_API, ev->t_ns);
+	struct tidq *q;
+
+	if (!it) {
+		t->st.lost++;
+		return;
+	}
+	it->u.ev = *ev;
+	snprintf(it->stat, sizeof(it->stat), "%s", stat_name ? stat_name : "");
+	q = tidq_find(t, ev->tid, true);
+	if (q)
+		dq_push(&q->api, it);
+	queue(t, it);
+}
+
+static void on_proc(void *ctx, const struct ms_proc_event *pe)
+{
+	struct ms_trace *t = ctx;
+	struct item *it = item_new(t, IT_PROC, pe->t_ns);
+
+	if (!it) {
+		t->st.lost++;
+		return;
+	}
+	it->u.proc = *pe;
+	queue(t, it);
+}
+
+static void on_lost(void *ctx, uint64_t n, const char *where)
+{
+	struct ms_trace *t = ctx;
+
+	(void)where;
+	t->st.lost += n;
+}
+
+void ms_trace_lost(struct ms_trace *t, uint64_t n)
+{
+	t->st.lost += n;
+}
+
+void ms_trace_count_invalid(struct ms_trace *t, uint64_t n)
+{
+	t->st.invalid += n;
+}
+
+const struct ms_sink *ms_trace_sink(struct ms_trace *t)
+{
+	return &t->sink;
+}
+
+int ms_trace_seed(struct ms_trace *t, uint32_t pid, struct ms_event *ev)
+{
+	struct tproc *p = proc_get(t, pid);
+
+	if (!p)
+		return -ENOMEM;
+	ev->flags |= MS_EVF_SEED;
+	ev->source = MS_SRC_SYSCALL;
+	ev->pid = pid;
+	apply_event(t, p, ev, 0, NULL);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ life cycle */
+
+struct ms_trace *ms_trace_new(const struct ms_trace_opts *opts)
+{
+	struct ms_trace *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		return NULL;
+	t->o = *opts;
+	if (!t->o.window_ns)
+		t->o.window_ns = DEFAULT_WINDOW_NS;
+	t->sink = (struct ms_sink){
+		.ctx = t,
+		.on_syscall = on_syscall,
+		.on_event = on_event,
+		.on_api = on_api,
+		.on_proc = on_proc,
+		.on_lost = on_lost,
+	};
+	return t;
+}
+
+void ms_trace_free(struct ms_trace *t)
+{
+	struct item *it;
+
+	if (!t)
+		return;
+	while (t->nheap)
+		item_free(t, heap_pop(t));
+	while ((it = t->free_items)) {
+		t->free_items = it->next_free;
+		free(it);
+	}
+	free(t->heap);
+	for (size_t i = 0; i < t->ntids_cap; i++) {
+		free(t->tids[i].sys.v);
+		free(t->tids[i].api.v);
+	}
+	free(t->tids);
+	for (size_t i = 0; i < t->nprocs; i++) {
+		ms_space_free(t->procs[i]->sp);
+		free(t->procs[i]);
+	}
+	free(t->procs);
+	free(t);
+}
+
+void ms_trace_get_stats(const struct ms_trace *t, struct ms_trace_stats *out)
+{
+	struct ms_totals tot;
+
+	*out = t->st;
+	out->violations = 0;
+	for (size_t i = 0; i < t->nprocs; i++) {
+		ms_space_totals(t->procs[i]->sp, &tot);
+		out->violations += tot.violations;
+	}
+}
+
+/* ------------------------------------------------------------------ the end */
+
+static const char *human(uint64_t b, char *buf, size_t len)
+{
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double v = (double)b;
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+	return buf;
+}
+
+static const char *base(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+static void print_summary(struct ms_trace *t, FILE *f, const char *what)
+{
+	uint64_t events = 0, viol = 0, by_kind[MS_V_COUNT] = {0};
+	char a[16], b[16], c[16], d[16];
+
+	for (size_t i = 0; i < t->nprocs; i++) {
+		struct ms_totals tot;
+
+		ms_space_totals(t->procs[i]->sp, &tot);
+		events += tot.events;
+		viol += tot.violations;
+		for (int k = 0; k < MS_V_COUNT; k++)
+			by_kind[k] += tot.by_kind[k];
+	}
+	fprintf(f,
+		"memstate: %s; %zu process%s, %" PRIu64 " events, %" PRIu64 " violations, %" PRIu64
+		" lost\n",
+		what, t->nprocs, t->nprocs == 1 ? "" : "es", events, viol, t->st.lost);
+	fprintf(f, "  %-7s %-16s %10s %10s %10s %10s %8s %5s %8s %5s\n", "PID", "EXE", "RESERVED",
+		"PREPARED", "READY", "PEAK READY", "FAULTS", "THP", "EVENTS", "VIOL");
+	for (size_t i = 0; i < t->nprocs; i++) {
+		struct tproc *p = t->procs[i];
+		struct ms_totals tot;
+
+		ms_space_totals(p->sp, &tot);
+		fprintf(f,
+			"  %-7u %-16.16s %10s %10s %10s %10s %8" PRIu64 " %5" PRIu64 " %8" PRIu64
+			" %5" PRIu64 "\n",
+			p->pid, base(p->exe), human(tot.bytes[MS_RESERVED], a, sizeof(a)),
+			human(tot.bytes[MS_PREPARED], b, sizeof(b)),
+			human(tot.bytes[MS_READY], c, sizeof(c)),
+			human(tot.peak_bytes[MS_READY], d, sizeof(d)), tot.page_faults,
+			tot.thp_collapses, tot.events, tot.violations);
+	}
+	if (viol) {
+		fprintf(f, "  violations:");
+		for (int k = 1; k < MS_V_COUNT; k++) {
+			if (by_kind[k])
+				fprintf(f, " %s %" PRIu64, ms_violation_name((unsigned)k),
+					by_kind[k]);
+		}
+		fprintf(f, "\n");
+	}
+}
+
+int ms_trace_finish(struct ms_trace *t, FILE *summary, const char *what)
+{
+	struct ms_tl_process *procs;
+	int err = 0;
+
+	ms_trace_flush(t, true);
+	if (t->o.writer) {
+		procs = calloc(t->nprocs ? t->nprocs : 1, sizeof(*procs));
+		if (!procs)
+			return -ENOMEM;
+		for (size_t i = 0; i < t->nprocs; i++) {
+			struct tproc *p = t->procs[i];
+
+			procs[i] = (struct ms_tl_process){
+				.pid = p->pid,
+				.ppid = p->ppid,
+				.exe = p->exe[0] ? p->exe : NULL,
+				.exit_code = p->exited && !p->exit_signal ? p->exit_code : -1,
+				.exit_signal = p->exit_signal,
+				.space = p->sp,
+				.dropped = i == 0 ? t->st.lost : 0,
+			};
+		}
+		err = ms_tlw_finish(t->o.writer, procs, t->nprocs);
+		free(procs);
+	}
+	if (summary)
+		print_summary(t, summary, what);
+	return err;
+}

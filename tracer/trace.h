@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A tracing session: every record the capture sources deliver goes through here.
+ *
+ * Records are merged into one time-ordered stream (a min-heap on the CLOCK_MONOTONIC
+ * timestamp, released once they are older than a short window, as perf orders events), then
+ * applied to one shadow space per process: syscalls through the inference, API and kernel
+ * events as they are, forks as clones of the parent's space, execs as a cleared map. The
+ * events each space records are streamed to the timeline writer and the live view.
+ *
+ * API events win on the ranges the library manages: a syscall made by a thread inside one
+ * of its own libmemstate calls (the API event's window, [t_ns, t_ns + aux]) is the library's
+ * own and is not applied twice; if it does not match what the call declared, the call is
+ * flagged api-mismatch. A raw syscall followed within a moment by an ms_note() over the
+ * same range is the allocator's own and the note stands for it.
+ */
+#ifndef MEMSTATE_TRACER_TRACE_H
+#define MEMSTATE_TRACER_TRACE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "export/timeline.h"
+#include "memstate/capture.h"
+
+struct ms_live;
+struct ms_trace;
+
+struct ms_trace_opts {
+	struct ms_tl_writer *writer; /* where events stream (owned by the caller), may be NULL */
+	struct ms_live *live;	     /* live view to publish to, may be NULL */
+	bool files;		     /* keep file-backed mappings in the map */
+	uint64_t window_ns;	     /* how long records wait for slower sources (0: 30 ms) */
+	uint32_t page_size;	     /* 0: the system's */
+};
+
+struct ms_trace *ms_trace_new(const struct ms_trace_opts *opts);
+void ms_trace_free(struct ms_trace *t);
+
+/* The sink to open capture sources with. */
+const struct ms_sink *ms_trace_sink(struct ms_trace *t);
+
+/* Declare a process known before any record (the one `run` starts, or `attach` targets). */
+int ms_trace_add_process(struct ms_trace *t, uint32_t pid, uint32_t ppid, const char *exe);
+/* Seed a process's map with what already exists (attach): events flagged MS_EVF_SEED. */
+int ms_trace_seed(struct ms_trace *t, uint32_t pid, struct ms_event *ev);
+/* Record an exit learned outside the sources (waitpid of the child). */
+void ms_trace_exited(struct ms_trace *t, uint32_t pid, int exit_code, int exit_signal);
+
+/* Apply every queued record older than the window (all of them when drain is true). */
+void ms_trace_flush(struct ms_trace *t, bool drain);
+/* Whether every process seen so far has exited. */
+bool ms_trace_all_exited(const struct ms_trace *t);
+/* Every process has ended: those not seen exiting are looked up (gone or zombie = ended). */
+bool ms_trace_settled(struct ms_trace *t);
+/* Sources' lost records, added to the summary. */
+void ms_trace_lost(struct ms_trace *t, uint64_t n);
+
+/* Finish the timeline (closing sections) and print the summary table to f (may be NULL). */
+int ms_trace_finish(struct ms_trace *t, FILE *summary, const char *what);
+
+/* Counters for tests and the summary. */
+struct ms_trace_stats {
+	uint64_t records;    /* records received from sources */
+	uint64_t suppressed; /* library syscalls folded into their API events */
+	uint64_t mismatches; /* api-mismatch flags raised */
+	uint64_t lost;	     /* records sources could not deliver */
+	uint64_t invalid;    /* records refused as malformed (channel) */
+	uint64_t events;     /* events written */
+	uint64_t violations; /* violations in all processes */
+};
+void ms_trace_get_stats(const struct ms_trace *t, struct ms_trace_stats *out);
+void ms_trace_count_invalid(struct ms_trace *t, uint64_t n);
+
+#endif /* MEMSTATE_TRACER_TRACE_H */
