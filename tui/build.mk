@@ -1,11 +1,35 @@
 # tui/: the ncurses state map (`memstate run --tui`, `memstate view`) and its model.
 #
-# The model, the replay engine, the live feed and the scan step are plain C and always
-# build (the unit tests link them).
-TUI_CORE_OBJS := $(addprefix $(BUILD)/obj/tui/,model.o replay.o live.o scan.o)
+# The model, the replay engine, the live feed and the demo producer are plain C and always
+# build (the unit tests and benchmarks link them). The curses part joins the CLI only when
+# the curses headers are there; without them `memstate view` reports that it is not built.
+TUI_HASH := \#
+TUI_CURSES_OK := $(shell echo '$(TUI_HASH)include <curses.h>' | $(CC) -E -x c - >/dev/null 2>&1 && echo y)
+TUI_CURSES_LIBS := $(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null || \
+		     $(PKG_CONFIG) --libs ncurses 2>/dev/null || echo -lncurses)
+
+TUI_CORE_OBJS := $(addprefix $(BUILD)/obj/tui/,model.o replay.o live.o scan.o demo.o)
+TUI_UI_OBJS := $(addprefix $(BUILD)/obj/tui/,screen.o panels.o ui.o view.o)
+
+ifeq ($(TUI_CURSES_OK),y)
+CLI_OBJS += $(TUI_CORE_OBJS) $(TUI_UI_OBJS)
+CLI_LIBS += $(TUI_CURSES_LIBS)
+TUI_BENCH_OBJS := $(TUI_CORE_OBJS) $(TUI_UI_OBJS)
+TUI_BENCH_LIBS := $(TUI_CURSES_LIBS)
+$(BUILD)/obj/bench/bench_tui%.o: CPPFLAGS += -DMS_HAVE_CURSES
+else
+TUI_BENCH_OBJS := $(TUI_CORE_OBJS)
+TUI_BENCH_LIBS :=
+endif
 
 # Unit tests of the model, the replay engine and the live feed link the plain-C objects.
 $(BUILD)/tests/test_tui%: $(BUILD)/obj/tests/unit/test_tui%.o $(TUI_CORE_OBJS) $(LIB_A)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# Frame-building and live-rate benchmarks (they draw into curses when it is there).
+$(BUILD)/bench/bench_tui%: $(BUILD)/obj/bench/bench_tui%.o $(TUI_BENCH_OBJS) $(LIB_A)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(TUI_BENCH_LIBS) $(LDLIBS) -lm
