@@ -39,6 +39,7 @@ struct task {
 	pid_t tid;	      /* 0: free slot */
 	pid_t tgid;	      /* its process */
 	bool in_call;	      /* stopped at a memory syscall's entry, waiting for its exit */
+	bool wanted;   /* that syscall is a memory syscall */
 	struct ms_sysrec rec; /* the call's arguments */
 };
 
@@ -51,6 +52,11 @@ struct pt {
 	size_t cap, ntasks;
 	unsigned live_procs; /* processes not yet exited */
 	uint64_t lost;
+	bool exit_stops;     /* PTRACE_O_TRACEEXIT: hold processes at exit */
+	bool exit_only;	     /* beside eBPF: exit stops only */
+	pid_t held[64];	     /* tasks held at their exit stop */
+	uint32_t held_pid[64]; /* their processes */
+	unsigned nheld;
 };
 
 static uint64_t mono_ns(void)
@@ -140,6 +146,26 @@ static pid_t tgid_of(pid_t tid)
 	return s ? (pid_t)atoi(s + 6) : tid;
 }
 
+static int threads_of(pid_t pid)
+{
+	char path[64], buf[1024];
+	ssize_t n;
+	int fd;
+	char *s;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = 0;
+	s = strstr(buf, "\nThreads:");
+	return s ? atoi(s + 9) : 0;
+}
+
 static void comm_of(pid_t pid, char out[16])
 {
 	char path[64];
@@ -169,6 +195,8 @@ static void emit_proc(struct pt *p, uint32_t type, pid_t pid, pid_t ppid, int co
 		.exit_signal = sig,
 	};
 
+	if (p->exit_only) /* eBPF reports processes; this source only holds exits */
+		return;
 	if (type == MS_PROC_EXEC)
 		comm_of(pid, pe.comm);
 	if (p->sink->on_proc)
@@ -232,11 +260,11 @@ static int pt_open(const struct ms_source_cfg *cfg, const struct ms_sink *sink, 
 	struct pt *p = calloc(1, sizeof(*p));
 	sigset_t set;
 
-	(void)cfg;
 	if (!p)
 		return -ENOMEM;
 	p->sink = sink;
 	p->filtered = true;
+	p->exit_stops = cfg->exit_stops;
 	p->cap = 64;
 	p->tasks = calloc(p->cap, sizeof(*p->tasks));
 	sigemptyset(&set);
@@ -258,12 +286,27 @@ static int pt_open(const struct ms_source_cfg *cfg, const struct ms_sink *sink, 
 static const long seize_opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
 			       PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL;
 
+void ms_ptrace_exit_only(void *state)
+{
+	struct pt *p = state;
+
+	p->exit_only = true;
+	p->filtered = false;
+	p->exit_stops = true;
+}
+
+static long opts_for(const struct pt *p)
+{
+	return seize_opts | (p->filtered ? PTRACE_O_TRACESECCOMP : 0) |
+	       (p->exit_stops ? PTRACE_O_TRACEEXIT : 0);
+}
+
 static int pt_start(void *state, pid_t pid)
 {
 	struct pt *p = state;
 	struct task *t;
 
-	if (ptrace(PTRACE_SEIZE, pid, 0, seize_opts | (p->filtered ? PTRACE_O_TRACESECCOMP : 0)))
+	if (ptrace(PTRACE_SEIZE, pid, 0, opts_for(p)))
 		return -errno;
 	t = task_find(p, pid, true);
 	if (!t)
@@ -302,7 +345,7 @@ int ms_ptrace_attach(void *state, pid_t pid)
 			struct task *t;
 
 			off += d->reclen;
-			if (tid <= 0 || ptrace(PTRACE_SEIZE, tid, 0, seize_opts))
+			if (tid <= 0 || ptrace(PTRACE_SEIZE, tid, 0, opts_for(p)))
 				continue;
 			ptrace(PTRACE_INTERRUPT, tid, 0, 0);
 			t = task_find(p, tid, true);
@@ -320,7 +363,7 @@ int ms_ptrace_attach(void *state, pid_t pid)
 
 static void resume(struct pt *p, pid_t tid, int sig)
 {
-	ptrace(p->filtered ? PTRACE_CONT : PTRACE_SYSCALL, tid, 0, sig);
+	ptrace(p->filtered || p->exit_only ? PTRACE_CONT : PTRACE_SYSCALL, tid, 0, sig);
 }
 
 /* ------------------------------------------------------------------ stops */
@@ -329,8 +372,11 @@ static void syscall_entry(struct pt *p, struct task *t)
 {
 	struct user_regs_struct r;
 
+	/* Attach mode stops at every syscall, entry and exit: remember we are inside one. */
+	t->in_call = true;
 	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r)) {
-		resume(p, t->tid, 0);
+		t->wanted = false;
+		ptrace(PTRACE_SYSCALL, t->tid, 0, 0);
 		return;
 	}
 	t->rec = (struct ms_sysrec){
@@ -339,11 +385,7 @@ static void syscall_entry(struct pt *p, struct task *t)
 		.nr = (uint32_t)r.orig_rax,
 		.args = {r.rdi, r.rsi, r.rdx, r.r10, r.r8, r.r9},
 	};
-	if (!ms_infer_wants(t->rec.nr)) { /* attach mode stops at everything */
-		resume(p, t->tid, 0);
-		return;
-	}
-	t->in_call = true;
+	t->wanted = ms_infer_wants(t->rec.nr);
 	ptrace(PTRACE_SYSCALL, t->tid, 0, 0); /* stop again at its exit */
 }
 
@@ -352,12 +394,14 @@ static void syscall_exit(struct pt *p, struct task *t)
 	struct user_regs_struct r;
 
 	t->in_call = false;
-	if (!ptrace(PTRACE_GETREGS, t->tid, 0, &r)) {
-		t->rec.ret = (int64_t)r.rax;
-		t->rec.t_ns = mono_ns();
-		p->sink->on_syscall(p->sink->ctx, &t->rec);
-	} else {
-		p->lost++;
+	if (t->wanted) {
+		if (!ptrace(PTRACE_GETREGS, t->tid, 0, &r)) {
+			t->rec.ret = (int64_t)r.rax;
+			t->rec.t_ns = mono_ns();
+			p->sink->on_syscall(p->sink->ctx, &t->rec);
+		} else {
+			p->lost++;
+		}
 	}
 	resume(p, t->tid, 0);
 }
@@ -408,8 +452,16 @@ static void handle_stop(struct pt *p, pid_t tid, int status)
 			new_task(p, t, event);
 			break;
 		case PTRACE_EVENT_EXEC:
-			t->in_call = false;
 			emit_proc(p, MS_PROC_EXEC, t->tgid, 0, 0, 0);
+			break;
+		case PTRACE_EVENT_EXIT:
+			/* The last thread leaving: the address space is still whole. Hold it
+			 * for the map check; ms_ptrace_release() lets it go. */
+			if (threads_of(t->tgid) <= 1 && p->nheld < 64) {
+				p->held[p->nheld] = tid;
+				p->held_pid[p->nheld++] = (uint32_t)t->tgid;
+				return;
+			}
 			break;
 		default:
 			break;
@@ -471,14 +523,27 @@ static int pt_fd(void *state)
 static int pt_stop(void *state)
 {
 	struct pt *p = state;
+	int status;
 
-	/* Let go of whatever still runs: untraced from here on, with its filter lifted by
-	 * the detach (a seccomp RET_TRACE with no tracer fails the call: kill instead). */
 	for (size_t i = 0; i < p->cap; i++) {
-		if (p->tasks[i].tid && p->filtered)
-			kill(p->tasks[i].tid, SIGKILL);
-		else if (p->tasks[i].tid)
-			ptrace(PTRACE_DETACH, p->tasks[i].tid, 0, 0);
+		pid_t tid = p->tasks[i].tid;
+
+		if (!tid)
+			continue;
+		/* With a filter in place, a detached program's memory syscalls would fail with
+		 * ENOSYS (RET_TRACE and no tracer): it cannot run on untraced. */
+		if (p->filtered) {
+			kill(tid, SIGKILL);
+			continue;
+		}
+		/* Attached: stop it, let go, and it runs on as before. */
+		if (ptrace(PTRACE_INTERRUPT, tid, 0, 0))
+			continue;
+		while (waitpid(tid, &status, __WALL) == tid && !WIFSTOPPED(status)) {
+			if (WIFEXITED(status) || WIFSIGNALED(status))
+				break;
+		}
+		ptrace(PTRACE_DETACH, tid, 0, 0);
 	}
 	return 0;
 }
@@ -498,6 +563,24 @@ static void pt_close(void *state)
 static uint64_t pt_lost(void *state)
 {
 	return ((struct pt *)state)->lost;
+}
+
+unsigned ms_ptrace_held(void *state, uint32_t *pids, unsigned max)
+{
+	struct pt *p = state;
+	unsigned n = p->nheld < max ? p->nheld : max;
+
+	memcpy(pids, p->held_pid, n * sizeof(*pids));
+	return n;
+}
+
+void ms_ptrace_release(void *state)
+{
+	struct pt *p = state;
+
+	for (unsigned i = 0; i < p->nheld; i++)
+		ptrace(PTRACE_CONT, p->held[i], 0, 0);
+	p->nheld = 0;
 }
 
 /* Processes still alive under the source. */

@@ -98,6 +98,7 @@ struct loop_ctx {
 	struct ms_session *s;
 	pid_t pid;
 	int status;
+	bool reaped; /* status is the child's */
 	int interrupted;
 };
 
@@ -105,7 +106,9 @@ static void *capture_thread(void *arg)
 {
 	struct loop_ctx *l = arg;
 
+	l->status = -1;
 	l->interrupted = ms_session_loop(l->s, l->pid, &l->status);
+	l->reaped = l->status != -1;
 	if (l->s->live && ms_live_set_done)
 		ms_live_set_done(l->s->live);
 	return NULL;
@@ -210,7 +213,12 @@ int ms_cmd_run(int argc, char **argv)
 	} else {
 		capture_thread(&l);
 	}
-	if (l.interrupted && !WIFEXITED(l.status) && !WIFSIGNALED(l.status))
+	/* Under ptrace the source reaped the child: its status came as a record. */
+	if (!l.reaped)
+		l.reaped = ms_session_status(&s, pid, &l.status);
+	if (!l.reaped)
+		snprintf(what, sizeof(what), "stopped tracing %s (pid %d)", argv[i], (int)pid);
+	else if (l.interrupted && !WIFEXITED(l.status) && !WIFSIGNALED(l.status))
 		snprintf(what, sizeof(what), "stopped tracing %s (pid %d)", argv[i], (int)pid);
 	else if (WIFSIGNALED(l.status))
 		snprintf(what, sizeof(what), "%s killed by signal %d", argv[i], WTERMSIG(l.status));
@@ -221,6 +229,8 @@ int ms_cmd_run(int argc, char **argv)
 		return MS_EXIT_ERROR;
 	}
 	ms_session_close(&s);
+	if (!l.reaped)
+		return MS_EXIT_ERROR;
 	if (WIFSIGNALED(l.status))
 		return 128 + WTERMSIG(l.status);
 	return WIFEXITED(l.status) ? WEXITSTATUS(l.status) : MS_EXIT_ERROR;

@@ -82,6 +82,8 @@ int ms_session_option(struct ms_session_opts *o, int argc, char **argv, int *i)
 		o->files = false;
 	} else if (!strcmp(a, "--no-api")) {
 		o->api = false;
+	} else if (!strcmp(a, "--verify-maps")) {
+		o->verify_maps = true;
 	} else if ((v = opt_value(argc, argv, i, "-o")) ||
 		   (v = opt_value(argc, argv, i, "--output"))) {
 		if (!*v)
@@ -201,8 +203,9 @@ int ms_session_setup(struct ms_session *s, const struct ms_session_opts *o, int 
 				    .faults = o->faults,
 				    .thp = true,
 				    .files = o->files,
+				    .exit_stops = o->verify_maps,
 				    .verbose = o->verbose};
-	struct ms_trace_opts topts = {.files = o->files};
+	struct ms_trace_opts topts = {.files = o->files, .seed_exec = true};
 	struct ms_tl_header hdr = {.argc = argc,
 				   .argv = argv,
 				   .page_size = (uint32_t)sysconf(_SC_PAGESIZE),
@@ -238,6 +241,22 @@ int ms_session_setup(struct ms_session *s, const struct ms_session_opts *o, int 
 		return ms_err("out of memory");
 	if (pick_source(s, &cfg))
 		return MS_EXIT_ERROR;
+	if (o->verify_maps) {
+		/* ptrace capture holds exits itself; beside eBPF a second, exit-only one does. */
+		if (s->nsrc && s->src[0] == &ms_src_ptrace) {
+			s->held = s->state[0];
+		} else {
+			void *st;
+
+			err = ms_src_ptrace.open(&cfg, ms_trace_sink(s->trace), &st);
+			if (err)
+				return ms_err("--verify-maps needs ptrace: %s", strerror(-err));
+			ms_ptrace_exit_only(st);
+			s->held = st;
+			s->src[s->nsrc] = &ms_src_ptrace;
+			s->state[s->nsrc++] = st;
+		}
+	}
 	if (o->api || o->capture == MS_CAP_API) {
 		void *st;
 
@@ -318,6 +337,33 @@ void ms_session_signals(pid_t forward_to)
 
 /* ------------------------------------------------------------------ the loop */
 
+/* Processes held at their exit: bring the map up to now, compare, let them go. */
+static void verify_held(struct ms_session *s)
+{
+	uint32_t pids[64];
+	unsigned n = ms_ptrace_held(s->held, pids, 64);
+
+	if (!n)
+		return;
+	for (unsigned i = 0; i < s->nsrc; i++)
+		s->src[i]->poll(s->state[i], 0);
+	ms_trace_flush(s->trace, true);
+	for (unsigned i = 0; i < n; i++)
+		ms_trace_verify_maps(s->trace, pids[i], stderr);
+	ms_ptrace_release(s->held);
+}
+
+bool ms_session_status(struct ms_session *s, pid_t pid, int *status)
+{
+	int code, sig;
+
+	ms_trace_flush(s->trace, true); /* the exit record may still wait in the merge */
+	if (!ms_trace_exit_status(s->trace, (uint32_t)pid, &code, &sig))
+		return false;
+	*status = sig ? sig : (code & 0xff) << 8;
+	return true;
+}
+
 static bool reaping_source(const struct ms_session *s)
 {
 	for (unsigned i = 0; i < s->nsrc; i++) {
@@ -345,6 +391,8 @@ int ms_session_loop(struct ms_session *s, pid_t child, int *status)
 		for (unsigned i = 0; i < s->nsrc; i++)
 			s->src[i]->poll(s->state[i], 0);
 		ms_trace_flush(s->trace, false);
+		if (s->held)
+			verify_held(s);
 		if (!child_done && !reaps) {
 			if (waitpid(child, status, WNOHANG) == child) {
 				child_done = true;

@@ -32,11 +32,12 @@ struct ms_session_opts {
 	bool tui;		  /* --tui */
 	bool quiet;		  /* no summary */
 	bool api;		  /* the API channel */
+	bool verify_maps;	  /* compare the map with /proc/PID/maps at each exit */
 	const char *child_output; /* --tui: where the program's output goes */
 	int verbose;
 };
 
-#define MS_MAX_SOURCES 3
+#define MS_MAX_SOURCES 4
 
 struct ms_session {
 	struct ms_session_opts o;
@@ -44,6 +45,7 @@ struct ms_session {
 	void *state[MS_MAX_SOURCES];
 	unsigned nsrc;
 	void *chan; /* the channel's state (also in src[]), NULL without it */
+	void *held; /* the ptrace source state that holds exits, or NULL */
 	struct ms_tl_writer *writer;
 	struct ms_trace *trace;
 	struct ms_live *live;  /* --tui */
@@ -70,6 +72,8 @@ int ms_session_start(struct ms_session *s, pid_t pid, bool attach);
  * child's wait status when known. Returns 0, or 1 when interrupted.
  */
 int ms_session_loop(struct ms_session *s, pid_t child, int *status);
+/* The wait status of pid as the trace learned it (exit code or signal); false if unknown. */
+bool ms_session_status(struct ms_session *s, pid_t pid, int *status);
 /* Stop sources, finish the timeline, print the summary. 0 or MS_EXIT_ERROR. */
 int ms_session_finish(struct ms_session *s, const char *what);
 void ms_session_close(struct ms_session *s);

@@ -22,6 +22,7 @@ struct ms_source_cfg {
 	bool faults;	     /* capture user page faults */
 	bool thp;	     /* capture THP collapses */
 	bool files;	     /* report file-backed mappings */
+	bool exit_stops;     /* ptrace: hold each process at its exit for a map check */
 	int verbose;	     /* diagnostics level on stderr */
 };
 
@@ -64,5 +65,11 @@ int ms_src_channel_fd(void *state);
  * processes still alive under it. */
 int ms_ptrace_attach(void *state, pid_t pid);
 unsigned ms_ptrace_live(void *state);
+/* Use the ptrace source only to hold exiting processes (beside eBPF): no syscall stops,
+ * no process records. Call before start. */
+void ms_ptrace_exit_only(void *state);
+/* Processes held at their exit stop (exit_stops), and letting them go. */
+unsigned ms_ptrace_held(void *state, uint32_t *pids, unsigned max);
+void ms_ptrace_release(void *state);
 
 #endif /* MEMSTATE_TRACER_SOURCE_H */

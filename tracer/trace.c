@@ -345,6 +345,17 @@ void ms_trace_exited(struct ms_trace *t, uint32_t pid, int exit_code, int exit_s
 	p->exit_signal = exit_signal;
 }
 
+bool ms_trace_exit_status(struct ms_trace *t, uint32_t pid, int *code, int *sig)
+{
+	struct tproc *p = proc_find(t, pid);
+
+	if (!p || !p->exited || (p->exit_code < 0 && !p->exit_signal))
+		return false;
+	*code = p->exit_code;
+	*sig = p->exit_signal;
+	return true;
+}
+
 bool ms_trace_all_exited(const struct ms_trace *t)
 {
 	for (size_t i = 0; i < t->nprocs; i++) {
@@ -601,7 +612,13 @@ static void apply_proc(struct ms_trace *t, struct item *it)
 			p->inf = (struct ms_infer_state){.ignore_files = !t->o.files};
 		}
 		ev.op = MS_OP_PROC_EXEC;
-		break;
+		if (p) {
+			apply_event(t, p, &ev, 0, NULL);
+			/* The kernel mapped the new image, its bss and stack without syscalls. */
+			if (t->o.seed_exec)
+				ms_trace_seed_from_proc(t, pe->pid);
+		}
+		return;
 	case MS_PROC_EXIT:
 		if (!p)
 			return;
@@ -745,6 +762,156 @@ const struct ms_sink *ms_trace_sink(struct ms_trace *t)
 	return &t->sink;
 }
 
+bool ms_maps_line(const char *line, struct ms_event *ev)
+{
+	unsigned long lo, hi, off, inode;
+	char perms[8] = "", dev[16], path[512] = "";
+	int n = sscanf(line, "%lx-%lx %7s %lx %15s %lu %511[^\n]", &lo, &hi, perms, &off, dev,
+		       &inode, path);
+
+	if (n < 6 || hi <= lo)
+		return false;
+	if (!strcmp(path, "[vdso]") || !strcmp(path, "[vvar]") || !strcmp(path, "[vsyscall]") ||
+	    !strcmp(path, "[vvar_vclock]"))
+		return false;
+	*ev = (struct ms_event){.addr = lo, .len = hi - lo, .t_ns = mono_ns()};
+	if (inode || perms[3] == 's' || path[0] == '/') {
+		ev->op = MS_OP_FILE_MAP;
+		ev->kind = MS_KIND_FILE;
+	} else if (!strncmp(perms, "---", 3)) {
+		ev->op = MS_OP_RESERVE;
+	} else {
+		ev->op = MS_OP_ALLOC;
+	}
+	return true;
+}
+
+int ms_trace_seed_from_proc(struct ms_trace *t, uint32_t pid)
+{
+	char path[64], line[1024];
+	struct ms_event ev;
+	int n = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
+	f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		if (!ms_maps_line(line, &ev) || (!t->o.files && ev.op == MS_OP_FILE_MAP))
+			continue;
+		ev.tid = pid;
+		if (!ms_trace_seed(t, pid, &ev))
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/* What a byte is, for the map check: not anonymous memory, Reserved, or usable. */
+enum mclass { MC_OTHER, MC_RESERVED, MC_USABLE };
+
+struct mrange {
+	uint64_t s, e;
+	uint8_t cls;
+};
+
+struct mlist {
+	struct mrange *v;
+	size_t n, cap;
+};
+
+static int mlist_add(struct mlist *l, uint64_t s, uint64_t e, uint8_t cls)
+{
+	if (l->n && l->v[l->n - 1].e == s && l->v[l->n - 1].cls == cls) {
+		l->v[l->n - 1].e = e;
+		return 0;
+	}
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 256;
+		struct mrange *v = realloc(l->v, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = (struct mrange){s, e, cls};
+	return 0;
+}
+
+static int shadow_range(const struct ms_region *r, void *ctx)
+{
+	uint8_t cls = r->kind == MS_KIND_FILE ? MC_OTHER
+		      : r->state == MS_RESERVED ? MC_RESERVED : MC_USABLE;
+
+	return mlist_add(ctx, r->start, r->end, cls);
+}
+
+/* Class of addr in a sorted range list, and where that answer stops holding. */
+static uint8_t class_at(const struct mlist *l, size_t *i, uint64_t a, uint64_t *until)
+{
+	while (*i < l->n && l->v[*i].e <= a)
+		(*i)++;
+	if (*i < l->n && l->v[*i].s <= a) {
+		*until = l->v[*i].e;
+		return l->v[*i].cls;
+	}
+	*until = *i < l->n ? l->v[*i].s : UINT64_MAX;
+	return MC_OTHER;
+}
+
+int ms_trace_verify_maps(struct ms_trace *t, uint32_t pid, FILE *f)
+{
+	static const char *const cname[] = {"not anonymous", "Reserved", "Prepared/Ready"};
+	struct tproc *p = proc_find(t, pid);
+	struct mlist k = {0}, m = {0};
+	char path[64], line[1024];
+	struct ms_event ev;
+	uint64_t a = 0;
+	size_t ki = 0, mi = 0;
+	int diffs = 0;
+	FILE *maps;
+
+	if (!p)
+		return -ENOENT;
+	snprintf(path, sizeof(path), "/proc/%u/maps", pid);
+	maps = fopen(path, "r");
+	if (!maps)
+		return -errno;
+	while (fgets(line, sizeof(line), maps)) {
+		if (!ms_maps_line(line, &ev))
+			continue;
+		mlist_add(&k, ev.addr, ev.addr + ev.len,
+			  ev.op == MS_OP_FILE_MAP ? MC_OTHER
+			  : ev.op == MS_OP_RESERVE ? MC_RESERVED : MC_USABLE);
+	}
+	fclose(maps);
+	ms_space_lock(p->sp);
+	ms_space_foreach_region_locked(p->sp, shadow_range, &m);
+	ms_space_unlock(p->sp);
+	/* Walk both sorted lists at once, one run of equal answers at a time. */
+	while (a != UINT64_MAX) {
+		uint64_t ku, mu, end;
+		uint8_t kc = class_at(&k, &ki, a, &ku), mc = class_at(&m, &mi, a, &mu);
+
+		end = ku < mu ? ku : mu;
+		if (kc != mc) {
+			if (f && diffs < 5)
+				fprintf(f, "memstate: map check, pid %u: [%#" PRIx64 ", %#" PRIx64
+					   ") is %s for the kernel, %s for memstate\n",
+					pid, a, end, cname[kc], cname[mc]);
+			diffs++;
+		}
+		a = end;
+	}
+	free(k.v);
+	free(m.v);
+	t->st.maps_checked++;
+	t->st.maps_diffs += (uint64_t)diffs;
+	return diffs;
+}
+
 int ms_trace_seed(struct ms_trace *t, uint32_t pid, struct ms_event *ev)
 {
 	struct tproc *p = proc_get(t, pid);
@@ -875,6 +1042,10 @@ static void print_summary(struct ms_trace *t, FILE *f, const char *what)
 			human(tot.peak_bytes[MS_READY], d, sizeof(d)), tot.page_faults,
 			tot.thp_collapses, tot.events, tot.violations);
 	}
+	if (t->st.maps_checked)
+		fprintf(f, "  map check: %" PRIu64 " process%s compared with /proc/PID/maps, %s\n",
+			t->st.maps_checked, t->st.maps_checked == 1 ? "" : "es",
+			t->st.maps_diffs ? "ranges differ (above)" : "all agree");
 	if (viol) {
 		fprintf(f, "  violations:");
 		for (int k = 1; k < MS_V_COUNT; k++) {

@@ -31,6 +31,7 @@ struct ms_trace_opts {
 	struct ms_tl_writer *writer; /* where events stream (owned by the caller), may be NULL */
 	struct ms_live *live;	     /* live view to publish to, may be NULL */
 	bool files;		     /* keep file-backed mappings in the map */
+	bool seed_exec;		     /* at exec, seed what the kernel mapped (stack, bss...) */
 	uint64_t window_ns;	     /* how long records wait for slower sources (0: 30 ms) */
 	uint32_t page_size;	     /* 0: the system's */
 };
@@ -50,12 +51,28 @@ void ms_trace_exited(struct ms_trace *t, uint32_t pid, int exit_code, int exit_s
 
 /* Apply every queued record older than the window (all of them when drain is true). */
 void ms_trace_flush(struct ms_trace *t, bool drain);
+/* pid's exit as learned: true with code (-1 if killed) and signal (0 if none). */
+bool ms_trace_exit_status(struct ms_trace *t, uint32_t pid, int *code, int *sig);
 /* Whether every process seen so far has exited. */
 bool ms_trace_all_exited(const struct ms_trace *t);
 /* Every process has ended: those not seen exiting are looked up (gone or zombie = ended). */
 bool ms_trace_settled(struct ms_trace *t);
 /* Sources' lost records, added to the summary. */
 void ms_trace_lost(struct ms_trace *t, uint64_t n);
+
+/*
+ * One line of /proc/PID/maps as a seed event (op reserve / alloc / fileMap, addr, len,
+ * kind); false for lines that are not memory of the process's own (vdso...).
+ */
+bool ms_maps_line(const char *line, struct ms_event *ev);
+/* Seed pid's map from its /proc/PID/maps now. Returns mappings seeded or -errno. */
+int ms_trace_seed_from_proc(struct ms_trace *t, uint32_t pid);
+/*
+ * Compare pid's anonymous memory in the shadow map with /proc/PID/maps (the process must
+ * be stopped, and every record up to now applied). Differences go to f, at most a few
+ * lines. Returns the number of differing ranges, or -errno when maps cannot be read.
+ */
+int ms_trace_verify_maps(struct ms_trace *t, uint32_t pid, FILE *f);
 
 /* Finish the timeline (closing sections) and print the summary table to f (may be NULL). */
 int ms_trace_finish(struct ms_trace *t, FILE *summary, const char *what);
@@ -69,6 +86,8 @@ struct ms_trace_stats {
 	uint64_t invalid;    /* records refused as malformed (channel) */
 	uint64_t events;     /* events written */
 	uint64_t violations; /* violations in all processes */
+	uint64_t maps_checked; /* processes whose map was verified at exit */
+	uint64_t maps_diffs;   /* ranges that differed */
 };
 void ms_trace_get_stats(const struct ms_trace *t, struct ms_trace_stats *out);
 void ms_trace_count_invalid(struct ms_trace *t, uint64_t n);
