@@ -16,6 +16,7 @@
 #define DEFAULT_WINDOW_NS 30000000ull /* how long a record waits for slower sources */
 #define NOTE_WINDOW_NS	  2000000ull  /* an ms_note() follows its allocator's syscall within */
 #define SLACK_NS	  10000ull    /* clock reads of two CPUs */
+#define SUMMARY_ROWS	  20	      /* processes listed in the summary table */
 
 /* The live view is optional (tui/ may not be built): call it only when linked in. */
 
@@ -1032,6 +1033,11 @@ static void print_summary(struct ms_trace *t, FILE *f, const char *what)
 		struct tproc *p = t->procs[i];
 		struct ms_totals tot;
 
+		/* Keep the table readable for build scripts that fork hundreds of shells. */
+		if (i == SUMMARY_ROWS && t->nprocs > SUMMARY_ROWS + 1) {
+			fprintf(f, "  ... %zu more processes in the timeline\n", t->nprocs - i);
+			break;
+		}
 		ms_space_totals(p->sp, &tot);
 		fprintf(f,
 			"  %-7u %-16.16s %10s %10s %10s %10s %8" PRIu64 " %5" PRIu64 " %8" PRIu64
