@@ -14,9 +14,9 @@ TUI_UI_OBJS := $(addprefix $(BUILD)/obj/tui/,screen.o panels.o ui.o view.o)
 ifeq ($(TUI_CURSES_OK),y)
 CLI_OBJS += $(TUI_CORE_OBJS) $(TUI_UI_OBJS)
 CLI_LIBS += $(TUI_CURSES_LIBS)
-TUI_BENCH_OBJS := $(TUI_CORE_OBJS) $(TUI_UI_OBJS)
+TUI_BENCH_OBJS := $(TUI_CORE_OBJS) $(addprefix $(BUILD)/obj/tui/,screen.o panels.o ui.o)
 TUI_BENCH_LIBS := $(TUI_CURSES_LIBS)
-$(BUILD)/obj/bench/bench_tui%.o: CPPFLAGS += -DMS_HAVE_CURSES
+$(BUILD)/obj/bench/bench_tui.o: CPPFLAGS += -DMS_HAVE_CURSES
 else
 TUI_BENCH_OBJS := $(TUI_CORE_OBJS)
 TUI_BENCH_LIBS :=
@@ -29,7 +29,7 @@ $(BUILD)/tests/test_tui%: $(BUILD)/obj/tests/unit/test_tui%.o $(TUI_CORE_OBJS) $
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Frame-building and live-rate benchmarks (they draw into curses when it is there).
-$(BUILD)/bench/bench_tui%: $(BUILD)/obj/bench/bench_tui%.o $(TUI_BENCH_OBJS) $(LIB_A)
+$(BUILD)/bench/bench_tui: $(BUILD)/obj/bench/bench_tui.o $(TUI_BENCH_OBJS) $(LIB_A)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(TUI_BENCH_LIBS) $(LDLIBS) -lm

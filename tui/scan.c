@@ -209,8 +209,12 @@ static void live_scan(struct tui *t)
 	}
 
 	m->space = space;
-	if (space) {
+	if (space && space == m->snap_space && st->events == m->snap_events && m->snap) {
+		/* Nothing was published since: the map is the same, spare the space's lock. */
+	} else if (space) {
 		m->page_size = ms_space_page_size(space);
+		m->snap_space = space;
+		m->snap_events = st->events;
 		snap = ms_space_snapshot(space);
 		if (snap) {
 			ms_snapshot_free(m->snap);
@@ -221,6 +225,7 @@ static void live_scan(struct tui *t)
 	} else {
 		ms_snapshot_free(m->snap);
 		m->snap = NULL;
+		m->snap_space = NULL;
 	}
 	tui_relayout(t);
 }

@@ -73,38 +73,40 @@ struct tui_vmsg {
 
 /* What one scan found: everything a frame draws. */
 struct tui_model {
-	bool replay;		    /* a saved timeline, seekable */
-	char title[256];	    /* the traced command */
-	struct tui_proc *procs;	    /* processes, first nprocs valid */
-	unsigned nprocs, procs_cap; /* count, allocated */
-	unsigned sel;		    /* shown process (index in procs) */
-	uint32_t sel_pid;	    /* its pid (keeps the choice across scans) */
-	struct ms_space *space;	    /* its space (stat names); valid until the next scan */
-	struct ms_snapshot *snap;   /* its map at the scan (owned) */
-	struct ms_map map;	    /* snap laid out */
-	uint32_t page_size;	    /* bytes */
-	struct ms_heat heat;	    /* its recent faults */
-	uint64_t heat_now;	    /* heat clock at the scan (ns live, event index replay) */
-	uint64_t heat_window;	    /* how long a fault glows, same unit */
-	struct ms_event *log;	    /* ring of the last events seen, all processes */
-	size_t log_cap;		    /* a power of two */
-	uint64_t log_head;	    /* events ever put in the ring */
-	struct tui_vmsg *vmsgs;	    /* ring of violation messages */
-	uint64_t vmsg_head;	    /* messages ever put in it */
-	uint64_t skipped;	    /* live: events the view skipped when it fell behind */
-	uint64_t events;	    /* events in all (replay: up to the position) */
-	uint64_t dropped;	    /* events the capture lost */
-	double rate;		    /* events per second */
-	uint64_t rate_events;	    /* live: events at the last rate sample */
-	uint64_t rate_t;	    /* live: when that was (ns) */
-	uint64_t t_ns;		    /* trace time at the scan, from its start */
-	uint64_t t0_ns;		    /* what event t_ns count from (live: CLOCK_MONOTONIC start) */
-	bool done;		    /* the traced program ended */
-	bool truncated;		    /* replay: the file was cut short */
-	size_t pos, nev;	    /* replay: position and events */
-	uint64_t violations;	    /* all processes */
-	uint64_t frame_ns;	    /* time the last frame took to build and draw */
-	uint64_t scan_fail;	    /* snapshots that failed for lack of memory */
+	bool replay;		     /* a saved timeline, seekable */
+	char title[256];	     /* the traced command */
+	struct tui_proc *procs;	     /* processes, first nprocs valid */
+	unsigned nprocs, procs_cap;  /* count, allocated */
+	unsigned sel;		     /* shown process (index in procs) */
+	uint32_t sel_pid;	     /* its pid (keeps the choice across scans) */
+	struct ms_space *space;	     /* its space (stat names); valid until the next scan */
+	struct ms_snapshot *snap;    /* its map at the scan (owned) */
+	struct ms_space *snap_space; /* live: the space snap was taken of */
+	uint64_t snap_events;	     /* live: events published when it was taken */
+	struct ms_map map;	     /* snap laid out */
+	uint32_t page_size;	     /* bytes */
+	struct ms_heat heat;	     /* its recent faults */
+	uint64_t heat_now;	     /* heat clock at the scan (ns live, event index replay) */
+	uint64_t heat_window;	     /* how long a fault glows, same unit */
+	struct ms_event *log;	     /* ring of the last events seen, all processes */
+	size_t log_cap;		     /* a power of two */
+	uint64_t log_head;	     /* events ever put in the ring */
+	struct tui_vmsg *vmsgs;	     /* ring of violation messages */
+	uint64_t vmsg_head;	     /* messages ever put in it */
+	uint64_t skipped;	     /* live: events the view skipped when it fell behind */
+	uint64_t events;	     /* events in all (replay: up to the position) */
+	uint64_t dropped;	     /* events the capture lost */
+	double rate;		     /* events per second */
+	uint64_t rate_events;	     /* live: events at the last rate sample */
+	uint64_t rate_t;	     /* live: when that was (ns) */
+	uint64_t t_ns;		     /* trace time at the scan, from its start */
+	uint64_t t0_ns;		     /* what event t_ns count from (live: CLOCK_MONOTONIC start) */
+	bool done;		     /* the traced program ended */
+	bool truncated;		     /* replay: the file was cut short */
+	size_t pos, nev;	     /* replay: position and events */
+	uint64_t violations;	     /* all processes */
+	uint64_t frame_ns;	     /* time the last frame took to build and draw */
+	uint64_t scan_fail;	     /* snapshots that failed for lack of memory */
 };
 
 /* ------------------------------------------------------------------ the view's state */
