@@ -1,0 +1,287 @@
+#!/usr/bin/env bats
+# The TUI (tui/): the live state map driven by the synthetic producer (memstate view
+# --demo, what `memstate run --tui` shows) and the replay of saved timelines (memstate view),
+# each in its own tmux server: legend and totals, zoom, scroll, region details, violations,
+# replay stepping, resize, and the terminal given back on q and on signals.
+
+load helpers
+
+setup() {
+	SOCK="memstate-tui-$$-$BATS_TEST_NUMBER"
+	command -v tmux >/dev/null || skip "needs tmux"
+	"$MEMSTATE" view --help >/dev/null 2>&1 || skip "memstate view is not built (ncurses)"
+}
+
+teardown() {
+	tmux -L "$SOCK" kill-server 2>/dev/null || true
+}
+
+# start COLS ROWS COMMAND: run COMMAND in a fresh tmux server; when it ends the pane
+# shows EXIT=<status> and the terminal's mode (stty), then waits to be read.
+start() {
+	local cols=$1 rows=$2
+	shift 2
+	tmux -L "$SOCK" -f /dev/null new-session -d -x "$cols" -y "$rows" \
+		"cd '$BATS_TEST_TMPDIR' && $*; echo EXIT=\$?; stty -a | tr ' ' '\n' | grep -E '^-?(icanon|echo)\$' | tr '\n' ' '; echo; sleep 600" 3>&-
+}
+
+screen() {
+	tmux -L "$SOCK" capture-pane -p -t 0
+}
+
+keys() {
+	tmux -L "$SOCK" send-keys -t 0 "$@"
+}
+
+# wait_for REGEX [SECONDS]: poll the screen until a line matches; show it when it never does.
+wait_for() {
+	local i tries=$((${2:-10} * 10))
+	for ((i = 0; i < tries; i++)); do
+		screen | grep -qE -- "$1" && return 0
+		sleep 0.1
+	done
+	echo "# screen never matched /$1/:" >&3
+	screen | sed 's/^/# | /' >&3
+	return 1
+}
+
+# line N: row N (1-based) of the screen.
+line() {
+	screen | sed -n "${1}p"
+}
+
+# the row where the map's cursor line is (it starts with "@ ").
+cursor_row() {
+	screen | grep -E '^@ [0-9a-f]+' | head -1
+}
+
+pane_child() {
+	pgrep -P "$(tmux -L "$SOCK" list-panes -t 0 -F '#{pane_pid}')" -x memstate
+}
+
+demo() {
+	start "${COLS:-80}" "${ROWS:-24}" "'$MEMSTATE' view --demo=${RATE:-2000} --no-color $*"
+	# up once the arena is reserved and drawn
+	wait_for 'Reserved [0-9.]+M peak 256.0M'
+	wait_for '^00c000000000 '
+}
+
+# ------------------------------------------------------------------ live (demo feed)
+
+@test "live: title, legend, totals and a growing event count" {
+	demo
+	run -0 line 1
+	assert_output --regexp 'memstate demo: synthetic Go-like heap.*running'
+	run -0 line 4
+	assert_output --regexp '^#Ready \+Prepared -Reserved \.none ~gap fault THP +[0-9.]+[KMG]/cell auto +[0-9]+ regions'
+	run -0 line 2
+	assert_output --regexp '^#Ready [0-9.]+[BKMG]+ peak [0-9.]+[KMG] +\+Prepared .* -Reserved [0-9.]+M peak 256.0M'
+	run -0 line 3
+	assert_output --regexp '^pid [0-9]+ .*events [0-9]+ \([0-9.k]+/s\)  faults [0-9]+  THP [0-9]+  violations [0-9]+  drops 0'
+	# the first map row is the arena, the cursor starts on it
+	run -0 line 5
+	assert_output --regexp '^00c000000000 [#+-]+'
+	run -0 cursor_row
+	assert_output --regexp '^@ 00c000000000  (Ready|Prepared|Reserved) '
+	# the log shows the newest events and keeps going
+	a=$(screen | grep -cE '^ +[0-9]+ +[0-9]+\.[0-9]+ +[0-9]+ (sys|page|thp)')
+	[ "$a" -ge 3 ]
+	n1=$(line 3 | sed -E 's/.*events ([0-9]+).*/\1/')
+	sleep 0.6
+	n2=$(line 3 | sed -E 's/.*events ([0-9]+).*/\1/')
+	[ "$n2" -gt "$n1" ]
+}
+
+@test "live: q gives the terminal back in cooked mode" {
+	demo
+	keys q
+	wait_for '^EXIT=0'
+	wait_for '(^| )icanon echo'
+	# the alternate screen is gone: no map left over
+	run -0 screen
+	refute_output --partial '/cell'
+}
+
+@test "live: SIGTERM restores the terminal and ends with the signal" {
+	demo
+	pid=$(pane_child)
+	[ -n "$pid" ]
+	kill -TERM "$pid"
+	wait_for '^EXIT=143'
+	wait_for '(^| )icanon echo'
+}
+
+@test "live: space pauses the view while the capture goes on" {
+	demo
+	keys Space
+	wait_for 'PAUSED'
+	n1=$(line 3 | sed -E 's/.*events ([0-9]+).*/\1/')
+	sleep 0.5
+	n2=$(line 3 | sed -E 's/.*events ([0-9]+).*/\1/')
+	[ "$n1" = "$n2" ]
+	keys Space
+	sleep 0.5
+	n3=$(line 3 | sed -E 's/.*events ([0-9]+).*/\1/')
+	[ "$n3" -gt "$n2" ]
+}
+
+@test "live: + and - zoom by powers of two, 0 goes back to auto" {
+	demo
+	scale() { line 4 | grep -oE '[0-9.]+[KMG]/cell( auto)?'; }
+	auto=$(scale)
+	[[ $auto == *auto ]]
+	keys +
+	wait_for '/cell  [0-9]+ regions'
+	run -0 scale
+	refute_output --partial auto
+	# half the auto scale
+	python3 - "$auto" "$output" <<'EOF'
+import sys
+def b(s):
+    s = s.split('/')[0]
+    return float(s[:-1]) * {'K': 1 << 10, 'M': 1 << 20, 'G': 1 << 30}[s[-1]]
+assert b(sys.argv[1]) == 2 * b(sys.argv[2]), sys.argv
+EOF
+	keys - -
+	sleep 0.3
+	run -0 scale
+	python3 - "$auto" "$output" <<'EOF'
+import sys
+def b(s):
+    s = s.split('/')[0]
+    return float(s[:-1]) * {'K': 1 << 10, 'M': 1 << 20, 'G': 1 << 30}[s[-1]]
+assert 2 * b(sys.argv[1]) == b(sys.argv[2]), sys.argv
+EOF
+	keys 0
+	wait_for '/cell auto'
+}
+
+@test "live: the map scrolls with the cursor (arrows, PgDn, PgUp)" {
+	demo
+	# zoom in until the arena takes more rows than the screen has
+	keys + + + +
+	sleep 0.3
+	first=$(line 5 | cut -d' ' -f1)
+	[ "$first" = 00c000000000 ]
+	keys NPage
+	sleep 0.3
+	after=$(line 5 | cut -d' ' -f1)
+	[ "$((16#$after))" -gt "$((16#$first))" ]
+	run -0 cursor_row
+	assert_output --regexp '^@ 00c0'
+	keys Down Down
+	sleep 0.2
+	keys PPage PPage PPage
+	sleep 0.3
+	run -0 line 5
+	assert_output --regexp '^00c000000000 '
+	# right moves one cell: the cursor address grows by the scale
+	c1=$(cursor_row | cut -d' ' -f2)
+	keys Right
+	sleep 0.2
+	c2=$(cursor_row | cut -d' ' -f2)
+	[ "$((16#$c2))" -gt "$((16#$c1))" ]
+}
+
+@test "live: / goes to an address, Enter opens the region's details and history" {
+	demo
+	# 240 MiB into the 256 MiB arena: still Reserved (the demo maps 4 MiB a second)
+	keys / c00f000000 Enter
+	wait_for '^@ 00c00f0'
+	run -0 cursor_row
+	assert_output --regexp '^@ 00c00f0[0-9a-f]+  Reserved [0-9a-f]+-00c010000000 '
+	keys Enter
+	wait_for 'region details'
+	run -0 screen
+	assert_output --regexp 'state Reserved'
+	assert_output --regexp '00c010000000'
+	assert_output --regexp 'History: [0-9]+ events? touched it'
+	assert_output --regexp 'sysReserve +00c000000000 +256\.0M None->Reserved'
+	keys Escape
+	sleep 0.3
+	run -0 screen
+	refute_output --partial 'region details'
+	# an address nobody owns
+	keys / 1000 Enter
+	wait_for 'not owned by pid'
+}
+
+@test "live: v lands on a violation and names it" {
+	RATE=30000 demo
+	wait_for 'violations [1-9]' 10
+	keys v
+	wait_for '(double-free|access-prepared) at [0-9a-f]+: ' 5
+	run -0 cursor_row
+	assert_output --regexp '^@ [0-9a-f]+'
+	# and the event sits in the log, highlighted with its kind
+	keys Space
+	run -0 screen
+	assert_output --regexp 'violations [1-9]'
+}
+
+@test "live: p lists the processes, ? shows the keys" {
+	demo
+	keys p
+	wait_for 'pick a process'
+	run -0 screen
+	assert_output --regexp 'running +[0-9.]+[BKMG]'
+	keys Enter
+	sleep 0.3
+	run -0 screen
+	refute_output --partial 'pick a process'
+	keys ?
+	wait_for 'memstate help'
+	keys x
+	sleep 0.3
+	run -0 screen
+	refute_output --partial 'memstate help'
+}
+
+@test "live: resize follows the terminal; too small says so; q still quits" {
+	demo
+	tmux -L "$SOCK" resize-window -t 0 -x 140 -y 45
+	wait_for '^\?Help' 5
+	# the key bar moved to the new last row, the map rows are wider
+	run -0 line 45
+	assert_output --regexp '^\?Help'
+	w=$(line 5 | wc -c)
+	[ "$w" -gt 120 ]
+	tmux -L "$SOCK" resize-window -t 0 -x 30 -y 8
+	wait_for 'terminal too small'
+	tmux -L "$SOCK" resize-window -t 0 -x 80 -y 24
+	wait_for '^\?Help'
+	run -0 line 24
+	assert_output --regexp '^\?Help'
+	keys q
+	wait_for '^EXIT=0'
+	wait_for '(^| )icanon echo'
+}
+
+@test "live: colours for states when the terminal has them, none with NO_COLOR" {
+	start 80 24 "'$MEMSTATE' view --demo=2000"
+	wait_for '/cell'
+	run -0 line 4
+	assert_output --regexp '^ Ready  Prepared  Reserved \.none ~gap h/n hint T THP \*fault'
+	# Ready is drawn on green (42), Reserved on blue (44)
+	run -0 tmux -L "$SOCK" capture-pane -p -e -t 0
+	assert_output --partial $'\e[42m'
+	assert_output --partial $'\e[44m'
+	keys q
+	wait_for '^EXIT=0'
+	tmux -L "$SOCK" kill-server
+	SOCK="$SOCK-2" # a server of its own, not the one shutting down
+	start 80 24 "NO_COLOR=1 '$MEMSTATE' view --demo=2000"
+	wait_for '/cell'
+	run -0 line 4
+	assert_output --regexp '^#Ready \+Prepared -Reserved'
+}
+
+@test "view: usage errors and a missing file exit 2 with one line" {
+	run -2 --separate-stderr "$MEMSTATE" view
+	assert_equal "$stderr" "memstate view: which timeline?; see 'memstate view --help'"
+	run -2 --separate-stderr "$MEMSTATE" view --speed fast x.json
+	[[ $stderr == "memstate view: --speed wants"* ]]
+	run -2 --separate-stderr "$MEMSTATE" view "$BATS_TEST_TMPDIR/missing.json"
+	[ "$(echo "$stderr" | wc -l)" -eq 1 ]
+	[[ $stderr == "memstate: view: "* ]]
+}
