@@ -4,13 +4,21 @@
 #
 # Left out, without failing the rest of the build, with BPF=0 on the command line or when
 # clang, bpftool, libbpf's headers or the kernel BTF are missing. Then test_ebpf and
-# bench_ebpf still build (through the generic rules) and report their cases as skipped.
+# bench_ebpf still build, without the probe, and report their cases as skipped.
 
 BPF ?= 1
 BPF_VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
 BPF_HAVE := $(and $(filter-out 0,$(BPF)),$(shell command -v $(CLANG) 2>/dev/null),\
 	$(shell command -v $(BPFTOOL) 2>/dev/null),$(wildcard /usr/include/bpf/libbpf.h),\
 	$(wildcard $(BPF_VMLINUX_BTF)))
+
+# Programs linked against the probe or without it (test_ebpf, bench_ebpf) depend on this
+# one-word file, rewritten only when the choice changes, so that switching BPF=0 on or off
+# relinks them instead of leaving a binary of the other kind in place.
+BPF_MODE_FILE := $(BUILD)/bpf/mode
+BPF_MODE := $(if $(BPF_HAVE),on,off)
+$(shell mkdir -p $(BUILD)/bpf && { [ "$$(cat $(BPF_MODE_FILE) 2>/dev/null)" = $(BPF_MODE) ] || \
+	echo $(BPF_MODE) > $(BPF_MODE_FILE); })
 
 ifneq ($(BPF_HAVE),)
 
@@ -46,14 +54,29 @@ $(BUILD)/obj/bpf/probe.o: CPPFLAGS += -I$(BPF_OUT)
 
 # Programs that drive the probe directly need its objects and libbpf: these explicit
 # rules win over the generic unit-test and benchmark pattern rules.
-$(BUILD)/tests/test_ebpf: $(BUILD)/obj/tests/unit/test_ebpf.o $(BPF_USER_OBJS) $(LIB_A)
+$(BUILD)/tests/test_ebpf: $(BUILD)/obj/tests/unit/test_ebpf.o $(BPF_USER_OBJS) $(LIB_A) \
+		$(BPF_MODE_FILE)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BPF_LIBS) $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(BPF_LIBS) $(LDLIBS)
 
-$(BUILD)/bench/bench_ebpf: $(BUILD)/obj/bench/bench_ebpf.o $(BPF_USER_OBJS) $(LIB_A)
+$(BUILD)/bench/bench_ebpf: $(BUILD)/obj/bench/bench_ebpf.o $(BPF_USER_OBJS) $(LIB_A) \
+		$(BPF_MODE_FILE)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(BPF_LIBS) $(LDLIBS) -lm
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(BPF_LIBS) $(LDLIBS) -lm
+
+else
+
+# Without the probe: the same programs, whose cases then report themselves skipped.
+$(BUILD)/tests/test_ebpf: $(BUILD)/obj/tests/unit/test_ebpf.o $(LIB_A) $(BPF_MODE_FILE)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LDLIBS)
+
+$(BUILD)/bench/bench_ebpf: $(BUILD)/obj/bench/bench_ebpf.o $(LIB_A) $(BPF_MODE_FILE)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LDLIBS) -lm
 
 endif

@@ -6,9 +6,15 @@
  * Only tp_btf programs: no kprobes or fentry (not permitted everywhere), and no classic
  * tracepoints (their ids come from tracefs, which need not be mounted).
  *
- * The tree: user space puts the first pid into "traced"; fork adds children, exit removes
- * them. Everything else looks its tgid up there first, so other processes cost one hash
- * lookup and are never recorded.
+ * The tree: user space puts the first pid into "traced" and its bit into traced_bits;
+ * fork adds children, exit removes them. The hot programs (syscall exit, page fault) test
+ * the tgid's bit first, so other processes cost one load and are never recorded.
+ *
+ * Memory syscalls are taken at sys_exit alone: the x86-64 and arm64 syscall ABIs leave
+ * the argument registers unchanged (arm64 keeps the first in orig_x0), so the saved user
+ * registers at exit still hold the arguments the kernel ran the call with (after any
+ * ptrace or seccomp rewrite, which is the truth we want). No entry program and no
+ * per-thread map: half the tracepoint dispatches, none of the map updates of pairing.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -21,7 +27,7 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 
 /* ------------------------------------------------------------------ settings (rodata) */
 
-/* Syscalls to pair, by number (bitmap of MS_BPF_SYS_BITS bits; numbers are per arch). */
+/* Syscalls to record, by number (bitmap of MS_BPF_SYS_BITS bits; numbers are per arch). */
 const volatile __u64 sys_mask[MS_BPF_SYS_BITS / 64] = {};
 const volatile __u32 nr_madvise = 0;	 /* madvise: its MADV_COLLAPSE feeds THP attribution */
 const volatile __u32 madv_collapse = 25; /* MADV_COLLAPSE */
@@ -32,10 +38,21 @@ const volatile __u32 wakeup_shift = 20;
 /* mm_khugepaged_scan_pmd: position of its status argument (4 on 6.18, 5 before). */
 const volatile __u32 scan_status_arg = 4;
 
+/* ------------------------------------------------------------------ shared state (bss) */
+
+/*
+ * The traced tgids as bits, up to PID_MAX_LIMIT (64-bit): the hot-path filter, 512 KiB.
+ * start() sets the first bit through the mmapped .bss; fork and exit keep it current.
+ */
+__u64 traced_bits[MS_BPF_PID_BITS / 64] = {};
+/* The tgid's mm is in mm_owner (set on first sight, cleared by exec and exit). */
+__u64 mm_known_bits[MS_BPF_PID_BITS / 64] = {};
+
 /* Kernel values not in vmlinux.h. */
 #define MS_SCAN_SUCCEED	     1		/* enum scan_result */
 #define MS_SIGNAL_GROUP_EXIT 0x00000004 /* signal_struct.flags */
-#define MS_TS_COMPAT	     0x0002	/* x86 thread_info.status: 32-bit syscall */
+#define MS_TS_COMPAT	     0x0002	/* x86 thread_info.status: a 32-bit syscall */
+#define MS_PF_KTHREAD	     0x00200000 /* task_struct.flags: a kernel thread */
 
 /* ------------------------------------------------------------------ maps */
 
@@ -44,7 +61,7 @@ struct {
 	__uint(max_entries, MS_BPF_RING_DEFAULT);
 } events SEC(".maps");
 
-/* The traced tree: tgid -> what we know of the process. */
+/* The traced tree: tgid -> what we know of the process (authoritative; bits mirror it). */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, MS_BPF_MAX_PROCS);
@@ -60,16 +77,16 @@ struct {
 	__type(value, __u32);
 } mm_owner SEC(".maps");
 
-/* Per-thread state; task storage, so a dying thread takes it along and lookups are cheap. */
+/*
+ * Per-thread THP correlation state, made only for threads that see a collapse; task
+ * storage, so a dying thread takes it along.
+ */
 struct ms_task {
-	__u64 args[6];	  /* in-flight syscall: its arguments */
-	__u32 nr;	  /* in-flight syscall: its number */
-	__u32 busy;	  /* 1 between a traced syscall's entry and its exit */
 	__u64 thp_mm;	  /* half-seen collapse: the address space */
 	__u64 thp_addr;	  /* half-seen collapse: the range, when the scan came first */
 	__s32 thp_status; /* half-seen collapse: the collapse status, when it came first */
 	__u32 thp_half;	  /* which half is waiting: THP_HALF_* */
-	__u64 thp_cursor; /* MADV_COLLAPSE in flight: PMD ranges scanned so far */
+	__u64 thp_cursor; /* MADV_COLLAPSE: PMD ranges scanned so far; reset at its exit */
 };
 
 #define THP_HALF_NONE	  0
@@ -92,6 +109,38 @@ struct {
 } lost SEC(".maps");
 
 /* ------------------------------------------------------------------ helpers */
+
+/*
+ * The word of a pid bitmap that holds bit n (n < MS_BPF_PID_BITS). The mask after
+ * barrier_var is what the verifier sees as the bound: clang would otherwise drop it, or
+ * recompute the index from the unchecked value.
+ */
+static __always_inline __u32 bit_word(__u32 n)
+{
+	__u32 w = n / 64;
+
+	barrier_var(w);
+	return w & (MS_BPF_PID_BITS / 64 - 1);
+}
+
+static __always_inline bool bit_test(__u64 *bits, __u32 n)
+{
+	if (n >= MS_BPF_PID_BITS)
+		return false;
+	return (bits[bit_word(n)] >> (n % 64)) & 1;
+}
+
+static __always_inline void bit_set(__u64 *bits, __u32 n)
+{
+	if (n < MS_BPF_PID_BITS)
+		__sync_fetch_and_or(&bits[bit_word(n)], 1ull << (n % 64));
+}
+
+static __always_inline void bit_clear(__u64 *bits, __u32 n)
+{
+	if (n < MS_BPF_PID_BITS)
+		__sync_fetch_and_and(&bits[bit_word(n)], ~(1ull << (n % 64)));
+}
 
 static __always_inline void count_lost(__u32 type)
 {
@@ -133,43 +182,6 @@ static __always_inline bool want_sys(long nr)
 	return (sys_mask[nr >> 6] >> (nr & 63)) & 1;
 }
 
-/* The syscall number at exit, where the architecture keeps it; -1 when unknown. */
-static __always_inline long exit_nr(struct pt_regs *regs)
-{
-#if defined(__TARGET_ARCH_x86)
-	return regs->orig_ax;
-#elif defined(__TARGET_ARCH_arm64)
-	return regs->syscallno;
-#else
-	return -1;
-#endif
-}
-
-/*
- * Syscall arguments from the user registers (direct reads: tp_btf hands a trusted
- * pointer). libbpf 1.1 has no sixth-argument macro, hence our own table per arch.
- */
-static __always_inline void sys_args(struct pt_regs *regs, __u64 *a)
-{
-#if defined(__TARGET_ARCH_x86)
-	a[0] = regs->di;
-	a[1] = regs->si;
-	a[2] = regs->dx;
-	a[3] = regs->r10;
-	a[4] = regs->r8;
-	a[5] = regs->r9;
-#elif defined(__TARGET_ARCH_arm64)
-	a[0] = regs->orig_x0;
-	a[1] = regs->regs[1];
-	a[2] = regs->regs[2];
-	a[3] = regs->regs[3];
-	a[4] = regs->regs[4];
-	a[5] = regs->regs[5];
-#else
-#error "memstate.bpf.c: syscall arguments of this architecture are not known"
-#endif
-}
-
 /* 32-bit syscalls number differently: never take them for memory syscalls. */
 static __always_inline bool compat_task(struct task_struct *task)
 {
@@ -180,19 +192,47 @@ static __always_inline bool compat_task(struct task_struct *task)
 	return false;
 }
 
-/* Remember which traced process owns mm (first owner wins: vfork children share it). */
-static __always_inline void learn_mm(struct ms_bpf_proc_info *info, __u32 tgid, __u64 mm)
+/*
+ * Per arch: the syscall number and arguments from the saved user registers (direct
+ * reads: tp_btf hands a trusted pointer; libbpf 1.1 has no sixth-argument macro).
+ */
+#if defined(__TARGET_ARCH_x86)
+#define REGS_NR(r)   ((r)->orig_ax)
+#define REGS_ARG0(r) ((r)->di)
+#define REGS_ARG1(r) ((r)->si)
+#define REGS_ARG2(r) ((r)->dx)
+#define REGS_ARG3(r) ((r)->r10)
+#define REGS_ARG4(r) ((r)->r8)
+#define REGS_ARG5(r) ((r)->r9)
+#elif defined(__TARGET_ARCH_arm64)
+#define REGS_NR(r)   ((r)->syscallno)
+#define REGS_ARG0(r) ((r)->orig_x0)
+#define REGS_ARG1(r) ((r)->regs[1])
+#define REGS_ARG2(r) ((r)->regs[2])
+#define REGS_ARG3(r) ((r)->regs[3])
+#define REGS_ARG4(r) ((r)->regs[4])
+#define REGS_ARG5(r) ((r)->regs[5])
+#else
+#error "memstate.bpf.c: syscall registers of this architecture are not known"
+#endif
+
+/* Remember which traced process owns mm (first owner wins: a vfork child shares it). */
+static __always_inline void learn_mm(__u32 tgid, __u64 mm)
 {
-	if (!mm || info->mm == mm)
+	struct ms_bpf_proc_info *info = bpf_map_lookup_elem(&traced, &tgid);
+
+	if (!info || !mm)
 		return;
-	if (bpf_map_update_elem(&mm_owner, &mm, &tgid, BPF_NOEXIST) == 0)
+	if (info->mm != mm && bpf_map_update_elem(&mm_owner, &mm, &tgid, BPF_NOEXIST) == 0)
 		info->mm = mm;
+	bit_set(mm_known_bits, tgid);
 }
 
 static __always_inline void forget_mm(__u64 mm, __u32 tgid)
 {
 	__u32 *owner;
 
+	bit_clear(mm_known_bits, tgid);
 	if (!mm)
 		return;
 	owner = bpf_map_lookup_elem(&mm_owner, &mm);
@@ -202,69 +242,49 @@ static __always_inline void forget_mm(__u64 mm, __u32 tgid)
 
 /* ------------------------------------------------------------------ memory syscalls */
 
-SEC("tp_btf/sys_enter")
-int BPF_PROG(ms_sys_enter, struct pt_regs *regs, long id)
-{
-	struct ms_bpf_proc_info *info;
-	struct task_struct *task;
-	struct ms_task *t;
-	__u32 tgid;
-
-	if (!want_sys(id))
-		return 0;
-	tgid = bpf_get_current_pid_tgid() >> 32;
-	info = bpf_map_lookup_elem(&traced, &tgid);
-	if (!info)
-		return 0;
-	task = bpf_get_current_task_btf();
-	if (compat_task(task))
-		return 0;
-	learn_mm(info, tgid, (__u64)task->mm);
-	t = bpf_task_storage_get(&tasks, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (!t) {
-		count_lost(MS_BPF_REC_SYSCALL);
-		return 0;
-	}
-	t->nr = id;
-	sys_args(regs, t->args);
-	t->thp_cursor = 0;
-	t->busy = 1;
-	return 0;
-}
+static __always_inline void thp_collapse_done(struct task_struct *task);
 
 SEC("tp_btf/sys_exit")
 int BPF_PROG(ms_sys_exit, struct pt_regs *regs, long ret)
 {
-	long nr = exit_nr(regs);
+	long nr = REGS_NR(regs);
+	struct task_struct *task;
 	struct ms_bpf_sys *r;
-	struct ms_task *t;
 	__u64 id;
+	__u32 tgid;
 
-	if (nr != -1 && !want_sys(nr))
-		return 0;
-	t = bpf_task_storage_get(&tasks, bpf_get_current_task_btf(), NULL, 0);
-	if (!t || !t->busy)
-		return 0;
-	t->busy = 0;
-	r = rec_reserve(sizeof(*r), MS_BPF_REC_SYSCALL);
-	if (!r)
+	if (!want_sys(nr))
 		return 0;
 	id = bpf_get_current_pid_tgid();
+	tgid = id >> 32;
+	if (!bit_test(traced_bits, tgid))
+		return 0;
+	task = bpf_get_current_task_btf();
+	if (compat_task(task))
+		return 0;
+	if (!bit_test(mm_known_bits, tgid))
+		learn_mm(tgid, (__u64)task->mm);
+	r = rec_reserve(sizeof(*r), MS_BPF_REC_SYSCALL);
+	if (!r)
+		goto out;
 	r->type = MS_BPF_REC_SYSCALL;
 	r->pad0 = 0;
 	r->t_ns = bpf_ktime_get_ns();
-	r->pid = id >> 32;
+	r->pid = tgid;
 	r->tid = (__u32)id;
-	r->nr = t->nr;
+	r->nr = nr;
 	r->pad1 = 0;
 	r->ret = ret;
-	r->args[0] = t->args[0];
-	r->args[1] = t->args[1];
-	r->args[2] = t->args[2];
-	r->args[3] = t->args[3];
-	r->args[4] = t->args[4];
-	r->args[5] = t->args[5];
+	r->args[0] = REGS_ARG0(regs);
+	r->args[1] = REGS_ARG1(regs);
+	r->args[2] = REGS_ARG2(regs);
+	r->args[3] = REGS_ARG3(regs);
+	r->args[4] = REGS_ARG4(regs);
+	r->args[5] = REGS_ARG5(regs);
 	rec_submit(r, sizeof(*r), false);
+out:
+	if (nr == nr_madvise && REGS_ARG2(regs) == madv_collapse)
+		thp_collapse_done(task);
 	return 0;
 }
 
@@ -277,7 +297,7 @@ int BPF_PROG(ms_page_fault, unsigned long address, struct pt_regs *regs, unsigne
 	__u32 tgid = id >> 32;
 	struct ms_bpf_fault *r;
 
-	if (!bpf_map_lookup_elem(&traced, &tgid))
+	if (!bit_test(traced_bits, tgid))
 		return 0;
 	r = rec_reserve(sizeof(*r), MS_BPF_REC_FAULT);
 	if (!r)
@@ -332,7 +352,7 @@ static __always_inline bool thp_owner(__u64 mm, __u32 *pid, __u32 *tid)
 		return true;
 	}
 	/* Not learned yet, but the thread doing it is traced and uses mm itself. */
-	if (bpf_map_lookup_elem(&traced, &tgid) && (__u64)bpf_get_current_task_btf()->mm == mm) {
+	if (bit_test(traced_bits, tgid) && (__u64)bpf_get_current_task_btf()->mm == mm) {
 		*pid = tgid;
 		*tid = (__u32)id;
 		return true;
@@ -340,14 +360,36 @@ static __always_inline bool thp_owner(__u64 mm, __u32 *pid, __u32 *tid)
 	return false;
 }
 
-/* This thread's MADV_COLLAPSE range, when it is inside one. */
-static __always_inline bool in_collapse(struct ms_task *t, __u64 *lo, __u64 *hi)
+/*
+ * The range of the MADV_COLLAPSE this thread is inside, read from its saved user
+ * registers like the syscall records (a kernel thread such as khugepaged has none).
+ */
+static __always_inline bool in_collapse(struct task_struct *task, __u64 *lo, __u64 *hi)
 {
-	if (!t || !t->busy || t->nr != nr_madvise || t->args[2] != madv_collapse)
+	struct pt_regs *regs;
+	__u64 start, len;
+
+	if (task->flags & MS_PF_KTHREAD)
 		return false;
-	*lo = (t->args[0] + pmd_size - 1) & ~(pmd_size - 1);
-	*hi = (t->args[0] + t->args[1]) & ~(pmd_size - 1);
+	regs = (struct pt_regs *)bpf_task_pt_regs(task);
+	if (!regs || REGS_NR(regs) != nr_madvise || REGS_ARG2(regs) != madv_collapse)
+		return false;
+	start = REGS_ARG0(regs);
+	len = REGS_ARG1(regs);
+	*lo = (start + pmd_size - 1) & ~(pmd_size - 1);
+	*hi = (start + len) & ~(pmd_size - 1);
 	return true;
+}
+
+/* At the exit of a MADV_COLLAPSE: the next one starts its cursor afresh. */
+static __always_inline void thp_collapse_done(struct task_struct *task)
+{
+	struct ms_task *t = bpf_task_storage_get(&tasks, task, NULL, 0);
+
+	if (t) {
+		t->thp_cursor = 0;
+		t->thp_half = THP_HALF_NONE;
+	}
 }
 
 SEC("tp_btf/mm_collapse_huge_page")
@@ -383,6 +425,7 @@ int BPF_PROG(ms_thp_collapse, struct mm_struct *mm, int isolated, int status)
 SEC("tp_btf/mm_khugepaged_scan_pmd")
 int ms_thp_scan_pmd(__u64 *ctx)
 {
+	struct task_struct *task = bpf_get_current_task_btf();
 	__u64 mm = ctx[0], addr = 0, lo, hi;
 	struct folio *folio = (struct folio *)ctx[1];
 	/* Both are in range on every kernel we accept (6 or 7 arguments); loading both
@@ -392,15 +435,22 @@ int ms_thp_scan_pmd(__u64 *ctx)
 	__u32 pid, tid;
 	struct ms_task *t;
 
-	t = bpf_task_storage_get(&tasks, bpf_get_current_task_btf(), NULL, 0);
+	t = bpf_task_storage_get(&tasks, task, NULL, 0);
 	if (folio)
 		addr = (BPF_CORE_READ(folio, index) << page_shift) & ~(pmd_size - 1);
-	if (in_collapse(t, &lo, &hi)) {
+	if (in_collapse(task, &lo, &hi)) {
 		/*
 		 * madvise scans its range in order, one scan per PMD range: the cursor names
 		 * the range when the folio cannot (none, or a VMA moved by mremap, whose
 		 * index is still the old address).
 		 */
+		if (!t)
+			t = bpf_task_storage_get(&tasks, task, NULL,
+						 BPF_LOCAL_STORAGE_GET_F_CREATE);
+		if (!t) {
+			count_lost(MS_BPF_REC_THP);
+			return 0;
+		}
 		if (!addr || addr < lo || addr >= hi)
 			addr = lo + t->thp_cursor * pmd_size;
 		t->thp_cursor++;
@@ -414,8 +464,7 @@ int ms_thp_scan_pmd(__u64 *ctx)
 	if (status != MS_SCAN_SUCCEED || !addr || !thp_owner(mm, &pid, &tid))
 		return 0;
 	if (!t)
-		t = bpf_task_storage_get(&tasks, bpf_get_current_task_btf(), NULL,
-					 BPF_LOCAL_STORAGE_GET_F_CREATE);
+		t = bpf_task_storage_get(&tasks, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!t) {
 		count_lost(MS_BPF_REC_THP);
 		return 0;
@@ -427,6 +476,11 @@ int ms_thp_scan_pmd(__u64 *ctx)
 }
 
 /* ------------------------------------------------------------------ the process tree */
+
+/* enum ms_proc_type (memstate/capture.h), repeated to keep this file free of libc headers. */
+#define MS_PROC_FORK 1
+#define MS_PROC_EXEC 2
+#define MS_PROC_EXIT 3
 
 static __always_inline void proc_emit(__u32 ptype, __u32 pid, __u32 ppid, int code, int sig,
 				      bool urgent)
@@ -448,11 +502,6 @@ static __always_inline void proc_emit(__u32 ptype, __u32 pid, __u32 ppid, int co
 	rec_submit(r, sizeof(*r), urgent);
 }
 
-/* enum ms_proc_type (memstate/capture.h), repeated to keep this file free of libc headers. */
-#define MS_PROC_FORK 1
-#define MS_PROC_EXEC 2
-#define MS_PROC_EXIT 3
-
 SEC("tp_btf/sched_process_fork")
 int BPF_PROG(ms_fork, struct task_struct *parent, struct task_struct *child)
 {
@@ -462,20 +511,18 @@ int BPF_PROG(ms_fork, struct task_struct *parent, struct task_struct *child)
 
 	if (child->pid != ctgid) /* a new thread of the same process */
 		return 0;
-	if (!bpf_map_lookup_elem(&traced, &ptgid))
+	if (!bit_test(traced_bits, ptgid))
 		return 0;
 	if (bpf_map_update_elem(&traced, &ctgid, &info, BPF_ANY)) {
 		count_lost(MS_BPF_REC_PROC); /* tree too big: the child goes untraced */
 		return 0;
 	}
+	bit_clear(mm_known_bits, ctgid);
+	bit_set(traced_bits, ctgid);
 	/* The child runs only after this returns, so its records follow this one. */
 	proc_emit(MS_PROC_FORK, ctgid, ptgid, 0, 0, false);
-	if (cmm != (__u64)parent->mm) {
-		struct ms_bpf_proc_info *ci = bpf_map_lookup_elem(&traced, &ctgid);
-
-		if (ci)
-			learn_mm(ci, ctgid, cmm);
-	}
+	if (cmm != (__u64)parent->mm) /* not a vfork: an address space of its own */
+		learn_mm(ctgid, cmm);
 	return 0;
 }
 
@@ -483,13 +530,16 @@ SEC("tp_btf/sched_process_exec")
 int BPF_PROG(ms_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
 {
 	__u32 tgid = p->tgid;
-	struct ms_bpf_proc_info *info = bpf_map_lookup_elem(&traced, &tgid);
+	struct ms_bpf_proc_info *info;
 
+	if (!bit_test(traced_bits, tgid))
+		return 0;
+	info = bpf_map_lookup_elem(&traced, &tgid);
 	if (!info)
 		return 0;
 	forget_mm(info->mm, tgid);
 	info->mm = 0;
-	learn_mm(info, tgid, (__u64)p->mm);
+	learn_mm(tgid, (__u64)p->mm);
 	proc_emit(MS_PROC_EXEC, tgid, 0, 0, 0, false);
 	return 0;
 }
@@ -498,11 +548,14 @@ SEC("tp_btf/sched_process_exit")
 int BPF_PROG(ms_exit, struct task_struct *p)
 {
 	__u32 tgid = p->tgid;
-	struct ms_bpf_proc_info *info = bpf_map_lookup_elem(&traced, &tgid);
+	struct ms_bpf_proc_info *info;
 	struct signal_struct *sig;
 	int code, exit_code, exit_sig;
 	__u64 mm;
 
+	if (!bit_test(traced_bits, tgid))
+		return 0;
+	info = bpf_map_lookup_elem(&traced, &tgid);
 	if (!info)
 		return 0;
 	sig = p->signal;
@@ -513,6 +566,7 @@ int BPF_PROG(ms_exit, struct task_struct *p)
 	/* Concurrent last threads both see 0: the one that removes the entry reports. */
 	if (bpf_map_delete_elem(&traced, &tgid))
 		return 0;
+	bit_clear(traced_bits, tgid);
 	forget_mm(mm, tgid);
 	/* What wait() will report (as the kernel's wait_task_zombie picks it). */
 	if (sig->flags & MS_SIGNAL_GROUP_EXIT)

@@ -134,7 +134,7 @@ static bool ms_has_caps(void)
  */
 static int ms_features_probe(struct ms_features *f)
 {
-	static const char *const core_tps[] = {"sys_enter", "sys_exit", "sched_process_fork",
+	static const char *const core_tps[] = {"sys_exit", "sched_process_fork",
 					       "sched_process_exec", "sched_process_exit"};
 	const struct btf_param *params;
 	struct btf *btf;
@@ -361,8 +361,8 @@ static uint64_t ms_pmd_size(void)
 /* Programs of each feature, for autoload and attach. */
 static struct bpf_program *ms_feat_prog(struct memstate_bpf *s, unsigned feat, int i)
 {
-	struct bpf_program *core[] = {s->progs.ms_sys_enter, s->progs.ms_sys_exit, s->progs.ms_fork,
-				      s->progs.ms_exec,	     s->progs.ms_exit,	   NULL};
+	struct bpf_program *core[] = {s->progs.ms_sys_exit, s->progs.ms_fork, s->progs.ms_exec,
+				      s->progs.ms_exit, NULL};
 	struct bpf_program *faults[] = {s->progs.ms_page_fault, NULL};
 	struct bpf_program *thp[] = {s->progs.ms_thp_collapse, s->progs.ms_thp_scan_pmd, NULL};
 
@@ -378,8 +378,6 @@ static struct bpf_program *ms_feat_prog(struct memstate_bpf *s, unsigned feat, i
 
 static struct bpf_link **ms_prog_link(struct memstate_bpf *s, struct bpf_program *p)
 {
-	if (p == s->progs.ms_sys_enter)
-		return &s->links.ms_sys_enter;
 	if (p == s->progs.ms_sys_exit)
 		return &s->links.ms_sys_exit;
 	if (p == s->progs.ms_fork)
@@ -557,10 +555,18 @@ static int ms_ebpf_start(void *state, pid_t pid)
 	struct ms_bpf_proc_info info = {0};
 	uint32_t key = pid;
 
-	if (pid <= 0)
+	int err;
+
+	if (pid <= 0 || (uint32_t)pid >= MS_BPF_PID_BITS)
 		return -EINVAL;
-	return bpf_map__update_elem(st->skel->maps.traced, &key, sizeof(key), &info, sizeof(info),
-				    BPF_ANY);
+	err = bpf_map__update_elem(st->skel->maps.traced, &key, sizeof(key), &info, sizeof(info),
+				   BPF_ANY);
+	if (err)
+		return err;
+	/* The hot-path filter, in the mmapped .bss: from here on pid is followed. */
+	__atomic_fetch_or(&st->skel->bss->traced_bits[key / 64], 1ull << (key % 64),
+			  __ATOMIC_SEQ_CST);
+	return 0;
 }
 
 static int ms_ebpf_poll(void *state, int timeout_ms)

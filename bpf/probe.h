@@ -20,6 +20,8 @@
 #define MS_BPF_RING_DEFAULT (16u << 20)
 /* Processes followed at once (the traced tree) and address spaces known by mm pointer. */
 #define MS_BPF_MAX_PROCS 8192
+/* Process ids the traced-set bitmap covers: PID_MAX_LIMIT on 64-bit kernels. */
+#define MS_BPF_PID_BITS (4u << 20)
 /* Syscall numbers the kernel side can select (a bitmap of this many bits). */
 #define MS_BPF_SYS_BITS 512
 
