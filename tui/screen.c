@@ -178,15 +178,21 @@ int tui_scr_init(bool want_color)
 		return -EBUSY;
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO))
 		return -ENOTTY;
+	/*
+	 * Our handlers go in first: curses installs its own SIGINT/SIGTERM handlers (which
+	 * exit(1)) only where it finds the default, and what we save must be the caller's.
+	 */
+	got_signal = 0;
+	install_signals();
 	scr.scr = newterm(NULL, stdout, stdin);
-	if (!scr.scr)
+	if (!scr.scr) {
+		restore_signals();
 		return -ENOTTY; /* unknown TERM: nothing was drawn */
+	}
 	set_term(scr.scr);
 	scr.active = 1;
-	got_signal = 0;
 	if (!scr.atexit_set && atexit(at_exit) == 0)
 		scr.atexit_set = true;
-	install_signals();
 	capture_stderr();
 	cbreak(); /* ^C still raises SIGINT, which ends the view cleanly */
 	noecho();
