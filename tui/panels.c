@@ -305,9 +305,10 @@ static void draw_legend(struct tui *t)
 		x = put(t, 3, x, A_BOLD, "THP");
 	}
 	/* The scale always; the region count where it fits. */
-	snprintf(right, sizeof(right), " %s/cell%s  %zu regions",
+	snprintf(right, sizeof(right), " %s/cell%s  %zu region%s",
 		 ms_fmt_bytes(sc, sizeof(sc), t->m.map.scale), t->scale_user ? "" : " auto",
-		 t->m.snap ? t->m.snap->nregions : (size_t)0);
+		 t->m.snap ? t->m.snap->nregions : (size_t)0,
+		 t->m.snap && t->m.snap->nregions == 1 ? "" : "s");
 	if (t->cols - (int)strlen(right) < x)
 		snprintf(right, sizeof(right), " %s/cell",
 			 ms_fmt_bytes(sc, sizeof(sc), t->m.map.scale));
@@ -436,9 +437,18 @@ static void fmt_event(const struct tui *t, const struct ms_event *ev, char *buf,
 	uint64_t rel = ev->t_ns >= t->m.t0_ns ? ev->t_ns - t->m.t0_ns : 0;
 	int n;
 
-	fmt_from_to(ev, ft, sizeof(ft));
-	n = snprintf(buf, len, "%7" PRIu64 " %10.6f %6u %-13s", ev->seq, (double)rel / 1e9, ev->pid,
-		     ms_op_name(ev->op));
+	/* A violation's kind matters more than its states: it takes their place. */
+	if (ev->violation)
+		snprintf(ft, sizeof(ft), "!! %s", ms_violation_name(ev->violation));
+	else
+		fmt_from_to(ev, ft, sizeof(ft));
+	/* The pid column only when there is more than one process to tell apart. */
+	if (t->m.nprocs > 1)
+		n = snprintf(buf, len, "%7" PRIu64 " %10.6f %6u %-13s", ev->seq, (double)rel / 1e9,
+			     ev->pid, ms_op_name(ev->op));
+	else
+		n = snprintf(buf, len, "%7" PRIu64 " %10.6f %-13s", ev->seq, (double)rel / 1e9,
+			     ms_op_name(ev->op));
 	if (n < 0 || (size_t)n >= len)
 		return;
 	if (ev->op == MS_OP_PROC_FORK)
@@ -474,8 +484,7 @@ static void draw_event_line(const struct tui *t, int y, const struct ms_event *e
 		const char *msg = event_message(t, ev);
 
 		a = t->color ? COLOR_PAIR(TUI_P_VIOL) | A_BOLD : A_BOLD | A_REVERSE;
-		x = put(t, y, 0, a, "%s !! %s%s%s", line, ms_violation_name(ev->violation),
-			msg ? ": " : "", msg ? msg : "");
+		x = put(t, y, 0, a, "%s%s%s", line, msg ? ": " : "", msg ? msg : "");
 		fill_row(t, y, x, a);
 		return;
 	}
@@ -491,7 +500,9 @@ static void draw_log(struct tui *t)
 	int y = t->log_y - 1, x;
 
 	fill_row(t, y, 0, ha);
-	x = put(t, y, 0, ha | A_BOLD, "    seq          t    pid op            address        len");
+	x = put(t, y, 0, ha | A_BOLD, "%s",
+		m->nprocs > 1 ? "    seq          t    pid op            address        len"
+			      : "    seq          t op            address        len");
 	if (m->skipped)
 		put(t, y, x, ha, "  %" PRIu64 " not shown (fell behind)", m->skipped);
 	for (int r = 0; r < t->log_rows; r++) {
@@ -695,9 +706,8 @@ static void draw_details(struct tui *t)
 		if (hist[i].violation) {
 			const char *msg = event_message(t, &hist[i]);
 
-			wline(w, y++, t->color ? COLOR_PAIR(TUI_P_VIOL) : A_REVERSE, 1,
-			      "%s !! %s%s%s", line, ms_violation_name(hist[i].violation),
-			      msg ? ": " : "", msg ? msg : "");
+			wline(w, y++, t->color ? COLOR_PAIR(TUI_P_VIOL) : A_REVERSE, 1, "%s%s%s",
+			      line, msg ? ": " : "", msg ? msg : "");
 		} else {
 			wline(w, y++, A_NORMAL, 1, "%s", line);
 		}

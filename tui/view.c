@@ -337,10 +337,6 @@ int ms_cmd_view(int argc, char **argv)
 	ret = load(argv[optind], &rp, title, sizeof(title), &mismatch);
 	if (ret)
 		return ret;
-	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-		ms_replay_free(rp);
-		return ms_err("view: needs a terminal");
-	}
 	o.start = rp->nev;
 	if (start)
 		o.start = 0;
@@ -356,6 +352,10 @@ int ms_cmd_view(int argc, char **argv)
 	if (o.pid && !ms_replay_proc(rp, o.pid)) {
 		ms_replay_free(rp);
 		return ms_usage_err("view", "no process %u in this timeline", o.pid);
+	}
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+		ms_replay_free(rp);
+		return ms_err("view: needs a terminal");
 	}
 	if (mismatch)
 		fprintf(stderr,
