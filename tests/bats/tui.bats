@@ -17,12 +17,13 @@ teardown() {
 }
 
 # start COLS ROWS COMMAND: run COMMAND in a fresh tmux server; when it ends the pane
-# shows EXIT=<status> and the terminal's mode (stty), then waits to be read.
+# shows EXIT=<status> and the terminal's mode (stty), then waits to be read. The shell
+# traps SIGINT so that a Ctrl-C for the command does not end the shell too.
 start() {
 	local cols=$1 rows=$2
 	shift 2
 	tmux -L "$SOCK" -f /dev/null new-session -d -x "$cols" -y "$rows" \
-		"cd '$BATS_TEST_TMPDIR' && $*; echo EXIT=\$?; stty -a | tr ' ' '\n' | grep -E '^-?(icanon|echo)\$' | tr '\n' ' '; echo; sleep 600" 3>&-
+		"trap 'echo INT' INT; cd '$BATS_TEST_TMPDIR' && $*; echo EXIT=\$?; stty -a | tr ' ' '\n' | grep -E '^-?(icanon|echo)\$' | tr '\n' ' '; echo; sleep 600" 3>&-
 }
 
 screen() {
@@ -84,7 +85,7 @@ demo() {
 	run -0 cursor_row
 	assert_output --regexp '^@ 00c000000000  (Ready|Prepared|Reserved) '
 	# the log shows the newest events and keeps going
-	a=$(screen | grep -cE '^ +[0-9]+ +[0-9]+\.[0-9]+ +[0-9]+ (sys|page|thp)')
+	a=$(screen | grep -cE '^ +[0-9]+ +[0-9]+\.[0-9]+ (sys|page|thp)')
 	[ "$a" -ge 3 ]
 	n1=$(line 3 | sed -E 's/.*events ([0-9]+).*/\1/')
 	sleep 0.6
@@ -102,12 +103,19 @@ demo() {
 	refute_output --partial '/cell'
 }
 
-@test "live: SIGTERM restores the terminal and ends with the signal" {
+@test "live: SIGTERM and Ctrl-C restore the terminal and end with the signal" {
 	demo
 	pid=$(pane_child)
 	[ -n "$pid" ]
 	kill -TERM "$pid"
 	wait_for '^EXIT=143'
+	wait_for '(^| )icanon echo'
+	# Ctrl-C: the view hands SIGINT back to its default action once the terminal is back
+	tmux -L "$SOCK" kill-server
+	SOCK="$SOCK-2"
+	demo
+	keys C-c
+	wait_for '^EXIT=130'
 	wait_for '(^| )icanon echo'
 }
 
@@ -284,4 +292,186 @@ EOF
 	run -2 --separate-stderr "$MEMSTATE" view "$BATS_TEST_TMPDIR/missing.json"
 	[ "$(echo "$stderr" | wc -l)" -eq 1 ]
 	[[ $stderr == "memstate: view: "* ]]
+}
+
+# ------------------------------------------------------------------ replay (memstate view)
+
+# timeline NAME PROGRAM [ARGS]: record a sample's timeline into $BATS_TEST_TMPDIR/NAME.
+timeline() {
+	local name=$1
+	shift
+	MEMSTATE_OUT="$BATS_TEST_TMPDIR/$name" "$@" >/dev/null 2>&1 || true
+	[ -s "$BATS_TEST_TMPDIR/$name" ]
+}
+
+# jq_tl FILE EXPR: like json_query, with fmt(bytes) as the TUI prints sizes.
+jq_tl() {
+	python3 -c '
+import json, sys
+def fmt(b):
+    if b < 1024:
+        return "%dB" % b
+    v, u = float(b), -1
+    while v >= 1024 and u < 5:
+        v /= 1024
+        u += 1
+    return "%.1f%s" % (v, "KMGTPE"[u])
+d = json.load(open(sys.argv[1]))
+print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+view() {
+	start "${COLS:-80}" "${ROWS:-24}" "'$MEMSTATE' view --no-color $*"
+	wait_for '^\?Help'
+}
+
+# Replay reads timelines through export/'s reader; a memstate without it says so.
+require_reader() {
+	if "$MEMSTATE" view "$BATS_TEST_TMPDIR/none.json" 2>&1 | grep -q 'reader .* is not built'; then
+		skip "the timeline reader (export/reader.c) is not built in"
+	fi
+}
+
+@test "replay: at the end, totals and legend match the timeline's summary" {
+	require_reader
+	timeline g.json "$SAMPLES/goheap"
+	view g.json
+	n=$(jq_tl "$BATS_TEST_TMPDIR/g.json" 'len(d["events"])')
+	run -0 line 1
+	assert_output --regexp "event $n/$n .*paused"
+	want=$(jq_tl "$BATS_TEST_TMPDIR/g.json" '"  ".join("%s%s %s peak %s" % (g, s, fmt(d["summary"]["bytes"][s]), fmt(d["summary"]["peak_bytes"][s])) for g, s in (("#", "Ready"), ("+", "Prepared"), ("-", "Reserved")))')
+	run -0 line 2
+	assert_output --regexp "^${want//+/\\+}"
+	want=$(jq_tl "$BATS_TEST_TMPDIR/g.json" '"events %d .*  faults %d  THP %d  violations %d  drops %d" % tuple(d["summary"][k] for k in ("events", "page_faults", "thp_collapses", "violations", "dropped_events"))')
+	run -0 line 3
+	assert_output --regexp "$want"
+	run -0 line 4
+	assert_output --regexp '^#Ready \+Prepared -Reserved \.none ~gap fault THP +4\.0K/cell auto  0 regions'
+	keys q
+	wait_for '^EXIT=0'
+	wait_for '(^| )icanon echo'
+}
+
+@test "replay: stepping to a known event shows that event's state" {
+	require_reader
+	timeline g.json "$SAMPLES/goheap"
+	view --start g.json
+	run -0 line 1
+	assert_output --regexp 'event 0/[0-9]+'
+	wait_for 'before the first event'
+	# the first sysMap: Reserved -> Prepared, 4 MiB of the arena
+	seq=$(jq_tl "$BATS_TEST_TMPDIR/g.json" '[e["seq"] for e in d["events"] if e["op"] == "sysMap"][0]')
+	addr=$(jq_tl "$BATS_TEST_TMPDIR/g.json" '"%012x" % [e["addr"] for e in d["events"] if e["op"] == "sysMap"][0]')
+	keys g "$seq" Enter
+	wait_for "event $((seq + 1))/"
+	run -0 cursor_row
+	assert_output --regexp "^@ $addr  Prepared $addr-[0-9a-f]+ 4\.0M heap"
+	run -0 line 23
+	assert_output --regexp "^ +$seq +[0-9.]+ sysMap +$addr +4\.0M Reserved->Prepared"
+	# one step on: the first span handed out (sysUsed) turns Ready
+	keys ]
+	wait_for "event $((seq + 2))/"
+	run -0 line 23
+	assert_output --regexp "sysUsed +$addr .*Prepared->Ready"
+	run -0 cursor_row
+	assert_output --regexp "^@ $addr  Ready "
+	# and back again
+	keys [
+	wait_for "event $((seq + 1))/"
+	run -0 cursor_row
+	assert_output --regexp "^@ $addr  Prepared "
+	# the details of that region: its history up to here
+	keys Enter
+	wait_for 'region details'
+	run -0 screen
+	assert_output --regexp 'state Prepared +stat heap'
+	assert_output --regexp 'History: 2 events touched it up to here'
+	assert_output --regexp 'sysReserve +[0-9a-f]+ +64\.0M None->Reserved'
+	# stepping keeps the details open and follows the region
+	keys ]
+	wait_for 'History: 3 events'
+}
+
+@test "replay: v lands on the zoo's violation with the map at that moment" {
+	require_reader
+	timeline am.json "$SAMPLES/zoo/accounting_mismatch"
+	view --start am.json
+	keys v
+	wait_for 'accounting-mismatch at [0-9a-f]+: sysUsed'
+	# ($i is not safe across bats' run)
+	at=$(jq_tl "$BATS_TEST_TMPDIR/am.json" '[k for k, e in enumerate(d["events"]) if e["violation"]][0] + 1')
+	n=$(jq_tl "$BATS_TEST_TMPDIR/am.json" 'len(d["events"])')
+	run -0 line 1
+	assert_output --regexp "event $at/$n"
+	run -0 line 3
+	assert_output --regexp 'violations 1'
+	# sysUsed was still performed: the range is Ready at that moment
+	run -0 cursor_row
+	assert_output --regexp '^@ [0-9a-f]+  Ready [0-9a-f]+-[0-9a-f]+ 1\.0M heap'
+	run -0 screen
+	assert_output --regexp 'sysUsed +[0-9a-f]+ +1\.0M !! accounting-mismatch'
+	keys v
+	wait_for 'no later violation'
+	# a double free: the second sysFree finds None
+	tmux -L "$SOCK" kill-server
+	SOCK="$SOCK-2"
+	timeline df.json "$SAMPLES/zoo/double_free"
+	view --start df.json
+	keys v
+	wait_for 'double-free at [0-9a-f]+: '
+	run -0 screen
+	assert_output --regexp 'sysFree +[0-9a-f]+ +64\.0K !! double-free'
+}
+
+@test "replay: --play runs to the end and stops; space plays again from the start" {
+	require_reader
+	timeline g.json "$SAMPLES/goheap" 100
+	n=$(jq_tl "$BATS_TEST_TMPDIR/g.json" 'len(d["events"])')
+	view --start --play --speed 4 g.json
+	wait_for "event $n/$n .*paused" 10
+	keys Space
+	wait_for 'playing|event [0-9]+/'
+	wait_for "event $n/$n .*paused" 10
+	keys b
+	wait_for "event 0/$n"
+	keys }
+	wait_for "event $((n / 20))/$n"
+	keys e
+	wait_for "event $n/$n"
+	keys '>'
+	wait_for ' 8x'
+}
+
+@test "replay: --at opens at an event; errors exit 2 with one line" {
+	require_reader
+	timeline g.json "$SAMPLES/goheap" 50
+	view --at 4 g.json
+	run -0 line 1
+	assert_output --regexp 'event 5/'
+	run -2 --separate-stderr "$MEMSTATE" view --at 999999 "$BATS_TEST_TMPDIR/g.json"
+	assert_equal "$stderr" "memstate view: no event with seq 999999; see 'memstate view --help'"
+	run -2 --separate-stderr "$MEMSTATE" view --pid 1 "$BATS_TEST_TMPDIR/g.json" </dev/null
+	[ "$(echo "$stderr" | wc -l)" -eq 1 ]
+	# no terminal: nothing is drawn
+	run -2 --separate-stderr "$MEMSTATE" view "$BATS_TEST_TMPDIR/g.json" </dev/null
+	assert_equal "$stderr" "memstate: view: needs a terminal"
+	[ -z "$output" ]
+	echo '{"format": "memstate-timeline", "version": 1, "events": [' >"$BATS_TEST_TMPDIR/bad.json"
+	run -2 --separate-stderr "$MEMSTATE" view "$BATS_TEST_TMPDIR/bad.json"
+	[ "$(echo "$stderr" | wc -l)" -eq 1 ]
+	[[ $stderr == "memstate: view: "* ]]
+}
+
+@test "replay: a JSON Lines timeline replays the same" {
+	require_reader
+	MEMSTATE_FORMAT=jsonl timeline g.jsonl "$SAMPLES/goheap" 50
+	timeline g.json "$SAMPLES/goheap" 50
+	view g.jsonl
+	a=$(line 2)
+	keys q
+	wait_for '^EXIT=0'
+	tmux -L "$SOCK" kill-server
+	SOCK="$SOCK-2"
+	view g.json
+	[ "$(line 2)" = "$a" ]
 }
