@@ -136,6 +136,10 @@ static int ms_features_probe(struct ms_features *f)
 {
 	static const char *const core_tps[] = {"sys_exit", "sched_process_fork",
 					       "sched_process_exec", "sched_process_exit"};
+	/* The kernel does not change under us: probe() and open() share one reading of
+	 * its BTF (about 20 ms of parsing), the tracer's single thread calling both. */
+	static struct ms_features cached;
+	static bool have_cached;
 	const struct btf_param *params;
 	struct btf *btf;
 	int n, err = 0;
@@ -144,6 +148,10 @@ static int ms_features_probe(struct ms_features *f)
 	if (!ms_has_caps()) {
 		ms_feat_note(f, "needs root (CAP_BPF and CAP_PERFMON)");
 		return -EPERM;
+	}
+	if (have_cached) {
+		*f = cached;
+		return 0;
 	}
 	btf = btf__load_vmlinux_btf();
 	if (!btf) {
@@ -178,6 +186,8 @@ static int ms_features_probe(struct ms_features *f)
 	} else {
 		ms_feat_note(f, "no usable huge_memory tracepoints: no THP collapses");
 	}
+	cached = *f;
+	have_cached = true;
 out:
 	btf__free(btf);
 	return err;
