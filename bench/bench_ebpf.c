@@ -303,7 +303,8 @@ int main(int argc, char **argv)
 	       "ratio", "cpu-un", "cpu-tr", "ratio", "events/s", "records", "lost");
 	for (size_t i = 0; i < sizeof(workloads) / sizeof(workloads[0]); i++) {
 		const struct workload *w = &workloads[i];
-		double un[100], tr[100], rate[100], cun[100], ctr[100];
+		double un[100] = {0}, tr[100] = {0}, rate[100] = {0}, cun[100] = {0},
+		       ctr[100] = {0};
 		uint64_t records = 0, lost = 0;
 
 		for (int r = 0; r < env.rounds; r++) {
