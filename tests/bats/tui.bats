@@ -103,7 +103,7 @@ demo() {
 	refute_output --partial '/cell'
 }
 
-@test "live: SIGTERM and Ctrl-C restore the terminal and end with the signal" {
+@test "live: SIGTERM, Ctrl-C and a crash restore the terminal and end with the signal" {
 	demo
 	pid=$(pane_child)
 	[ -n "$pid" ]
@@ -116,6 +116,13 @@ demo() {
 	demo
 	keys C-c
 	wait_for '^EXIT=130'
+	wait_for '(^| )icanon echo'
+	# a crash of memstate itself: the terminal first, then the default action
+	tmux -L "$SOCK" kill-server
+	SOCK="$SOCK-3"
+	demo
+	kill -SEGV "$(pane_child)"
+	wait_for '^EXIT=139'
 	wait_for '(^| )icanon echo'
 }
 
