@@ -2,7 +2,8 @@
 # `memstate run --capture ebpf` end to end, through the JSON timeline: the exact operations
 # of rawseq (dynamic and static), one pageFault per page touched, MADV_COLLAPSE and
 # khugepaged collapses on their 2 MiB range, forked children followed, unrelated
-# processes left out, and the access fault of a program dying of SIGSEGV.
+# processes left out, the access fault of a program dying of SIGSEGV, and ring overflow
+# counted in the timeline.
 # Root and a BPF kernel: skipped otherwise, failed under MEMSTATE_REQUIRE_BPF=1.
 
 load helpers
@@ -146,4 +147,18 @@ print(len(f), f[0]["violation"] and f[0]["violation"]["kind"], f[0]["seq"] < x[0
 print(d["processes"][0]["exit_signal"])'
 	assert_output "1 access-reserved True
 11"
+}
+
+@test "a ring too small for the fault rate: losses are counted, never silent" {
+	run -0 --separate-stderr "$MEMSTATE" run --capture ebpf --ring-size 4K -o "$T" -- \
+		"$PROGS/touchn" 20000
+	echo "$output" >"$BATS_TEST_TMPDIR/out"
+	run -0 tl '
+a, n = out["map"]
+f = [e for e in ev if e["op"] == "pageFault" and a <= e["addr"] < a + n]
+lost = d["summary"]["dropped_events"]
+print(lost > 0, len(f) + lost >= 20000)'
+	assert_output "True True"
+	# and the summary on stderr says so
+	[[ $stderr =~ [1-9][0-9]*\ lost ]]
 }
