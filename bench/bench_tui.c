@@ -273,8 +273,12 @@ static void bench_frame(size_t n)
 		t->label_digits = 12;
 		for (int i = 0; i < 200; i++) {
 			/* walk the cursor so each frame draws another part of the map */
+			struct ms_event ev = {.op = MS_OP_HUGE_PAGE, .pid = 1, .seq = (uint64_t)i};
+
 			t->cursor_set = true;
 			t->cursor_addr = 0x100000000ull + (uint64_t)(i % 100) * (1ull << 40);
+			/* something was published: the frame must take a fresh snapshot */
+			ms_live_publish(live, &ev, NULL);
 			t0 = now_ns();
 			frame(t, draw);
 			fr[i] = now_ns() - t0;

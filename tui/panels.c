@@ -614,7 +614,7 @@ static void draw_help(struct tui *t)
 		"",
 		"Replay:  ] [  step one event   } {  jump 5% of the events",
 		"         > <  play faster / slower   g  go to event seq",
-		"         Home / End with Shift (or t / T): start / end of the timeline",
+		"         b e  the beginning / the end of the timeline",
 		"",
 		"Map: one cell = a fixed number of bytes (see 'cell' on the legend row);",
 		"a cell shows the state holding most of its bytes. ~ is a collapsed gap",

@@ -357,12 +357,13 @@ int ms_cmd_view(int argc, char **argv)
 		ms_replay_free(rp);
 		return ms_err("view: needs a terminal");
 	}
+	ret = ms_tui_replay(rp, title, &o);
+	ms_replay_free(rp);
+	/* Once the terminal is back, where it can be read. */
 	if (mismatch)
 		fprintf(stderr,
 			"memstate: view: %zu recorded final region%s differ from the replay\n",
 			mismatch, mismatch == 1 ? "" : "s");
-	ret = ms_tui_replay(rp, title, &o);
-	ms_replay_free(rp);
 	if (ret < 0)
 		return ms_err("view: needs a terminal (%s)", strerror(-ret));
 	return ret > 0 ? 128 + ret : MS_EXIT_OK;
