@@ -334,7 +334,7 @@ size_t tui_history(struct tui *t, uint32_t pid, uint64_t start, uint64_t end, st
 		   size_t max, uint64_t *matched)
 {
 	const struct ms_event *evs;
-	uint64_t first, last, total = 0, skip, i;
+	uint64_t first, last, total = 0, vtotal = 0, vkeep, nkeep, vskip, nskip, i;
 	size_t k = 0;
 
 	if (t->rp) {
@@ -347,18 +347,33 @@ size_t tui_history(struct tui *t, uint32_t pid, uint64_t start, uint64_t end, st
 		first = last > t->m.log_cap ? last - t->m.log_cap : 0;
 	}
 #define EV_AT(i) (t->rp ? &evs[i] : &evs[(i) & (t->m.log_cap - 1)])
-	for (i = first; i < last; i++)
-		total += touches(EV_AT(i), pid, start, end);
-	/* the newest max of them, oldest first */
-	skip = total > max ? total - max : 0;
+	for (i = first; i < last; i++) {
+		const struct ms_event *ev = EV_AT(i);
+
+		if (touches(ev, pid, start, end)) {
+			total++;
+			vtotal += ev->violation != 0;
+		}
+	}
+	/*
+	 * The newest max of them, oldest first; but its violations before anything else,
+	 * however old: they are why one looks at a region's history.
+	 */
+	vkeep = vtotal < max ? vtotal : max;
+	nkeep = total - vtotal < max - vkeep ? total - vtotal : max - vkeep;
+	vskip = vtotal - vkeep;
+	nskip = total - vtotal - nkeep;
 	for (i = first; i < last && k < max; i++) {
-		if (!touches(EV_AT(i), pid, start, end))
+		const struct ms_event *ev = EV_AT(i);
+		uint64_t *skip = ev->violation ? &vskip : &nskip;
+
+		if (!touches(ev, pid, start, end))
 			continue;
-		if (skip) {
-			skip--;
+		if (*skip) {
+			(*skip)--;
 			continue;
 		}
-		out[k++] = *EV_AT(i);
+		out[k++] = *ev;
 	}
 #undef EV_AT
 	if (matched)

@@ -190,7 +190,8 @@ void tui_log_push(struct tui_model *m, const struct ms_event *ev, const char *ms
 /* The message of a logged violation, NULL when not kept. */
 const char *tui_vmsg_find(const struct tui_model *m, uint32_t pid, uint64_t seq);
 /*
- * The newest max events of pid that touched [start, end), oldest first, into out; returns
+ * The newest max events of pid that touched [start, end), oldest first, into out, its
+ * violations first among them however old they are; returns
  * how many were copied, and in *matched how many there are in all (live: among the events
  * the view kept; replay: up to the position).
  */

@@ -46,6 +46,39 @@ wait_for() {
 	return 1
 }
 
+# eventually CMD...: retry a condition for up to 5 s (the view redraws at its own pace).
+eventually() {
+	local end=$((SECONDS + 5))
+	until "$@"; do
+		[ "$SECONDS" -ge "$end" ] && return 1
+		sleep 0.1
+	done
+}
+
+# events_shown: the event count on the totals row.
+events_shown() {
+	line 3 | sed -E 's/.*events ([0-9]+).*/\1/'
+}
+
+# grows CMD...: the number CMD prints gets bigger.
+grows() {
+	local a
+	a=$("$@")
+	eventually gt_now "$a" "$@"
+}
+
+# gt_now N CMD...: what CMD prints now is bigger than N.
+gt_now() {
+	local before=$1
+	shift
+	[ "$(("$("$@")"))" -gt "$((before))" ]
+}
+
+# gone TEXT: the screen stops showing TEXT.
+gone() {
+	eventually sh -c "! tmux -L '$SOCK' capture-pane -p -t 0 | grep -qF -- '$1'"
+}
+
 # line N: row N (1-based) of the screen.
 line() {
 	screen | sed -n "${1}p"
@@ -87,10 +120,7 @@ demo() {
 	# the log shows the newest events and keeps going
 	a=$(screen | grep -cE '^ +[0-9]+ +[0-9]+\.[0-9]+ (sys|page|thp)')
 	[ "$a" -ge 3 ]
-	n1=$(line 3 | sed -E 's/.*events ([0-9]+).*/\1/')
-	sleep 0.6
-	n2=$(line 3 | sed -E 's/.*events ([0-9]+).*/\1/')
-	[ "$n2" -gt "$n1" ]
+	grows events_shown
 }
 
 @test "live: q gives the terminal back in cooked mode" {
@@ -130,14 +160,12 @@ demo() {
 	demo
 	keys Space
 	wait_for 'PAUSED'
-	n1=$(line 3 | sed -E 's/.*events ([0-9]+).*/\1/')
+	n1=$(events_shown)
 	sleep 0.5
-	n2=$(line 3 | sed -E 's/.*events ([0-9]+).*/\1/')
-	[ "$n1" = "$n2" ]
+	[ "$(events_shown)" = "$n1" ]
 	keys Space
-	sleep 0.5
-	n3=$(line 3 | sed -E 's/.*events ([0-9]+).*/\1/')
-	[ "$n3" -gt "$n2" ]
+	gone PAUSED
+	grows events_shown
 }
 
 @test "live: + and - zoom by powers of two, 0 goes back to auto" {
@@ -158,7 +186,17 @@ def b(s):
 assert b(sys.argv[1]) == 2 * b(sys.argv[2]), sys.argv
 EOF
 	keys - -
-	sleep 0.3
+	want=$(python3 - "$auto" <<'EOF'
+import sys
+s = sys.argv[1].split('/')[0]
+v = float(s[:-1]) * 2
+u = s[-1]
+if v >= 1024:
+    v, u = v / 1024, {'K': 'M', 'M': 'G'}[u]
+print("%.1f%s/cell" % (v, u))
+EOF
+	)
+	wait_for " $want  "
 	run -0 scale
 	python3 - "$auto" "$output" <<'EOF'
 import sys
@@ -175,27 +213,21 @@ EOF
 	demo
 	# zoom in until the arena takes more rows than the screen has
 	keys + + + +
-	sleep 0.3
-	first=$(line 5 | cut -d' ' -f1)
-	[ "$first" = 00c000000000 ]
-	keys NPage
-	sleep 0.3
-	after=$(line 5 | cut -d' ' -f1)
-	[ "$((16#$after))" -gt "$((16#$first))" ]
-	run -0 cursor_row
-	assert_output --regexp '^@ 00c0'
-	keys Down Down
-	sleep 0.2
-	keys PPage PPage PPage
-	sleep 0.3
+	wait_for '/cell  [0-9]+ regions'
 	run -0 line 5
 	assert_output --regexp '^00c000000000 '
+	keys NPage
+	first_row() { echo "0x$(line 5 | cut -d' ' -f1)"; }
+	eventually gt_now 0xc000000000 first_row
+	run -0 cursor_row
+	assert_output --regexp '^@ 00c0'
+	keys Down Down PPage PPage PPage
+	wait_for '^00c000000000 '
 	# right moves one cell: the cursor address grows by the scale
-	c1=$(cursor_row | cut -d' ' -f2)
+	cursor_addr() { echo "0x$(cursor_row | cut -d' ' -f2)"; }
+	c1=$(cursor_addr)
 	keys Right
-	sleep 0.2
-	c2=$(cursor_row | cut -d' ' -f2)
-	[ "$((16#$c2))" -gt "$((16#$c1))" ]
+	eventually gt_now "$c1" cursor_addr
 }
 
 @test "live: / goes to an address, Enter opens the region's details and history" {
@@ -213,9 +245,7 @@ EOF
 	assert_output --regexp 'History: [0-9]+ events? touched it'
 	assert_output --regexp 'sysReserve +00c000000000 +256\.0M None->Reserved'
 	keys Escape
-	sleep 0.3
-	run -0 screen
-	refute_output --partial 'region details'
+	gone 'region details'
 	# an address nobody owns
 	keys / 1000 Enter
 	wait_for 'not owned by pid'
@@ -224,14 +254,16 @@ EOF
 @test "live: v lands on a violation and names it" {
 	RATE=30000 demo
 	wait_for 'violations [1-9]' 10
-	keys v
+	keys Space v
 	wait_for '(double-free|access-prepared) at [0-9a-f]+: ' 5
+	kind=$(screen | grep -oE '(double-free|access-prepared) at' | head -1 | cut -d' ' -f1)
+	addr=$(screen | grep -oE "$kind at [0-9a-f]+" | head -1 | cut -d' ' -f3)
 	run -0 cursor_row
-	assert_output --regexp '^@ [0-9a-f]+'
-	# and the event sits in the log, highlighted with its kind
-	keys Space
-	run -0 screen
-	assert_output --regexp 'violations [1-9]'
+	assert_output --regexp "^@ 0*${addr}"
+	# the details of where it happened hold the event, with its kind
+	keys Enter
+	wait_for 'region details'
+	wait_for "!! $kind"
 }
 
 @test "live: p lists the processes, ? shows the keys" {
@@ -241,15 +273,11 @@ EOF
 	run -0 screen
 	assert_output --regexp 'running +[0-9.]+[BKMG]'
 	keys Enter
-	sleep 0.3
-	run -0 screen
-	refute_output --partial 'pick a process'
+	gone 'pick a process'
 	keys ?
 	wait_for 'memstate help'
 	keys x
-	sleep 0.3
-	run -0 screen
-	refute_output --partial 'memstate help'
+	gone 'memstate help'
 }
 
 @test "live: resize follows the terminal; too small says so; q still quits" {

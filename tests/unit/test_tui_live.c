@@ -238,6 +238,37 @@ TEST_BEGIN(test_scan_live)
 	tui_scan(t);
 	expect_u64_eq(t->m.log_head, 4, "no new events");
 
+	/* a region's history keeps its violations however many events came after */
+	{
+		struct ms_event h[8];
+		uint64_t matched = 0;
+		size_t n;
+
+		ev = (struct ms_event){.op = MS_OP_FREE,
+				       .addr = 0x7f0000000000ull,
+				       .len = 8192,
+				       .pid = 42,
+				       .seq = 100,
+				       .violation = MS_V_DOUBLE_FREE};
+		ms_live_publish(&live, &ev, "freed twice");
+		for (uint64_t i = 0; i < 50; i++) {
+			ev = (struct ms_event){.op = MS_OP_HUGE_PAGE,
+					       .addr = 0x7f0000000000ull,
+					       .len = 8192,
+					       .pid = 42,
+					       .seq = 101 + i};
+			ms_live_publish(&live, &ev, NULL);
+		}
+		tui_scan(t);
+		n = tui_history(t, 42, 0x7f0000000000ull, 0x7f0000002000ull, h, 8, &matched);
+		expect_u64_eq(n, 8, "a full window");
+		expect_u64_eq(matched, 2 + 1 + 50, "alloc, fault, free, hints");
+		expect_u64_eq(h[0].seq, 100, "the violation kept, in time order first");
+		expect_u64_eq(h[7].seq, 150, "then the newest");
+		expect_u64_eq(h[1].seq, 144, "seven of them");
+		expect_str_eq(tui_vmsg_find(&t->m, 42, 100), "freed twice", "its message");
+	}
+
 	tui_model_free(&t->m);
 	free(t->rbuf);
 	free(t->rmsgs);
