@@ -350,6 +350,13 @@ static void apply(struct ms_replay *rp, size_t i)
 		struct ms_rp_proc *parent =
 			rec->arg <= UINT32_MAX ? proc_get(rp, (uint32_t)rec->arg, false) : NULL;
 
+		/*
+		 * A child whose own events came before its procFork (sources merge out of
+		 * order) keeps its space, as export/'s playback does; otherwise it starts as
+		 * a copy of its parent's, with counters of its own.
+		 */
+		if (p->space && p->alive)
+			break;
 		sp = parent && parent->space ? ms_space_clone(parent->space, &o) : fresh_space(rp);
 		if (!sp) {
 			rp->lost++;
@@ -357,7 +364,6 @@ static void apply(struct ms_replay *rp, size_t i)
 		}
 		ms_space_free(p->space);
 		p->space = sp;
-		/* A (re)born pid: its counters start over; bytes are the inherited map's. */
 		memset(&p->tot, 0, sizeof(p->tot));
 		p->alive = p->seen = true;
 		break;

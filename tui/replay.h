@@ -4,8 +4,9 @@
  * process at any position, rebuilt by applying the events to one ms_space per pid.
  *
  * Position p means events [0, p) are applied: 0 is before the first event, nev is the end.
- * procFork gives the child a clone of its parent's space, procExec a fresh space, and the
- * other events go to their pid's space. Seeking forward applies events; seeking backward
+ * procFork gives the child a clone of its parent's space (unless the child's own events
+ * came first: it keeps the space they built), procExec a fresh space (counters stay), and
+ * the other events go to their pid's space, as in export/'s playback. Seeking forward applies events; seeking backward
  * restores the nearest checkpoint (clones of every space, taken every `every` events on the
  * way forward) and applies the rest, so a seek never replays more than `every` events.
  *

@@ -147,6 +147,7 @@ static void show_violation_event(struct tui *t, const struct ms_event *ev, const
 	       msg ? ": " : "", msg ? msg : "");
 }
 
+/* v / V: the next or previous violation, wrapping around at either end (as a search does). */
 static void next_violation(struct tui *t, int dir)
 {
 	if (t->rp) {
@@ -154,10 +155,15 @@ static void next_violation(struct tui *t, int dir)
 		size_t cur = rp->pos ? rp->pos - 1 : SIZE_MAX;
 		size_t i = ms_replay_find_violation(rp, dir > 0 ? cur : (cur == SIZE_MAX ? 0 : cur),
 						    dir, 0);
+		bool wrapped = false;
 		char where[64];
 
 		if (i == SIZE_MAX) {
-			status(t, "no %s violation", dir > 0 ? "later" : "earlier");
+			i = ms_replay_find_violation(rp, dir > 0 ? SIZE_MAX : rp->nev, dir, 0);
+			wrapped = true;
+		}
+		if (i == SIZE_MAX) {
+			status(t, "no violation in this timeline");
 			return;
 		}
 		t->paused = true;
@@ -165,7 +171,7 @@ static void next_violation(struct tui *t, int dir)
 		select_pid(t, rp->ev[i].pid);
 		tui_scan(t);
 		t->dirty = false;
-		snprintf(where, sizeof(where), "event %zu: ", i + 1);
+		snprintf(where, sizeof(where), "%sevent %zu: ", wrapped ? "(wrapped) " : "", i + 1);
 		show_violation_event(t, &rp->ev[i], ms_replay_message(rp, i), where);
 		return;
 	}
@@ -175,24 +181,31 @@ static void next_violation(struct tui *t, int dir)
 		struct ms_violation v, best;
 		size_t n = sp ? ms_space_violation_count(sp) : 0;
 		/* After a process switch, v starts from the first one and V from the last. */
-		bool fresh = t->viol_pid != t->m.sel_pid, found = false;
+		bool from_end = t->viol_pid != t->m.sel_pid, found = false, wrapped = false;
 
-		for (size_t i = 0; i < n; i++) {
-			if (ms_space_violation_get(sp, i, &v))
-				break;
-			if (!fresh && (dir > 0 ? v.ev.seq <= t->viol_seq : v.ev.seq >= t->viol_seq))
-				continue;
-			if (!found || (dir > 0 ? v.ev.seq < best.ev.seq : v.ev.seq > best.ev.seq)) {
-				best = v;
-				found = true;
+		for (int pass = 0; pass < 2 && !found; pass++) {
+			if (pass) {
+				from_end = true;
+				wrapped = true;
+			}
+			for (size_t i = 0; i < n; i++) {
+				if (ms_space_violation_get(sp, i, &v))
+					break;
+				if (!from_end &&
+				    (dir > 0 ? v.ev.seq <= t->viol_seq : v.ev.seq >= t->viol_seq))
+					continue;
+				if (!found ||
+				    (dir > 0 ? v.ev.seq < best.ev.seq : v.ev.seq > best.ev.seq)) {
+					best = v;
+					found = true;
+				}
 			}
 		}
 		if (!found) {
-			status(t, "no %s violation in pid %u", dir > 0 ? "later" : "earlier",
-			       t->m.sel_pid);
+			status(t, "no violation in pid %u", t->m.sel_pid);
 			return;
 		}
-		show_violation_event(t, &best.ev, best.message, "");
+		show_violation_event(t, &best.ev, best.message, wrapped ? "(wrapped) " : "");
 	}
 }
 

@@ -274,6 +274,25 @@ TEST_BEGIN(test_fork_exec_exit)
 }
 TEST_END
 
+/* Sources merge out of order: a child's own events may come before its procFork. */
+TEST_BEGIN(test_child_events_before_fork)
+{
+	struct rec r = {.rp = ms_replay_new(PS)};
+	struct ms_rp_proc *p3;
+
+	rec_emit(&r, 1, MS_OP_ALLOC, MS_SRC_API, BASE, 4 * PS, 0, "heap");
+	rec_emit(&r, 3, MS_OP_RESERVE, MS_SRC_API, BASE + 64 * PS, PS, 0, NULL);
+	rec_emit(&r, 3, MS_OP_PROC_FORK, MS_SRC_SYSCALL, 0, 0, 1, NULL);
+	ms_replay_seek(r.rp, 3);
+	p3 = ms_replay_proc(r.rp, 3);
+	expect_u64_eq(p3->tot.bytes[MS_RESERVED], PS, "its own reservation stays");
+	expect_u64_eq(p3->tot.bytes[MS_READY], 0, "not replaced by the parent's copy");
+	expect_u64_eq(p3->tot.events, 2, "its counters too");
+	rec_free(&r);
+	ms_replay_free(r.rp);
+}
+TEST_END
+
 TEST_BEGIN(test_finders_and_messages)
 {
 	struct rec r = {.rp = ms_replay_new(PS)};
@@ -338,6 +357,6 @@ TEST_END
 
 int main(void)
 {
-	return test_run(test_seek_anywhere, test_fork_exec_exit, test_finders_and_messages,
-			test_peaks_rewind, NULL);
+	return test_run(test_seek_anywhere, test_fork_exec_exit, test_child_events_before_fork,
+			test_finders_and_messages, test_peaks_rewind, NULL);
 }
