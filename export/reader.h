@@ -9,8 +9,16 @@
  * malformed, hostile or of another version stops with -EINVAL and one line naming the place
  * (ms_tlr_error: "trace.json:12:40: expected ',' or '}'").
  *
- * Strings inside items (stat names, messages, command words, exe) point into the reader's
- * buffers and stay valid until the next ms_tlr_next() call.
+ * Strings inside items (stat names, messages, exe) point into the reader's buffers and stay
+ * valid until the next ms_tlr_next() call; the header's strings stay until ms_tlr_close().
+ *
+ * Order: the header comes first. A document's header members must come before its first
+ * section ("events", "violations", ...), which is how every writer of version 1 lays them
+ * out; sections and JSON Lines items then come in file order. Members a reader does not
+ * know are skipped (more are welcome), within the same size limits.
+ *
+ * Limits (hostile input): nesting 32 levels, 1 MiB per string, 16 MiB per item; see
+ * export/jsonin.h. Bytes the writer escaped as \u0080..\u00ff come back as those raw bytes.
  */
 #ifndef MEMSTATE_EXPORT_READER_H
 #define MEMSTATE_EXPORT_READER_H
@@ -20,6 +28,7 @@
 #include <stdint.h>
 
 #include "memstate/space.h"
+#include "timeline.h"
 
 #ifdef __cplusplus
 extern "C" {
@@ -43,6 +52,7 @@ struct ms_tl_item {
 			uint32_t page_size;  /* bytes */
 			const char *tool;    /* NULL when absent */
 			const char *capture; /* NULL when absent */
+			uint32_t version;    /* always 1 for now */
 		} header;
 		struct {
 			struct ms_event ev;  /* seq, t_ns (relative), pid, tid, source, op, addr,
@@ -69,6 +79,9 @@ struct ms_tl_item {
 			int exit_code;		 /* -1 when null */
 			int exit_signal;	 /* 0 when null */
 			struct ms_totals totals; /* its summary, zero when absent */
+			bool has_summary;	 /* the process carried stats and a summary */
+			unsigned nstats;	 /* entries of stats */
+			const struct ms_tl_stat *stats; /* its named counters at the end */
 		} process;
 		struct {
 			struct ms_totals totals;
@@ -88,8 +101,12 @@ struct ms_tl_reader *ms_tlr_open(const char *path, int *err, char *msg, size_t m
 int ms_tlr_next(struct ms_tl_reader *r, struct ms_tl_item *item);
 /* One line saying where and what went wrong, after a negative ms_tlr_next(). */
 const char *ms_tlr_error(const struct ms_tl_reader *r);
-/* Which form the file is in. */
+/* Which form the file is in (known once the header has been read). */
 bool ms_tlr_is_jsonl(const struct ms_tl_reader *r);
+/* The line where the last item returned starts (for messages about it). */
+uint32_t ms_tlr_item_line(const struct ms_tl_reader *r);
+/* The file name as messages spell it ("<stdin>" for "-"). */
+const char *ms_tlr_name(const struct ms_tl_reader *r);
 void ms_tlr_close(struct ms_tl_reader *r);
 
 #ifdef __cplusplus

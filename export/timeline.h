@@ -10,6 +10,11 @@
  * JSON Lines: every line is an object with a "type": "header" (the document's top-level
  * fields but events), "event", "violation", "region", "process", then "summary" last.
  * A reader that meets no summary line knows the run was cut short.
+ *
+ * Two ways to write: from live spaces (ms_tlw_event with the space, then ms_tlw_finish),
+ * or item by item with the names given (ms_tlw_event_names, ms_tlw_violation, ...), which
+ * is how `memstate convert` copies a timeline it reads: the same bytes come out.
+ * docs/timeline.md describes the format, docs/timeline.schema.json is its JSON Schema.
  */
 #ifndef MEMSTATE_EXPORT_TIMELINE_H
 #define MEMSTATE_EXPORT_TIMELINE_H
@@ -52,6 +57,13 @@ struct ms_tl_process {
 	uint64_t dropped;	/* events lost outside the space's own log (e.g. probe drops) */
 };
 
+/* One named counter of a process at the end (a Go sysMemStat). */
+struct ms_tl_stat {
+	const char *name; /* the counter's name */
+	uint64_t bytes;	  /* charged at the end */
+	uint64_t peak;	  /* highest value it reached */
+};
+
 struct ms_tl_writer;
 
 /* Create path (0600, truncating) or use fd (not closed by the writer unless owned). */
@@ -66,6 +78,24 @@ int ms_tlw_header(struct ms_tl_writer *w, const struct ms_tl_header *hdr);
 int ms_tlw_event(struct ms_tl_writer *w, struct ms_space *sp, const struct ms_event *ev);
 /* Violations, regions, processes and summary; flushes. Takes each space's lock. */
 int ms_tlw_finish(struct ms_tl_writer *w, const struct ms_tl_process *procs, size_t nprocs);
+
+/*
+ * Item by item. An event with its stat name and violation message given (either may be
+ * NULL); then the closing sections, in this order: violations, regions, processes, and the
+ * summary last (which flushes). Each call closes the sections before its own; an item of a
+ * section that was already closed is refused with -EINVAL (a document cannot reopen it).
+ */
+int ms_tlw_event_names(struct ms_tl_writer *w, const struct ms_event *ev, const char *stat,
+		       const char *message);
+int ms_tlw_violation(struct ms_tl_writer *w, uint64_t seq, uint32_t pid, unsigned kind,
+		     const char *message);
+/* A final interval of pid's map; r->stat is ignored, the name is given. */
+int ms_tlw_region(struct ms_tl_writer *w, uint32_t pid, const struct ms_region *r,
+		  const char *stat);
+/* p->space is ignored: t (NULL for none) and stats are what is written, p->dropped is added. */
+int ms_tlw_process(struct ms_tl_writer *w, const struct ms_tl_process *p, const struct ms_totals *t,
+		   const struct ms_tl_stat *stats, unsigned nstats);
+int ms_tlw_summary(struct ms_tl_writer *w, const struct ms_totals *t, uint64_t dropped);
 /* Flush what is buffered (a crash after this loses nothing written so far). */
 int ms_tlw_flush(struct ms_tl_writer *w);
 /* Close; returns the first write error seen (0 when all went out). */

@@ -11,13 +11,30 @@
 #include "jsonbuf.h"
 #include "timeline.h"
 
+/* Literal strings without strlen(): the event path runs millions of times. */
+#define PUTL(b, lit) ms_jb_put(b, lit, sizeof(lit) - 1)
+
+/* The parts of a document, in the only order it can be streamed. */
+enum ms_tl_section {
+	MS_SEC_EVENTS = 0,
+	MS_SEC_VIOLATIONS,
+	MS_SEC_REGIONS,
+	MS_SEC_PROCESSES,
+	MS_SEC_SUMMARY,
+	MS_SEC_DONE,
+};
+
+static const char *const section_names[] = {"events", "violations", "regions", "processes"};
+
 struct ms_tl_writer {
-	struct ms_jbuf out;
-	enum ms_tl_format fmt;
-	bool own_fd;	  /* close fd at the end */
-	bool header_done; /* header written */
-	uint64_t t0;	  /* event times are relative to this */
-	uint64_t events;  /* events written */
+	struct ms_jbuf out;    /* buffered destination */
+	enum ms_tl_format fmt; /* document or JSON Lines */
+	bool own_fd;	       /* close fd at the end */
+	bool header_done;      /* header written */
+	bool first;	       /* no item yet in the current closing section */
+	int section;	       /* enum ms_tl_section being written */
+	uint64_t t0;	       /* event times are relative to this */
+	uint64_t events;       /* events written */
 };
 
 int ms_tl_format_parse(const char *name, enum ms_tl_format *out)
@@ -96,25 +113,61 @@ static void put_states(struct ms_jbuf *b, const uint64_t v[MS_STATE_COUNT], bool
 }
 
 /* The fields of a violation object, without braces (shared by inline, list and line forms). */
-static void put_violation_fields(struct ms_jbuf *b, const struct ms_event *ev, const char *message)
+static void put_violation_fields(struct ms_jbuf *b, uint64_t seq, uint32_t pid, unsigned kind,
+				 const char *message)
 {
-	ms_jb_puts(b, "\"seq\":");
-	ms_jb_u64(b, ev->seq);
-	ms_jb_puts(b, ",\"pid\":");
-	ms_jb_u64(b, ev->pid);
-	ms_jb_puts(b, ",\"kind\":");
-	ms_jb_str(b, ms_violation_name(ev->violation));
-	ms_jb_puts(b, ",\"message\":");
-	ms_jb_str(b, message ? message : ms_violation_name(ev->violation));
+	PUTL(b, "\"seq\":");
+	ms_jb_u64(b, seq);
+	PUTL(b, ",\"pid\":");
+	ms_jb_u64(b, pid);
+	PUTL(b, ",\"kind\":");
+	ms_jb_str(b, ms_violation_name(kind));
+	PUTL(b, ",\"message\":");
+	ms_jb_str(b, message ? message : ms_violation_name(kind));
 }
 
-static void put_line_start(struct ms_tl_writer *w, const char *type)
+/*
+ * Move on to section sec, closing the ones before it. -EINVAL when sec was closed already:
+ * a streamed document cannot go back.
+ */
+static int enter(struct ms_tl_writer *w, int sec)
 {
-	if (w->fmt != MS_TL_JSONL)
+	if (sec < w->section)
+		return -EINVAL;
+	while (w->section < sec) {
+		w->section++;
+		w->first = true;
+		if (w->fmt == MS_TL_JSON && w->section < MS_SEC_SUMMARY) {
+			PUTL(&w->out, "\n],\n\"");
+			ms_jb_puts(&w->out, section_names[w->section]);
+			PUTL(&w->out, "\":[");
+		}
+	}
+	return 0;
+}
+
+/* Opening of an item of a closing section: separator or line start, and the brace. */
+static void item_start(struct ms_tl_writer *w, const char *type)
+{
+	if (w->fmt == MS_TL_JSONL) {
+		PUTL(&w->out, "{\"type\":\"");
+		ms_jb_puts(&w->out, type);
+		PUTL(&w->out, "\",");
 		return;
-	ms_jb_puts(&w->out, "{\"type\":\"");
-	ms_jb_puts(&w->out, type);
-	ms_jb_puts(&w->out, "\",");
+	}
+	if (w->first)
+		PUTL(&w->out, "\n{");
+	else
+		PUTL(&w->out, ",\n{");
+	w->first = false;
+}
+
+static void item_end(struct ms_tl_writer *w)
+{
+	if (w->fmt == MS_TL_JSONL)
+		PUTL(&w->out, "}\n");
+	else
+		PUTL(&w->out, "}");
 }
 
 /* ------------------------------------------------------------------ header */
@@ -125,128 +178,161 @@ int ms_tlw_header(struct ms_tl_writer *w, const struct ms_tl_header *hdr)
 
 	w->t0 = hdr->t0_ns;
 	if (w->fmt == MS_TL_JSONL)
-		ms_jb_puts(b, "{\"type\":\"header\",");
+		PUTL(b, "{\"type\":\"header\",");
 	else
-		ms_jb_puts(b, "{");
-	ms_jb_puts(b, "\"format\":\"memstate-timeline\",\"version\":1,\"command\":[");
+		PUTL(b, "{");
+	PUTL(b, "\"format\":\"memstate-timeline\",\"version\":1,\"command\":[");
 	for (int i = 0; i < hdr->argc; i++) {
 		if (i)
 			ms_jb_put(b, ",", 1);
 		ms_jb_str(b, hdr->argv[i]);
 	}
-	ms_jb_puts(b, "],\"page_size\":");
+	PUTL(b, "],\"page_size\":");
 	ms_jb_u64(b, hdr->page_size);
 	if (hdr->tool) {
-		ms_jb_puts(b, ",\"tool\":");
+		PUTL(b, ",\"tool\":");
 		ms_jb_str(b, hdr->tool);
 	}
 	if (hdr->capture) {
-		ms_jb_puts(b, ",\"capture\":");
+		PUTL(b, ",\"capture\":");
 		ms_jb_str(b, hdr->capture);
 	}
-	ms_jb_puts(b, w->fmt == MS_TL_JSONL ? "}\n" : ",\n\"events\":[\n");
+	if (w->fmt == MS_TL_JSONL)
+		PUTL(b, "}\n");
+	else
+		PUTL(b, ",\n\"events\":[\n");
 	w->header_done = true;
 	return b->err;
 }
 
 /* ------------------------------------------------------------------ events */
 
-int ms_tlw_event(struct ms_tl_writer *w, struct ms_space *sp, const struct ms_event *ev)
+int ms_tlw_event_names(struct ms_tl_writer *w, const struct ms_event *ev, const char *stat,
+		       const char *message)
 {
 	struct ms_jbuf *b = &w->out;
-	struct ms_stat_info st;
 	const char *name;
+	bool memop = ev->op < MS_OP_PROC_FORK;
 
+	if (w->section != MS_SEC_EVENTS)
+		return -EINVAL;
 	if (w->fmt == MS_TL_JSONL)
-		ms_jb_puts(b, "{\"type\":\"event\",\"seq\":");
+		PUTL(b, "{\"type\":\"event\",\"seq\":");
+	else if (w->events)
+		PUTL(b, ",\n{\"seq\":");
 	else
-		ms_jb_puts(b, w->events ? ",\n{\"seq\":" : "{\"seq\":");
+		PUTL(b, "{\"seq\":");
 	ms_jb_u64(b, ev->seq);
-	ms_jb_puts(b, ",\"t_ns\":");
+	PUTL(b, ",\"t_ns\":");
 	ms_jb_u64(b, ev->t_ns > w->t0 ? ev->t_ns - w->t0 : 0);
-	ms_jb_puts(b, ",\"pid\":");
+	PUTL(b, ",\"pid\":");
 	ms_jb_u64(b, ev->pid);
-	ms_jb_puts(b, ",\"tid\":");
+	PUTL(b, ",\"tid\":");
 	ms_jb_u64(b, ev->tid);
-	ms_jb_puts(b, ",\"source\":");
+	PUTL(b, ",\"source\":");
 	ms_jb_str(b, ms_source_name(ev->source));
-	ms_jb_puts(b, ",\"op\":");
+	PUTL(b, ",\"op\":");
 	ms_jb_str(b, ms_op_name(ev->op));
-	ms_jb_puts(b, ",\"addr\":");
+	PUTL(b, ",\"addr\":");
 	ms_jb_u64(b, ev->addr);
-	ms_jb_puts(b, ",\"len\":");
+	PUTL(b, ",\"len\":");
 	ms_jb_u64(b, ev->len);
-	ms_jb_puts(b, ",\"to\":");
+	PUTL(b, ",\"to\":");
 	ms_jb_str(b, ev->to < MS_STATE_COUNT ? ms_state_name(ev->to) : NULL);
-	ms_jb_puts(b, ",\"from\":");
+	PUTL(b, ",\"from\":");
 	put_states(b, ev->from, true, true);
-	ms_jb_puts(b, ",\"violation\":");
+	PUTL(b, ",\"violation\":");
 	if (ev->violation) {
 		ms_jb_put(b, "{", 1);
-		put_violation_fields(b, ev,
-				     sp ? ms_space_violation_message_locked(sp, ev->seq) : NULL);
+		put_violation_fields(b, ev->seq, ev->pid, ev->violation, message);
 		ms_jb_put(b, "}", 1);
-	} else
-		ms_jb_puts(b, "null");
-	if (ev->source != MS_SRC_KERNEL && ev->op < MS_OP_PROC_FORK) {
-		ms_jb_puts(b, ",\"result\":");
+	} else {
+		PUTL(b, "null");
+	}
+	if (ev->source != MS_SRC_KERNEL && memop) {
+		PUTL(b, ",\"result\":");
 		ms_jb_i64(b, ev->result);
 	}
 	switch (ev->op) {
 	case MS_OP_USED:
-		ms_jb_puts(b, ",\"prepared\":");
+		PUTL(b, ",\"prepared\":");
 		ms_jb_u64(b, ev->arg);
 		break;
 	case MS_OP_ALLOC:
 	case MS_OP_MAP:
 	case MS_OP_FREE:
-		ms_jb_puts(b, ",\"stat\":");
-		if (ev->stat && sp && !ms_space_stat_info_locked(sp, ev->stat, &st))
-			ms_jb_str(b, st.name);
-		else
-			ms_jb_puts(b, "null");
+		PUTL(b, ",\"stat\":");
+		ms_jb_str(b, stat);
 		break;
 	case MS_OP_RESERVE:
 		if (ev->arg) {
-			ms_jb_puts(b, ",\"hint\":");
+			PUTL(b, ",\"hint\":");
 			ms_jb_u64(b, ev->arg);
 		}
 		break;
 	case MS_OP_PROC_FORK:
-		ms_jb_puts(b, ",\"ppid\":");
+		PUTL(b, ",\"ppid\":");
 		ms_jb_u64(b, ev->arg);
 		break;
 	case MS_OP_PROC_EXIT:
-		ms_jb_puts(b, ",\"exit_code\":");
+		PUTL(b, ",\"exit_code\":");
 		if (ev->result >= 0)
 			ms_jb_i64(b, ev->result);
 		else
-			ms_jb_puts(b, "null");
-		ms_jb_puts(b, ",\"exit_signal\":");
+			PUTL(b, "null");
+		PUTL(b, ",\"exit_signal\":");
 		if (ev->aux)
 			ms_jb_u64(b, ev->aux);
 		else
-			ms_jb_puts(b, "null");
+			PUTL(b, "null");
 		break;
 	case MS_OP_PAGE_FAULT:
-		ms_jb_puts(b, ",\"ip\":");
+		PUTL(b, ",\"ip\":");
 		ms_jb_u64(b, ev->arg);
-		ms_jb_puts(b, (ev->flags & MS_EVF_WRITE) ? ",\"write\":true" : ",\"write\":false");
+		if (ev->flags & MS_EVF_WRITE)
+			PUTL(b, ",\"write\":true");
+		else
+			PUTL(b, ",\"write\":false");
 		if (ev->flags & MS_EVF_INFERRED)
-			ms_jb_puts(b, ",\"first_touch\":true");
+			PUTL(b, ",\"first_touch\":true");
+		if (ev->flags & MS_EVF_PRESENT)
+			PUTL(b, ",\"present\":true");
 		break;
 	default:
 		break;
 	}
 	if (ev->kind == MS_KIND_FILE)
-		ms_jb_puts(b, ",\"kind\":\"file\"");
-	if (ev->source == MS_SRC_SYSCALL && (name = ms_syscall_name(ev->aux))) {
-		ms_jb_puts(b, ",\"syscall\":");
+		PUTL(b, ",\"kind\":\"file\"");
+	if (memop && ev->source == MS_SRC_SYSCALL && (name = ms_syscall_name(ev->aux))) {
+		PUTL(b, ",\"syscall\":");
 		ms_jb_str(b, name);
 	}
-	ms_jb_puts(b, w->fmt == MS_TL_JSONL ? "}\n" : "}");
+	if (memop && ev->source == MS_SRC_API && ev->aux) {
+		PUTL(b, ",\"dur_ns\":");
+		ms_jb_u64(b, ev->aux);
+	}
+	if (ev->flags & MS_EVF_NOTE)
+		PUTL(b, ",\"note\":true");
+	if (ev->flags & MS_EVF_SEED)
+		PUTL(b, ",\"seed\":true");
+	if (w->fmt == MS_TL_JSONL)
+		PUTL(b, "}\n");
+	else
+		PUTL(b, "}");
 	w->events++;
 	return b->err;
+}
+
+int ms_tlw_event(struct ms_tl_writer *w, struct ms_space *sp, const struct ms_event *ev)
+{
+	struct ms_stat_info st;
+	const char *stat = NULL, *message = NULL;
+
+	if (sp && ev->stat && !ms_space_stat_info_locked(sp, ev->stat, &st))
+		stat = st.name;
+	if (sp && ev->violation)
+		message = ms_space_violation_message_locked(sp, ev->seq);
+	return ms_tlw_event_names(w, ev, stat, message);
 }
 
 /* ------------------------------------------------------------------ closing sections */
@@ -255,19 +341,19 @@ static void put_summary_body(struct ms_jbuf *b, const struct ms_totals *t, uint6
 {
 	bool first = true;
 
-	ms_jb_puts(b, "\"bytes\":");
+	PUTL(b, "\"bytes\":");
 	put_states(b, t->bytes, false, false);
-	ms_jb_puts(b, ",\"peak_bytes\":");
+	PUTL(b, ",\"peak_bytes\":");
 	put_states(b, t->peak_bytes, false, false);
-	ms_jb_puts(b, ",\"peak_footprint\":");
+	PUTL(b, ",\"peak_footprint\":");
 	ms_jb_u64(b, t->peak_footprint);
-	ms_jb_puts(b, ",\"file_bytes\":");
+	PUTL(b, ",\"file_bytes\":");
 	ms_jb_u64(b, t->file_bytes);
-	ms_jb_puts(b, ",\"events\":");
+	PUTL(b, ",\"events\":");
 	ms_jb_u64(b, t->events);
-	ms_jb_puts(b, ",\"violations\":");
+	PUTL(b, ",\"violations\":");
 	ms_jb_u64(b, t->violations);
-	ms_jb_puts(b, ",\"violations_by_kind\":{");
+	PUTL(b, ",\"violations_by_kind\":{");
 	for (unsigned k = 1; k < MS_V_COUNT; k++) {
 		if (!t->by_kind[k])
 			continue;
@@ -275,7 +361,7 @@ static void put_summary_body(struct ms_jbuf *b, const struct ms_totals *t, uint6
 		ms_jb_u64(b, t->by_kind[k]);
 		first = false;
 	}
-	ms_jb_puts(b, "},\"ops\":{");
+	PUTL(b, "},\"ops\":{");
 	first = true;
 	for (unsigned o = 0; o < MS_OP_COUNT; o++) {
 		if (!t->by_op[o])
@@ -284,17 +370,126 @@ static void put_summary_body(struct ms_jbuf *b, const struct ms_totals *t, uint6
 		ms_jb_u64(b, t->by_op[o]);
 		first = false;
 	}
-	ms_jb_puts(b, "},\"page_faults\":");
+	PUTL(b, "},\"page_faults\":");
 	ms_jb_u64(b, t->page_faults);
-	ms_jb_puts(b, ",\"untracked_faults\":");
+	PUTL(b, ",\"untracked_faults\":");
 	ms_jb_u64(b, t->untracked_faults);
-	ms_jb_puts(b, ",\"thp_collapses\":");
+	PUTL(b, ",\"thp_collapses\":");
 	ms_jb_u64(b, t->thp_collapses);
-	ms_jb_puts(b, ",\"dropped_events\":");
+	PUTL(b, ",\"dropped_events\":");
 	ms_jb_u64(b, t->dropped_events + dropped);
-	ms_jb_puts(b, ",\"lost_ops\":");
+	PUTL(b, ",\"lost_ops\":");
 	ms_jb_u64(b, t->lost_ops);
 }
+
+int ms_tlw_violation(struct ms_tl_writer *w, uint64_t seq, uint32_t pid, unsigned kind,
+		     const char *message)
+{
+	if (enter(w, MS_SEC_VIOLATIONS))
+		return -EINVAL;
+	item_start(w, "violation");
+	put_violation_fields(&w->out, seq, pid, kind, message);
+	item_end(w);
+	return w->out.err;
+}
+
+int ms_tlw_region(struct ms_tl_writer *w, uint32_t pid, const struct ms_region *r, const char *stat)
+{
+	struct ms_jbuf *b = &w->out;
+
+	if (enter(w, MS_SEC_REGIONS))
+		return -EINVAL;
+	item_start(w, "region");
+	PUTL(b, "\"pid\":");
+	ms_jb_u64(b, pid);
+	PUTL(b, ",\"addr\":");
+	ms_jb_u64(b, r->start);
+	PUTL(b, ",\"len\":");
+	ms_jb_u64(b, r->end - r->start);
+	PUTL(b, ",\"state\":");
+	ms_jb_str(b, ms_state_name(r->state));
+	PUTL(b, ",\"huge\":");
+	ms_jb_str(b, ms_huge_name(r->huge));
+	PUTL(b, ",\"faults\":");
+	ms_jb_u64(b, r->faults);
+	PUTL(b, ",\"thp_collapses\":");
+	ms_jb_u64(b, r->thp_collapses);
+	PUTL(b, ",\"kind\":");
+	ms_jb_str(b, ms_kind_name(r->kind));
+	PUTL(b, ",\"stat\":");
+	ms_jb_str(b, stat);
+	if (r->flags & MS_RF_THP)
+		PUTL(b, ",\"thp\":true");
+	item_end(w);
+	return b->err;
+}
+
+int ms_tlw_process(struct ms_tl_writer *w, const struct ms_tl_process *p, const struct ms_totals *t,
+		   const struct ms_tl_stat *stats, unsigned nstats)
+{
+	struct ms_jbuf *b = &w->out;
+
+	if (enter(w, MS_SEC_PROCESSES))
+		return -EINVAL;
+	item_start(w, "process");
+	PUTL(b, "\"pid\":");
+	ms_jb_u64(b, p->pid);
+	PUTL(b, ",\"ppid\":");
+	ms_jb_u64(b, p->ppid);
+	PUTL(b, ",\"exe\":");
+	ms_jb_str(b, p->exe);
+	PUTL(b, ",\"exit_code\":");
+	if (p->exit_code >= 0)
+		ms_jb_i64(b, p->exit_code);
+	else
+		PUTL(b, "null");
+	PUTL(b, ",\"exit_signal\":");
+	if (p->exit_signal > 0)
+		ms_jb_i64(b, p->exit_signal);
+	else
+		PUTL(b, "null");
+	if (t) {
+		PUTL(b, ",\"stats\":[");
+		for (unsigned i = 0; i < nstats; i++) {
+			if (i)
+				PUTL(b, ",{\"name\":");
+			else
+				PUTL(b, "{\"name\":");
+			ms_jb_str(b, stats[i].name);
+			PUTL(b, ",\"bytes\":");
+			ms_jb_u64(b, stats[i].bytes);
+			PUTL(b, ",\"peak\":");
+			ms_jb_u64(b, stats[i].peak);
+			ms_jb_put(b, "}", 1);
+		}
+		PUTL(b, "],\"summary\":{");
+		put_summary_body(b, t, p->dropped);
+		ms_jb_put(b, "}", 1);
+	}
+	item_end(w);
+	return b->err;
+}
+
+int ms_tlw_summary(struct ms_tl_writer *w, const struct ms_totals *t, uint64_t dropped)
+{
+	struct ms_jbuf *b = &w->out;
+
+	if (enter(w, MS_SEC_SUMMARY))
+		return -EINVAL;
+	if (w->fmt == MS_TL_JSON)
+		PUTL(b, "\n],\n\"summary\":{");
+	else
+		PUTL(b, "{\"type\":\"summary\",");
+	put_summary_body(b, t, dropped);
+	if (w->fmt == MS_TL_JSON)
+		PUTL(b, "}}\n");
+	else
+		PUTL(b, "}\n");
+	w->section = MS_SEC_DONE;
+	return ms_jb_flush(b);
+}
+
+/* ------------------------------------------------------------------ from live spaces */
 
 static void add_totals(struct ms_totals *sum, const struct ms_totals *t)
 {
@@ -318,184 +513,93 @@ static void add_totals(struct ms_totals *sum, const struct ms_totals *t)
 	sum->regions += t->regions;
 }
 
-/* Separator between array items of a closing section. */
-static void put_item_sep(struct ms_tl_writer *w, bool *first, const char *type)
-{
-	if (w->fmt == MS_TL_JSONL) {
-		put_line_start(w, type);
-		return;
-	}
-	ms_jb_puts(&w->out, *first ? "\n" : ",\n");
-	*first = false;
-}
-
-static void put_item_end(struct ms_tl_writer *w)
-{
-	if (w->fmt == MS_TL_JSONL)
-		ms_jb_puts(&w->out, "}\n");
-}
-
-static void put_section(struct ms_tl_writer *w, const char *name)
-{
-	if (w->fmt == MS_TL_JSON) {
-		ms_jb_puts(&w->out, "\n],\n\"");
-		ms_jb_puts(&w->out, name);
-		ms_jb_puts(&w->out, "\":[");
-	}
-}
-
 struct region_ctx {
-	struct ms_tl_writer *w;
-	struct ms_space *sp;
-	uint32_t pid;
-	bool *first;
+	struct ms_tl_writer *w; /* destination */
+	struct ms_space *sp;	/* whose map it is (stat names) */
+	uint32_t pid;		/* whose map it is */
 };
 
-static int put_region(const struct ms_region *r, void *arg)
+static int put_space_region(const struct ms_region *r, void *arg)
 {
 	struct region_ctx *c = arg;
-	struct ms_jbuf *b = &c->w->out;
 	struct ms_stat_info st;
+	const char *stat = NULL;
 
-	put_item_sep(c->w, c->first, "region");
-	if (c->w->fmt == MS_TL_JSON)
-		ms_jb_put(b, "{", 1);
-	ms_jb_puts(b, "\"pid\":");
-	ms_jb_u64(b, c->pid);
-	ms_jb_puts(b, ",\"addr\":");
-	ms_jb_u64(b, r->start);
-	ms_jb_puts(b, ",\"len\":");
-	ms_jb_u64(b, r->end - r->start);
-	ms_jb_puts(b, ",\"state\":");
-	ms_jb_str(b, ms_state_name(r->state));
-	ms_jb_puts(b, ",\"huge\":");
-	ms_jb_str(b, ms_huge_name(r->huge));
-	ms_jb_puts(b, ",\"faults\":");
-	ms_jb_u64(b, r->faults);
-	ms_jb_puts(b, ",\"thp_collapses\":");
-	ms_jb_u64(b, r->thp_collapses);
-	ms_jb_puts(b, ",\"kind\":");
-	ms_jb_str(b, ms_kind_name(r->kind));
-	ms_jb_puts(b, ",\"stat\":");
 	if (r->stat && !ms_space_stat_info_locked(c->sp, r->stat, &st))
-		ms_jb_str(b, st.name);
-	else
-		ms_jb_puts(b, "null");
-	if (r->flags & MS_RF_THP)
-		ms_jb_puts(b, ",\"thp\":true");
-	if (c->w->fmt == MS_TL_JSON)
-		ms_jb_put(b, "}", 1);
-	put_item_end(c->w);
-	return c->w->out.err;
+		stat = st.name;
+	return ms_tlw_region(c->w, c->pid, r, stat);
 }
 
-static void put_process(struct ms_tl_writer *w, const struct ms_tl_process *p, bool *first)
+/* One process from its space: stats are gathered under the space's lock. */
+static int put_space_process(struct ms_tl_writer *w, const struct ms_tl_process *p)
 {
-	struct ms_jbuf *b = &w->out;
-	struct ms_totals t = {0};
+	struct ms_tl_stat *stats = NULL, *grown;
 	struct ms_stat_info st;
-	bool sfirst = true;
+	struct ms_totals t;
+	unsigned n = 0, cap = 0;
+	int err = 0;
 
-	put_item_sep(w, first, "process");
-	if (w->fmt == MS_TL_JSON)
-		ms_jb_put(b, "{", 1);
-	ms_jb_puts(b, "\"pid\":");
-	ms_jb_u64(b, p->pid);
-	ms_jb_puts(b, ",\"ppid\":");
-	ms_jb_u64(b, p->ppid);
-	ms_jb_puts(b, ",\"exe\":");
-	ms_jb_str(b, p->exe);
-	ms_jb_puts(b, ",\"exit_code\":");
-	if (p->exit_code >= 0)
-		ms_jb_i64(b, p->exit_code);
-	else
-		ms_jb_puts(b, "null");
-	ms_jb_puts(b, ",\"exit_signal\":");
-	if (p->exit_signal > 0)
-		ms_jb_i64(b, p->exit_signal);
-	else
-		ms_jb_puts(b, "null");
-	if (p->space) {
-		ms_space_lock(p->space);
-		ms_space_totals_locked(p->space, &t);
-		ms_jb_puts(b, ",\"stats\":[");
-		for (unsigned id = 1; !ms_space_stat_info_locked(p->space, id, &st); id++) {
-			ms_jb_puts(b, sfirst ? "{\"name\":" : ",{\"name\":");
-			ms_jb_str(b, st.name);
-			ms_jb_puts(b, ",\"bytes\":");
-			ms_jb_u64(b, st.bytes);
-			ms_jb_puts(b, ",\"peak\":");
-			ms_jb_u64(b, st.peak);
-			ms_jb_put(b, "}", 1);
-			sfirst = false;
+	if (!p->space)
+		return ms_tlw_process(w, p, NULL, NULL, 0);
+	ms_space_lock(p->space);
+	ms_space_totals_locked(p->space, &t);
+	/* Ids run from 1 until the first that does not exist. */
+	for (unsigned id = 1; !ms_space_stat_info_locked(p->space, id, &st); id++) {
+		if (n == cap) {
+			cap = cap ? 2 * cap : 16;
+			grown = realloc(stats, cap * sizeof(*stats));
+			if (!grown) {
+				err = -ENOMEM;
+				break;
+			}
+			stats = grown;
 		}
-		ms_space_unlock(p->space);
-		ms_jb_puts(b, "],\"summary\":{");
-		put_summary_body(b, &t, p->dropped);
-		ms_jb_put(b, "}", 1);
+		stats[n++] =
+			(struct ms_tl_stat){.name = st.name, .bytes = st.bytes, .peak = st.peak};
 	}
-	if (w->fmt == MS_TL_JSON)
-		ms_jb_put(b, "}", 1);
-	put_item_end(w);
+	if (!err)
+		err = ms_tlw_process(w, p, &t, stats, n);
+	ms_space_unlock(p->space);
+	free(stats);
+	return err;
 }
 
 int ms_tlw_finish(struct ms_tl_writer *w, const struct ms_tl_process *procs, size_t nprocs)
 {
-	struct ms_jbuf *b = &w->out;
 	struct ms_totals sum = {0}, t;
 	uint64_t dropped = 0;
-	bool first;
 
-	/* violations */
-	put_section(w, "violations");
-	first = true;
+	if (w->section > MS_SEC_VIOLATIONS)
+		return -EINVAL;
+	enter(w, MS_SEC_VIOLATIONS);
 	for (size_t i = 0; i < nprocs; i++) {
-		struct ms_space *sp = procs[i].space;
 		struct ms_violation v;
 
-		if (!sp)
+		if (!procs[i].space)
 			continue;
-		for (size_t k = 0; !ms_space_violation_get(sp, k, &v); k++) {
-			put_item_sep(w, &first, "violation");
-			if (w->fmt == MS_TL_JSON)
-				ms_jb_put(b, "{", 1);
-			put_violation_fields(b, &v.ev, v.message);
-			if (w->fmt == MS_TL_JSON)
-				ms_jb_put(b, "}", 1);
-			put_item_end(w);
-		}
+		for (size_t k = 0; !ms_space_violation_get(procs[i].space, k, &v); k++)
+			ms_tlw_violation(w, v.ev.seq, v.ev.pid, v.ev.violation, v.message);
 	}
-	/* regions */
-	put_section(w, "regions");
-	first = true;
+	enter(w, MS_SEC_REGIONS);
 	for (size_t i = 0; i < nprocs; i++) {
-		struct region_ctx c = {w, procs[i].space, procs[i].pid, &first};
+		struct region_ctx c = {w, procs[i].space, procs[i].pid};
 
 		if (!procs[i].space)
 			continue;
 		ms_space_lock(procs[i].space);
-		ms_space_foreach_region_locked(procs[i].space, put_region, &c);
+		ms_space_foreach_region_locked(procs[i].space, put_space_region, &c);
 		ms_space_unlock(procs[i].space);
 	}
-	/* processes */
-	put_section(w, "processes");
-	first = true;
+	enter(w, MS_SEC_PROCESSES);
 	for (size_t i = 0; i < nprocs; i++) {
-		put_process(w, &procs[i], &first);
+		put_space_process(w, &procs[i]);
 		if (procs[i].space) {
 			ms_space_totals(procs[i].space, &t);
 			add_totals(&sum, &t);
 		}
 		dropped += procs[i].dropped;
 	}
-	/* summary */
-	if (w->fmt == MS_TL_JSON)
-		ms_jb_puts(b, "\n],\n\"summary\":{");
-	else
-		ms_jb_puts(b, "{\"type\":\"summary\",");
-	put_summary_body(b, &sum, dropped);
-	ms_jb_puts(b, w->fmt == MS_TL_JSON ? "}}\n" : "}\n");
-	return ms_jb_flush(b);
+	return ms_tlw_summary(w, &sum, dropped);
 }
 
 int ms_tlw_flush(struct ms_tl_writer *w)

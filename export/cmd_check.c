@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: MIT
+/*
+ * memstate check TRACE: replay a saved timeline through the checker and report every
+ * violation; also report where the timeline disagrees with its own replay. Made for CI:
+ * 0 clean, 1 violations or disagreements, 2 unreadable.
+ */
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "playback.h"
+#include "tracer/cli.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: memstate check [options] TRACE\n"
+		"\n"
+		"Replays a saved timeline (JSON or JSON Lines; \"-\" reads stdin) through the\n"
+		"checker, one shadow space per process, and prints every violation it finds.\n"
+		"It recomputes each event's states and violation from the operations alone and\n"
+		"reports any place where the timeline recorded something else (a disagreement).\n"
+		"A JSON Lines file cut short by a killed run is checked up to its last whole "
+		"line.\n"
+		"\n"
+		"options:\n"
+		"  -n, --max N     print at most N violations (default 100); all are counted\n"
+		"  -q, --quiet     print only disagreements and the final line\n"
+		"  -h, --help      this text\n"
+		"\n"
+		"exit status: 0 clean; 1 violations, or the timeline disagrees with its replay;\n"
+		"2 the timeline cannot be read (one line on stderr says where and why).\n"
+		"\n"
+		"examples:\n"
+		"  memstate check trace.json\n"
+		"  MEMSTATE_OUT=t.jsonl MEMSTATE_FORMAT=jsonl ./alloc_tests; memstate check "
+		"t.jsonl\n"
+		"  memstate check -q trace.json || echo \"memory state violations\"\n");
+}
+
+static void print_violation(const struct ms_tlp_step *st)
+{
+	const struct ms_event *ev = &st->ev;
+
+	printf("pid %u tid %u seq %" PRIu64 " t=%" PRIu64 ".%06" PRIu64 "s %s: %s\n", ev->pid,
+	       ev->tid, ev->seq, ev->t_ns / 1000000000u, ev->t_ns % 1000000000u / 1000u,
+	       ms_violation_name(ev->violation), st->message ? st->message : "");
+}
+
+int ms_cmd_check(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"max", required_argument, NULL, 'n'},
+		{"quiet", no_argument, NULL, 'q'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	uint64_t events = 0, by_kind[MS_V_COUNT] = {0}, violations = 0, printed = 0, lost;
+	unsigned long max = 100;
+	const char *const *lines;
+	struct ms_tlp_step st;
+	struct ms_tl_item it;
+	struct ms_tlp *p;
+	bool quiet = false;
+	char msg[600], *end;
+	size_t nlines;
+	int c, ret;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "n:qh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'n':
+			max = strtoul(optarg, &end, 10);
+			if (!*optarg || *end)
+				return ms_usage_err("check", "--max wants a number, not '%s'",
+						    optarg);
+			break;
+		case 'q':
+			quiet = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return MS_EXIT_OK;
+		default:
+			return ms_usage_err("check", "unknown option");
+		}
+	}
+	if (optind != argc - 1)
+		return ms_usage_err("check", optind == argc ? "which timeline? give one TRACE"
+							    : "one TRACE at a time");
+	p = ms_tlp_open(argv[optind], msg, sizeof(msg));
+	if (!p)
+		return ms_err("check: %s", msg);
+	while ((ret = ms_tlp_next(p, &it, &st)) == 1) {
+		if (it.type != MS_TLI_EVENT)
+			continue;
+		events++;
+		if (!st.ev.violation)
+			continue;
+		violations++;
+		by_kind[st.ev.violation]++;
+		if (!quiet && printed < max) {
+			print_violation(&st);
+			printed++;
+		}
+	}
+	if (ret < 0) {
+		fflush(stdout);
+		ms_err("check: %s", ms_tlp_error(p));
+		ms_tlp_close(p);
+		return MS_EXIT_ERROR;
+	}
+	if (ret == MS_TLR_TRUNCATED)
+		fprintf(stderr, "memstate check: warning: %s\n", ms_tlp_error(p));
+	if (!quiet && violations > printed)
+		printf("... %" PRIu64 " more violations not printed (--max)\n",
+		       violations - printed);
+	nlines = ms_tlp_disagreement_lines(p, &lines);
+	for (size_t i = 0; i < nlines; i++)
+		printf("disagreement: %s\n", lines[i]);
+	if (ms_tlp_disagreements(p) > nlines)
+		printf("disagreement: ... %" PRIu64 " more\n", ms_tlp_disagreements(p) - nlines);
+
+	printf("%s: %" PRIu64 " events, %zu process%s, %" PRIu64 " violation%s", ms_tlp_name(p),
+	       events, ms_tlp_nprocs(p), ms_tlp_nprocs(p) == 1 ? "" : "es", violations,
+	       violations == 1 ? "" : "s");
+	if (violations) {
+		const char *sep = " (";
+
+		for (unsigned k = 1; k < MS_V_COUNT; k++) {
+			if (!by_kind[k])
+				continue;
+			printf("%s%s %" PRIu64, sep, ms_violation_name(k), by_kind[k]);
+			sep = ", ";
+		}
+		printf(")");
+	}
+	if (ms_tlp_disagreements(p))
+		printf("; %" PRIu64 " disagreement%s with the recorded timeline",
+		       ms_tlp_disagreements(p), ms_tlp_disagreements(p) == 1 ? "" : "s");
+	else
+		printf("; agrees with the recorded timeline");
+	lost = ms_tlp_lost(p);
+	if (lost)
+		printf(" (the trace lost %" PRIu64 " events: the replay cannot be complete)", lost);
+	if (ret == MS_TLR_TRUNCATED)
+		printf(" (cut short: checked up to its last whole line)");
+	printf("\n");
+	ret = violations || ms_tlp_disagreements(p) ? MS_EXIT_VIOLATIONS : MS_EXIT_OK;
+	ms_tlp_close(p);
+	return ret;
+}

@@ -1,0 +1,638 @@
+// SPDX-License-Identifier: MIT
+/* Timeline playback (playback.h): replay through one shadow space per process, and compare. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "playback.h"
+
+struct ms_tlp {
+	struct ms_tl_reader *rd;    /* the input */
+	struct ms_tl_item header;   /* copy of the header item (its strings live in rd) */
+	bool have_header;	    /* header read */
+	struct ms_space_opts opts;  /* for every space: page size, tiny log, shared seq */
+	uint64_t seq;		    /* seq counter the spaces share: set to the recorded seq */
+	struct ms_tlp_proc **procs; /* in order of first mention */
+	size_t nprocs, procs_cap;
+	uint32_t *hash;		   /* open addressing: index+1 into procs, 0 empty */
+	size_t hash_cap;	   /* slots, a power of two */
+	bool have_summary;	   /* the file's summary was read */
+	struct ms_totals summary;  /* the recorded summary */
+	uint64_t lost;		   /* recorded dropped_events + lost_ops, processes */
+	uint64_t lost_summary;	   /* the same, from the summary */
+	uint64_t ndis;		   /* disagreements counted */
+	char *dis[MS_TLP_MAX_DIS]; /* the first ones, one line each */
+	size_t ndis_kept;
+	char msgbuf[sizeof(((struct ms_violation *)0)->message)]; /* step message */
+	char err[600];						  /* error or truncation line */
+	int state; /* 0 running, else the final ms_tlp_next() result */
+};
+
+/* ------------------------------------------------------------------ helpers */
+
+const char *ms_tlp_range(char *buf, size_t len, uint64_t addr, uint64_t n)
+{
+	snprintf(buf, len, "[%#" PRIx64 ", %#" PRIx64 ")", addr, addr + n);
+	return buf;
+}
+
+__attribute__((format(printf, 3, 4))) static void disagree(struct ms_tlp *p, bool at_item,
+							   const char *fmt, ...)
+{
+	char line[512];
+	int n = 0;
+	va_list ap;
+
+	p->ndis++;
+	if (p->ndis_kept >= MS_TLP_MAX_DIS)
+		return;
+	if (at_item)
+		n = snprintf(line, sizeof(line), "%s:%u: ", ms_tlr_name(p->rd),
+			     ms_tlr_item_line(p->rd));
+	else
+		n = snprintf(line, sizeof(line), "%s: ", ms_tlr_name(p->rd));
+	va_start(ap, fmt);
+	vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+	va_end(ap);
+	p->dis[p->ndis_kept] = strdup(line);
+	if (p->dis[p->ndis_kept])
+		p->ndis_kept++;
+}
+
+/* The replay only needs the log's order, not its contents: keep it empty. */
+static void drop_log(struct ms_space *sp, void *ctx)
+{
+	struct ms_event ev;
+
+	(void)ctx;
+	while (ms_space_events_read_locked(sp, &ev, 1))
+		;
+}
+
+static size_t pid_slot(uint32_t pid, size_t cap)
+{
+	return (size_t)(pid * 2654435761u) & (cap - 1);
+}
+
+static int hash_insert(struct ms_tlp *p, size_t idx)
+{
+	if ((p->nprocs + 1) * 2 > p->hash_cap) {
+		size_t cap = p->hash_cap ? 2 * p->hash_cap : 64;
+		uint32_t *h = calloc(cap, sizeof(*h));
+
+		if (!h)
+			return -ENOMEM;
+		for (size_t i = 0; i < p->nprocs; i++) {
+			size_t s = pid_slot(p->procs[i]->pid, cap);
+
+			while (h[s])
+				s = (s + 1) & (cap - 1);
+			h[s] = (uint32_t)i + 1;
+		}
+		free(p->hash);
+		p->hash = h;
+		p->hash_cap = cap;
+		if (idx < p->nprocs) /* rebuilt with it already */
+			return 0;
+	}
+	{
+		size_t s = pid_slot(p->procs[idx]->pid, p->hash_cap);
+
+		while (p->hash[s])
+			s = (s + 1) & (p->hash_cap - 1);
+		p->hash[s] = (uint32_t)idx + 1;
+	}
+	return 0;
+}
+
+struct ms_tlp_proc *ms_tlp_find(struct ms_tlp *p, uint32_t pid)
+{
+	if (!p->hash_cap)
+		return NULL;
+	for (size_t s = pid_slot(pid, p->hash_cap); p->hash[s]; s = (s + 1) & (p->hash_cap - 1)) {
+		struct ms_tlp_proc *pr = p->procs[p->hash[s] - 1];
+
+		if (pr->pid == pid)
+			return pr;
+	}
+	return NULL;
+}
+
+static struct ms_tlp_proc *proc_get(struct ms_tlp *p, uint32_t pid)
+{
+	struct ms_tlp_proc *pr = ms_tlp_find(p, pid);
+
+	if (pr)
+		return pr;
+	if (p->nprocs == p->procs_cap) {
+		size_t cap = p->procs_cap ? 2 * p->procs_cap : 16;
+		struct ms_tlp_proc **v = realloc(p->procs, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		p->procs = v;
+		p->procs_cap = cap;
+	}
+	pr = calloc(1, sizeof(*pr));
+	if (!pr)
+		return NULL;
+	pr->pid = pid;
+	pr->exit_code = -1;
+	p->procs[p->nprocs] = pr;
+	if (hash_insert(p, p->nprocs)) {
+		free(pr);
+		return NULL;
+	}
+	p->nprocs++;
+	return pr;
+}
+
+static int fail(struct ms_tlp *p, int err, const char *what)
+{
+	snprintf(p->err, sizeof(p->err), "%s:%u: %s", ms_tlr_name(p->rd), ms_tlr_item_line(p->rd),
+		 what);
+	return err;
+}
+
+/* "Reserved 4096, None 8192" */
+static void describe_states(char *buf, size_t len, const uint64_t v[MS_STATE_COUNT])
+{
+	size_t off = 0;
+
+	buf[0] = 0;
+	for (int s = MS_STATE_COUNT - 1; s >= 0 && off < len; s--) {
+		if (v[s])
+			off += (size_t)snprintf(buf + off, len - off, "%s%s %" PRIu64,
+						off ? ", " : "", ms_state_name((unsigned)s), v[s]);
+	}
+	if (!off)
+		snprintf(buf, len, "nothing");
+}
+
+static const char *to_name(uint8_t to)
+{
+	return to < MS_STATE_COUNT ? ms_state_name(to) : "unchanged";
+}
+
+/* ------------------------------------------------------------------ events */
+
+/* Give pr a space for an event of op (fork: a copy of the parent's; exec: a cleared one). */
+static int prepare_space(struct ms_tlp *p, struct ms_tlp_proc *pr, const struct ms_event *rec)
+{
+	struct ms_tlp_proc *parent;
+
+	if (rec->op == MS_OP_PROC_FORK) {
+		pr->ppid = (uint32_t)rec->arg;
+		if (pr->sp) /* announced before (the traced child itself): keep its space */
+			return 0;
+		parent = ms_tlp_find(p, (uint32_t)rec->arg);
+		pr->sp = parent && parent->sp ? ms_space_clone(parent->sp, &p->opts)
+					      : ms_space_new(&p->opts);
+		return pr->sp ? 0 : -ENOMEM;
+	}
+	if (!pr->sp) {
+		pr->sp = ms_space_new(&p->opts);
+		return pr->sp ? 0 : -ENOMEM;
+	}
+	if (rec->op == MS_OP_PROC_EXEC) {
+		ms_space_lock(pr->sp);
+		ms_space_clear_locked(pr->sp);
+		ms_space_unlock(pr->sp);
+	}
+	return 0;
+}
+
+static void compare_event(struct ms_tlp *p, const struct ms_tl_item *it, struct ms_tlp_step *st)
+{
+	const struct ms_event *rec = &it->event.ev, *ev = &st->ev;
+	char range[64], a[128], b[128];
+
+	if (rec->violation == ev->violation && rec->to == ev->to &&
+	    !memcmp(rec->from, ev->from, sizeof(rec->from)))
+		return;
+	st->disagrees = true;
+	ms_tlp_range(range, sizeof(range), rec->addr, rec->len);
+	if (rec->violation != ev->violation) {
+		disagree(p, true, "seq %" PRIu64 " (pid %u %s %s): recorded %s, replay finds %s",
+			 rec->seq, rec->pid, ms_op_name(rec->op), range,
+			 rec->violation ? ms_violation_name(rec->violation) : "no violation",
+			 ev->violation ? ms_violation_name(ev->violation) : "none");
+	} else if (rec->to != ev->to) {
+		disagree(p, true, "seq %" PRIu64 " (pid %u %s %s): recorded to %s, replay gives %s",
+			 rec->seq, rec->pid, ms_op_name(rec->op), range, to_name(rec->to),
+			 to_name(ev->to));
+	} else {
+		describe_states(a, sizeof(a), rec->from);
+		describe_states(b, sizeof(b), ev->from);
+		disagree(p, true,
+			 "seq %" PRIu64 " (pid %u %s %s): recorded from {%s}, replay finds {%s}",
+			 rec->seq, rec->pid, ms_op_name(rec->op), range, a, b);
+	}
+}
+
+static int play_event(struct ms_tlp *p, const struct ms_tl_item *it, struct ms_tlp_step *st)
+{
+	const struct ms_event *rec = &it->event.ev;
+	struct ms_tlp_proc *pr = proc_get(p, rec->pid);
+	struct ms_event *ev = &st->ev;
+	const char *msg;
+	int id = 0, v;
+
+	memset(st, 0, sizeof(*st));
+	if (!pr || prepare_space(p, pr, rec))
+		return fail(p, -ENOMEM, "out of memory");
+	st->proc = pr;
+	/* The request: what the operation was, not what the tracer concluded. */
+	*ev = *rec;
+	memset(ev->from, 0, sizeof(ev->from));
+	ev->violation = MS_V_NONE;
+	ev->flags &= MS_EVF_WRITE | MS_EVF_PRESENT | MS_EVF_NOTE | MS_EVF_SEED;
+	p->seq = rec->seq; /* so that the space numbers it as the tracer did */
+	ms_space_lock(pr->sp);
+	if (it->event.stat) {
+		id = ms_space_stat_id_locked(pr->sp, it->event.stat);
+		if (id < 0)
+			id = 0; /* more than 65535 names: charged to none, and it shows */
+	}
+	ev->stat = (uint16_t)id;
+	v = ms_space_check_locked(pr->sp, ev);
+	if (v < 0) {
+		ms_space_unlock(pr->sp);
+		return fail(p, v, v == -ENOMEM ? "out of memory" : "event the space refuses");
+	}
+	if (rec->violation == MS_V_API_MISMATCH && !ev->violation)
+		ms_space_flag_locked(pr->sp, ev, MS_V_API_MISMATCH, it->event.message);
+	ms_space_commit_locked(pr->sp, ev);
+	if (ev->violation) {
+		msg = ms_space_violation_message_locked(pr->sp, ev->seq);
+		snprintf(p->msgbuf, sizeof(p->msgbuf), "%s",
+			 msg ? msg : ms_violation_name(ev->violation));
+		st->message = p->msgbuf;
+	}
+	ms_space_unlock(pr->sp);
+	st->changed = ev->to < MS_STATE_COUNT && ev->from[ev->to] != ev->len;
+	if (!pr->events)
+		pr->first_ns = rec->t_ns;
+	pr->events++;
+	pr->last_ns = rec->t_ns;
+	if (rec->op == MS_OP_PROC_EXIT) {
+		pr->exited = true;
+		pr->exit_code = rec->result;
+		pr->exit_signal = (int)rec->aux;
+	}
+	compare_event(p, it, st);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ closing sections */
+
+static void play_violation(struct ms_tlp *p, const struct ms_tl_item *it)
+{
+	struct ms_tlp_proc *pr = ms_tlp_find(p, it->violation.pid);
+	struct ms_violation v;
+
+	if (!pr || !pr->sp) {
+		disagree(p, true, "violation of seq %" PRIu64 " names pid %u, which has no events",
+			 it->violation.seq, it->violation.pid);
+		return;
+	}
+	if (ms_space_violation_get(pr->sp, pr->viol_cursor++, &v)) {
+		disagree(p, true,
+			 "violation of seq %" PRIu64 " (%s): the replay finds no more violations "
+			 "for pid %u",
+			 it->violation.seq, ms_violation_name(it->violation.kind), pr->pid);
+		return;
+	}
+	if (v.ev.seq != it->violation.seq || v.ev.violation != it->violation.kind)
+		disagree(p, true,
+			 "violation list: recorded %s at seq %" PRIu64 ", replay has %s at seq "
+			 "%" PRIu64,
+			 ms_violation_name(it->violation.kind), it->violation.seq,
+			 ms_violation_name(v.ev.violation), v.ev.seq);
+}
+
+static bool same_region(const struct ms_region *a, const struct ms_region *b, const char *stat_a,
+			const char *stat_b)
+{
+	return a->start == b->start && a->end == b->end && a->state == b->state &&
+	       a->huge == b->huge && a->kind == b->kind && a->faults == b->faults &&
+	       a->thp_collapses == b->thp_collapses &&
+	       (a->flags & MS_RF_THP) == (b->flags & MS_RF_THP) &&
+	       !strcmp(stat_a ? stat_a : "", stat_b ? stat_b : "");
+}
+
+static void play_region(struct ms_tlp *p, const struct ms_tl_item *it)
+{
+	struct ms_tlp_proc *pr = ms_tlp_find(p, it->region.pid);
+	const struct ms_region *rec = &it->region.r, *rep;
+	struct ms_stat_info st;
+	const char *stat = NULL;
+	char a[64], b[64];
+
+	if (!pr || !pr->sp) {
+		disagree(p, true, "region %s names pid %u, which has no events",
+			 ms_tlp_range(a, sizeof(a), rec->start, rec->end - rec->start),
+			 it->region.pid);
+		return;
+	}
+	if (pr->map_differs)
+		return;
+	if (!pr->snap && !(pr->snap = ms_space_snapshot(pr->sp)))
+		return;
+	if (pr->map_cursor >= pr->snap->nregions) {
+		pr->map_differs = true;
+		disagree(p, true, "pid %u: region %s is not in the replay's final map", pr->pid,
+			 ms_tlp_range(a, sizeof(a), rec->start, rec->end - rec->start));
+		return;
+	}
+	rep = &pr->snap->regions[pr->map_cursor++];
+	if (rep->stat && !ms_space_stat_info(pr->sp, rep->stat, &st))
+		stat = st.name;
+	if (same_region(rec, rep, it->region.stat, stat))
+		return;
+	pr->map_differs = true;
+	disagree(p, true, "pid %u final map: recorded %s %s, replay has %s %s", pr->pid,
+		 ms_tlp_range(a, sizeof(a), rec->start, rec->end - rec->start),
+		 ms_state_name(rec->state),
+		 ms_tlp_range(b, sizeof(b), rep->start, rep->end - rep->start),
+		 ms_state_name(rep->state));
+}
+
+/* Compare what a summary says with the replay's totals; one line for the first difference. */
+static void compare_totals(struct ms_tlp *p, const char *who, const struct ms_totals *rec,
+			   const struct ms_totals *rep)
+{
+	char what[64];
+	uint64_t a = 0, b = 0;
+
+	if (rec->dropped_events || rec->lost_ops)
+		return; /* the trace lost events: counts cannot agree */
+	what[0] = 0;
+	for (int s = MS_RESERVED; s < MS_STATE_COUNT && !what[0]; s++) {
+		if (rec->bytes[s] != rep->bytes[s]) {
+			snprintf(what, sizeof(what), "final %s bytes", ms_state_name((unsigned)s));
+			a = rec->bytes[s], b = rep->bytes[s];
+		} else if (rec->peak_bytes[s] != rep->peak_bytes[s]) {
+			snprintf(what, sizeof(what), "peak %s bytes", ms_state_name((unsigned)s));
+			a = rec->peak_bytes[s], b = rep->peak_bytes[s];
+		}
+	}
+	for (unsigned k = 1; k < MS_V_COUNT && !what[0]; k++) {
+		if (rec->by_kind[k] != rep->by_kind[k]) {
+			snprintf(what, sizeof(what), "%s violations", ms_violation_name(k));
+			a = rec->by_kind[k], b = rep->by_kind[k];
+		}
+	}
+	for (unsigned o = 0; o < MS_OP_COUNT && !what[0]; o++) {
+		if (rec->by_op[o] != rep->by_op[o]) {
+			snprintf(what, sizeof(what), "%s operations", ms_op_name(o));
+			a = rec->by_op[o], b = rep->by_op[o];
+		}
+	}
+#define CMP(field, name)                                  \
+	if (!what[0] && rec->field != rep->field) {       \
+		snprintf(what, sizeof(what), "%s", name); \
+		a = rec->field, b = rep->field;           \
+	}
+	CMP(events, "events")
+	CMP(violations, "violations")
+	CMP(page_faults, "page faults")
+	CMP(untracked_faults, "untracked page faults")
+	CMP(thp_collapses, "THP collapses")
+#undef CMP
+	if (what[0])
+		disagree(p, true, "%s summary: recorded %" PRIu64 " %s, replay %" PRIu64, who, a,
+			 what, b);
+}
+
+static void play_process(struct ms_tlp *p, const struct ms_tl_item *it)
+{
+	struct ms_tlp_proc *pr = proc_get(p, it->process.pid);
+	struct ms_totals t = {0};
+	char who[32];
+
+	if (!pr)
+		return;
+	if (it->process.ppid)
+		pr->ppid = it->process.ppid;
+	free(pr->exe);
+	pr->exe = it->process.exe ? strdup(it->process.exe) : NULL;
+	if (it->process.exit_code >= 0 || it->process.exit_signal) {
+		pr->exited = true;
+		pr->exit_code = it->process.exit_code;
+		pr->exit_signal = it->process.exit_signal;
+	}
+	if (!it->process.has_summary)
+		return;
+	pr->has_recorded = true;
+	pr->recorded = it->process.totals;
+	p->lost += it->process.totals.dropped_events + it->process.totals.lost_ops;
+	if (pr->sp)
+		ms_space_totals(pr->sp, &t);
+	snprintf(who, sizeof(who), "pid %u", pr->pid);
+	compare_totals(p, who, &it->process.totals, &t);
+}
+
+/* The file ended whole: everything listed must have been matched. */
+static void finish_compare(struct ms_tlp *p)
+{
+	struct ms_totals sum;
+
+	for (size_t i = 0; i < p->nprocs; i++) {
+		struct ms_tlp_proc *pr = p->procs[i];
+		size_t nv;
+
+		if (!pr->sp)
+			continue;
+		nv = ms_space_violation_count(pr->sp);
+		if (pr->viol_cursor < nv)
+			disagree(p, false,
+				 "pid %u: the replay finds %zu violations, the timeline lists %zu",
+				 pr->pid, nv, pr->viol_cursor);
+		if (!pr->map_differs) {
+			if (!pr->snap)
+				pr->snap = ms_space_snapshot(pr->sp);
+			if (pr->snap && pr->map_cursor < pr->snap->nregions)
+				disagree(p, false,
+					 "pid %u: the replay's final map has %zu regions, the "
+					 "timeline lists %zu",
+					 pr->pid, pr->snap->nregions, pr->map_cursor);
+		}
+	}
+	if (p->have_summary) {
+		ms_tlp_totals(p, &sum);
+		compare_totals(p, "the", &p->summary, &sum);
+	}
+}
+
+/* ------------------------------------------------------------------ public */
+
+struct ms_tlp *ms_tlp_open(const char *path, char *msg, size_t msglen)
+{
+	struct ms_tlp *p = calloc(1, sizeof(*p));
+	int err = 0;
+
+	if (!p) {
+		snprintf(msg, msglen, "%s: out of memory", path);
+		return NULL;
+	}
+	p->rd = ms_tlr_open(path, &err, msg, msglen);
+	if (!p->rd) {
+		free(p);
+		return NULL;
+	}
+	p->opts.log_capacity = 1;
+	p->opts.on_full = drop_log;
+	p->opts.seq_counter = &p->seq;
+	return p;
+}
+
+int ms_tlp_next(struct ms_tlp *p, struct ms_tl_item *it, struct ms_tlp_step *step)
+{
+	struct ms_tlp_step scratch;
+	int ret;
+
+	if (p->state)
+		return p->state;
+	ret = ms_tlr_next(p->rd, it);
+	if (ret == MS_TLR_END || ret == MS_TLR_TRUNCATED || ret < 0) {
+		snprintf(p->err, sizeof(p->err), "%s", ms_tlr_error(p->rd));
+		if (ret == MS_TLR_END)
+			finish_compare(p);
+		p->state = ret;
+		return ret;
+	}
+	switch (it->type) {
+	case MS_TLI_HEADER:
+		p->header = *it;
+		p->have_header = true;
+		p->opts.page_size = it->header.page_size;
+		break;
+	case MS_TLI_EVENT:
+		ret = play_event(p, it, step ? step : &scratch);
+		if (ret < 0) {
+			p->state = ret;
+			return ret;
+		}
+		break;
+	case MS_TLI_VIOLATION:
+		play_violation(p, it);
+		break;
+	case MS_TLI_REGION:
+		play_region(p, it);
+		break;
+	case MS_TLI_PROCESS:
+		play_process(p, it);
+		break;
+	case MS_TLI_SUMMARY:
+		p->have_summary = true;
+		p->summary = it->summary.totals;
+		p->lost_summary = it->summary.totals.dropped_events + it->summary.totals.lost_ops;
+		break;
+	}
+	return 1;
+}
+
+const char *ms_tlp_error(const struct ms_tlp *p)
+{
+	return p->err;
+}
+
+const struct ms_tl_item *ms_tlp_header(const struct ms_tlp *p)
+{
+	return p->have_header ? &p->header : NULL;
+}
+
+const char *ms_tlp_name(const struct ms_tlp *p)
+{
+	return ms_tlr_name(p->rd);
+}
+
+bool ms_tlp_is_jsonl(const struct ms_tlp *p)
+{
+	return ms_tlr_is_jsonl(p->rd);
+}
+
+size_t ms_tlp_nprocs(const struct ms_tlp *p)
+{
+	return p->nprocs;
+}
+
+struct ms_tlp_proc *ms_tlp_proc_at(struct ms_tlp *p, size_t i)
+{
+	return i < p->nprocs ? p->procs[i] : NULL;
+}
+
+void ms_tlp_totals(struct ms_tlp *p, struct ms_totals *sum)
+{
+	struct ms_totals t;
+
+	memset(sum, 0, sizeof(*sum));
+	for (size_t i = 0; i < p->nprocs; i++) {
+		if (!p->procs[i]->sp)
+			continue;
+		ms_space_totals(p->procs[i]->sp, &t);
+		for (int s = 0; s < MS_STATE_COUNT; s++) {
+			sum->bytes[s] += t.bytes[s];
+			sum->peak_bytes[s] += t.peak_bytes[s];
+		}
+		for (int k = 0; k < MS_V_COUNT; k++)
+			sum->by_kind[k] += t.by_kind[k];
+		for (int o = 0; o < MS_OP_COUNT; o++)
+			sum->by_op[o] += t.by_op[o];
+		sum->peak_footprint += t.peak_footprint;
+		sum->file_bytes += t.file_bytes;
+		sum->events += t.events;
+		sum->violations += t.violations;
+		sum->page_faults += t.page_faults;
+		sum->untracked_faults += t.untracked_faults;
+		sum->thp_collapses += t.thp_collapses;
+		sum->lost_ops += t.lost_ops;
+		sum->regions += t.regions;
+	}
+}
+
+bool ms_tlp_recorded_summary(const struct ms_tlp *p, struct ms_totals *out)
+{
+	if (p->have_summary && out)
+		*out = p->summary;
+	return p->have_summary;
+}
+
+uint64_t ms_tlp_lost(const struct ms_tlp *p)
+{
+	/* The summary's count is the sum of the processes' when both are there. */
+	return p->lost > p->lost_summary ? p->lost : p->lost_summary;
+}
+
+uint64_t ms_tlp_disagreements(const struct ms_tlp *p)
+{
+	return p->ndis;
+}
+
+size_t ms_tlp_disagreement_lines(const struct ms_tlp *p, const char *const **lines)
+{
+	*lines = (const char *const *)p->dis;
+	return p->ndis_kept;
+}
+
+void ms_tlp_close(struct ms_tlp *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->nprocs; i++) {
+		ms_space_free(p->procs[i]->sp);
+		ms_snapshot_free(p->procs[i]->snap);
+		free(p->procs[i]->exe);
+		free(p->procs[i]);
+	}
+	for (size_t i = 0; i < p->ndis_kept; i++)
+		free(p->dis[i]);
+	free(p->procs);
+	free(p->hash);
+	ms_tlr_close(p->rd);
+	free(p);
+}
