@@ -543,7 +543,9 @@ static void draw_keys(struct tui *t)
 	}
 	if (t->ov == TUI_OV_PROMPT) {
 		x = put(t, y, 0, A_BOLD, "%s",
-			t->prompt == TUI_PR_ADDR ? "Go to address (hex): " : "Go to event seq: ");
+			t->prompt == TUI_PR_ADDR  ? "Go to address (hex): "
+			: t->prompt == TUI_PR_SEQ ? "Go to event seq: "
+						  : "Go to time (seconds into the trace): ");
 		x = put(t, y, x, A_NORMAL, "%s", t->input);
 		put(t, y, x, A_REVERSE, " ");
 		put(t, y, x + 2, pair(t, TUI_P_DIM), "(Enter go, Esc cancel)");
@@ -613,7 +615,7 @@ static void draw_help(struct tui *t)
 		"q              quit",
 		"",
 		"Replay:  ] [  step one event   } {  jump 5% of the events",
-		"         > <  play faster / slower   g  go to event seq",
+		"         > <  play faster / slower   g  go to event seq   t  go to a time",
 		"         b e  the beginning / the end of the timeline",
 		"",
 		"Map: one cell = a fixed number of bytes (see 'cell' on the legend row);",

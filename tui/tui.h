@@ -122,6 +122,7 @@ enum tui_overlay {
 enum tui_prompt {
 	TUI_PR_ADDR = 1, /* go to address */
 	TUI_PR_SEQ,	 /* replay: go to event seq */
+	TUI_PR_TIME,	 /* replay: go to a moment (seconds into the trace) */
 };
 
 struct tui_opts {

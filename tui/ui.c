@@ -230,6 +230,21 @@ static void prompt_commit(struct tui *t)
 			       t->m.sel_pid);
 		return;
 	}
+	if (t->prompt == TUI_PR_TIME) {
+		double sec = strtod(t->input, &end);
+		size_t pos;
+
+		if (end == t->input || *end || !(sec >= 0) || sec > 1e9) {
+			status(t, "not a time in seconds: %s", t->input);
+			return;
+		}
+		/* The state at that moment: every event up to it applied. */
+		pos = ms_replay_find_time(t->rp, (uint64_t)(sec * 1e9 + 0.5) + 1);
+		t->paused = true;
+		replay_seek(t, (int64_t)pos);
+		status(t, "at t %.6fs: event %zu of %zu", sec, pos, t->rp->nev);
+		return;
+	}
 	v = strtoull(t->input, &end, 10);
 	if (errno || end == t->input || *end) {
 		status(t, "not an event seq: %s", t->input);
@@ -338,6 +353,9 @@ static bool replay_key(struct tui *t, int ch)
 		return true;
 	case 'g':
 		open_prompt(t, TUI_PR_SEQ);
+		return true;
+	case 't':
+		open_prompt(t, TUI_PR_TIME);
 		return true;
 	default:
 		return false;

@@ -43,7 +43,7 @@ static const char usage_text[] =
 	"  -h, --help      this text\n"
 	"\n"
 	"keys: arrows scroll, + - zoom, Enter region details, v next violation,\n"
-	"      space play/pause, ] [ step, } { jump, < > speed, g go to seq,\n"
+	"      space play/pause, ] [ step, } { jump, < > speed, g go to seq, t to a time,\n"
 	"      / go to address, p process, ? help, q quit\n"
 	"\n"
 	"examples:\n"

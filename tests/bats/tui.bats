@@ -459,7 +459,7 @@ require_reader() {
 	assert_output --regexp 'sysFree +[0-9a-f]+ +64\.0K !! double-free'
 }
 
-@test "replay: --play runs to the end and stops; space plays again from the start" {
+@test "replay: --play runs to the end and stops; space plays again; jumps, speed, time" {
 	require_reader
 	timeline g.json "$SAMPLES/goheap" 100
 	n=$(jq_tl "$BATS_TEST_TMPDIR/g.json" 'len(d["events"])')
@@ -476,6 +476,11 @@ require_reader() {
 	wait_for "event $n/$n"
 	keys '>'
 	wait_for ' 8x'
+	# t: the moment of the 11th event shows the state after it
+	ts=$(jq_tl "$BATS_TEST_TMPDIR/g.json" '"%.9f" % (d["events"][10]["t_ns"] / 1e9)')
+	k=$(jq_tl "$BATS_TEST_TMPDIR/g.json" 'sum(e["t_ns"] <= d["events"][10]["t_ns"] for e in d["events"])')
+	keys t "$ts" Enter
+	wait_for "event $k/$n"
 }
 
 @test "replay: --at opens at an event; errors exit 2 with one line" {
