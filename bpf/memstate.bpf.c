@@ -290,26 +290,49 @@ out:
 
 /* ------------------------------------------------------------------ page faults */
 
-SEC("tp_btf/page_fault_user")
-int BPF_PROG(ms_page_fault, unsigned long address, struct pt_regs *regs, unsigned long error_code)
+static __always_inline void fault_emit(unsigned long address, __u64 ip, unsigned long error_code)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
 	struct ms_bpf_fault *r;
 
 	if (!bit_test(traced_bits, tgid))
-		return 0;
+		return;
 	r = rec_reserve(sizeof(*r), MS_BPF_REC_FAULT);
 	if (!r)
-		return 0;
+		return;
 	r->type = MS_BPF_REC_FAULT;
 	r->error_code = error_code;
 	r->t_ns = bpf_ktime_get_ns();
 	r->addr = address;
-	r->ip = PT_REGS_IP(regs);
+	r->ip = ip;
 	r->pid = tgid;
 	r->tid = (__u32)id;
 	rec_submit(r, sizeof(*r), false);
+}
+
+SEC("tp_btf/page_fault_user")
+int BPF_PROG(ms_page_fault, unsigned long address, struct pt_regs *regs, unsigned long error_code)
+{
+	fault_emit(address, PT_REGS_IP(regs), error_code);
+	return 0;
+}
+
+/*
+ * The kernel touching user memory for the program (read() into a fresh buffer, futexes...)
+ * faults in kernel mode: the same first touch for the address space, so it is recorded
+ * the same way, with the user instruction pointer of the syscall that caused it.
+ */
+SEC("tp_btf/page_fault_kernel")
+int BPF_PROG(ms_page_fault_kernel, unsigned long address, struct pt_regs *regs,
+	     unsigned long error_code)
+{
+	struct pt_regs *user;
+
+	if ((long)address < 0) /* the kernel's own half of the address space */
+		return 0;
+	user = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	fault_emit(address, user ? PT_REGS_IP(user) : 0, error_code);
 	return 0;
 }
 

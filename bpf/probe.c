@@ -173,7 +173,8 @@ static int ms_features_probe(struct ms_features *f)
 		err = -EOPNOTSUPP;
 		goto out;
 	}
-	if (ms_tp_params(btf, "page_fault_user", NULL) == 4)
+	if (ms_tp_params(btf, "page_fault_user", NULL) == 4 &&
+	    ms_tp_params(btf, "page_fault_kernel", NULL) == 4)
 		f->have |= MS_FEAT_FAULTS;
 	else
 		ms_feat_note(f, "no page_fault_user tracepoint (x86 only): no page faults");
@@ -373,7 +374,8 @@ static struct bpf_program *ms_feat_prog(struct memstate_bpf *s, unsigned feat, i
 {
 	struct bpf_program *core[] = {s->progs.ms_sys_exit, s->progs.ms_fork, s->progs.ms_exec,
 				      s->progs.ms_exit, NULL};
-	struct bpf_program *faults[] = {s->progs.ms_page_fault, NULL};
+	struct bpf_program *faults[] = {s->progs.ms_page_fault, s->progs.ms_page_fault_kernel,
+					NULL};
 	struct bpf_program *thp[] = {s->progs.ms_thp_collapse, s->progs.ms_thp_scan_pmd, NULL};
 
 	switch (feat) {
@@ -398,6 +400,8 @@ static struct bpf_link **ms_prog_link(struct memstate_bpf *s, struct bpf_program
 		return &s->links.ms_exit;
 	if (p == s->progs.ms_page_fault)
 		return &s->links.ms_page_fault;
+	if (p == s->progs.ms_page_fault_kernel)
+		return &s->links.ms_page_fault_kernel;
 	if (p == s->progs.ms_thp_collapse)
 		return &s->links.ms_thp_collapse;
 	return &s->links.ms_thp_scan_pmd;

@@ -2,7 +2,7 @@
 /*
  * The eBPF capture source (bpf/, ms_src_ebpf) against real programs (tests/progs):
  * feature probe; the exact memory syscall records of rawseq (dynamic and static); one fault
- * record per page touched; MADV_COLLAPSE and khugepaged collapses attributed to their
+ * record per page touched, by the program or by the kernel on its behalf; MADV_COLLAPSE and khugepaged collapses attributed to their
  * 2 MiB range; the THP coverage scan; fork/exec/exit of the traced tree; silence about
  * unrelated processes; the fault of a program dying of SIGSEGV recorded before its death;
  * lost records counted and reported when the ring is too small.
@@ -426,6 +426,30 @@ TEST_BEGIN(test_faults_n)
 }
 TEST_END
 
+/* First touches the kernel makes for the program (read() into a fresh buffer) count too. */
+TEST_BEGIN(test_faults_by_kernel)
+{
+	char *argv[] = {(char *)prog_path("kfault"), "50", NULL};
+	struct run r = {0};
+	uint64_t a, l;
+
+	need_bpf();
+	assert_true(trace_run(&r, argv, NULL) == 0, "trace");
+	assert_true(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "kfault ran: %s", r.out);
+	assert_true(out_range(r.out, "map", &a, &l), "kfault printed its range");
+	expect_int_eq(count_faults_in(r.pid, a, a + l), 50, "one fault per page the kernel wrote");
+	for (size_t i = 0; i < nrecs; i++) {
+		const struct ms_event *e = &recs[i].ev;
+
+		if (recs[i].kind == REC_EVENT && e->op == MS_OP_PAGE_FAULT && e->addr >= a &&
+		    e->addr < a + l) {
+			expect_true(e->flags & MS_EVF_WRITE, "a write");
+			expect_true(e->arg < (1ull << 56) && e->arg, "the user ip of the read()");
+		}
+	}
+}
+TEST_END
+
 TEST_BEGIN(test_thp_madv_collapse)
 {
 	char *argv[] = {(char *)prog_path("thpcollapse"), NULL};
@@ -684,7 +708,7 @@ TEST_END
 int main(void)
 {
 	return test_run(test_probe, test_rawseq, test_rawseq_static, test_faults_n,
-			test_thp_madv_collapse, test_thp_khugepaged, test_thp_scan,
-			test_fork_followed, test_unrelated_silent, test_segv_fault_before_death,
-			test_lost_counted, NULL);
+			test_faults_by_kernel, test_thp_madv_collapse, test_thp_khugepaged,
+			test_thp_scan, test_fork_followed, test_unrelated_silent,
+			test_segv_fault_before_death, test_lost_counted, NULL);
 }
