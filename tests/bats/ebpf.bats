@@ -94,10 +94,14 @@ print([(e["addr"] == a, e["len"], e["pid"] == root) for e in t], d["summary"]["t
 @test "khugepaged's collapse is attributed to the traced process and its range" {
 	knob=/sys/kernel/mm/transparent_hugepage/khugepaged/scan_sleep_millisecs
 	[ -w "$knob" ] || skip "cannot tune khugepaged"
+	# Take turns with test_ebpf (same lock): a concurrent run would restore our setting.
+	exec {lock}>>/tmp/memstate-khugepaged.lock
+	flock "$lock"
 	old=$(cat "$knob")
 	echo 50 >"$knob"
 	run --separate-stderr "$MEMSTATE" run --capture ebpf -q -o "$T" -- "$PROGS/khuge"
 	echo "$old" >"$knob"
+	exec {lock}>&-
 	[ "$status" -eq 0 ]
 	echo "$output" >"$BATS_TEST_TMPDIR/out"
 	[ "$(awk '/^huge/ {print $2}' "$BATS_TEST_TMPDIR/out")" -ge 2048 ] ||

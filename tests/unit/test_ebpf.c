@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/syscall.h>
@@ -40,6 +41,8 @@ int ms_thp_scan(pid_t pid, uint64_t addr, uint64_t len, ms_thp_scan_fn fn, void 
 	__attribute__((weak));
 
 #define HUGE (2ull << 20)
+/* Shared with tests/bats/ebpf.bats: whoever tunes khugepaged holds it. */
+#define MS_KHUGEPAGED_LOCK "/tmp/memstate-khugepaged.lock"
 
 /* ------------------------------------------------------------------ collecting sink */
 
@@ -515,12 +518,21 @@ TEST_BEGIN(test_thp_khugepaged)
 	long kb = 0;
 	size_t n = 0;
 	const char *p;
+	int lock;
 
 	need_bpf();
-	if (write_knob(knob, "50", old, sizeof(old)))
+	/* Runs of this suite and of ebpf.bats at the same time take turns with the knob,
+	 * or the second would save the first's setting and restore that. */
+	lock = open(MS_KHUGEPAGED_LOCK, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (lock < 0 || flock(lock, LOCK_EX))
+		test_skip("cannot lock %s", MS_KHUGEPAGED_LOCK);
+	if (write_knob(knob, "50", old, sizeof(old))) {
+		close(lock);
 		test_skip("cannot tune khugepaged (%s)", knob);
+	}
 	trace_run(&r, argv, NULL);
 	write_knob(knob, old, NULL, 0);
+	close(lock);
 	assert_true(out_range(r.out, "range", &a, &l), "output: %s", r.out);
 	p = strstr(r.out, "huge ");
 	if (!p || sscanf(p, "huge %ld", &kb) != 1 || kb < 2048)
