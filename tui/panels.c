@@ -504,7 +504,10 @@ static void draw_log(struct tui *t)
 		m->nprocs > 1 ? "    seq          t    pid op            address        len"
 			      : "    seq          t op            address        len");
 	if (m->skipped)
-		put(t, y, x, ha, "  %" PRIu64 " not shown (fell behind)", m->skipped);
+		x = put(t, y, x, ha, "  %" PRIu64 " not shown (fell behind)", m->skipped);
+	if (m->scan_fail)
+		put(t, y, x, ha | A_BOLD, "  out of memory: %" PRIu64 " stale frames",
+		    m->scan_fail);
 	for (int r = 0; r < t->log_rows; r++) {
 		move(t->log_y + r, 0);
 		clrtoeol();

@@ -149,12 +149,9 @@ static void init_colors(void)
 	init_pair(TUI_P_HEAT_FILE, COLOR_RED, COLOR_MAGENTA);
 	init_pair(TUI_P_BREAK, COLOR_CYAN, bg);
 	init_pair(TUI_P_VIOL, COLOR_WHITE, COLOR_RED);
-	init_pair(TUI_P_KEY, COLOR_WHITE, bg);
 	init_pair(TUI_P_KEYLABEL, COLOR_BLACK, COLOR_CYAN);
 	init_pair(TUI_P_HEADER, COLOR_BLACK, COLOR_GREEN);
-	init_pair(TUI_P_POPUP, COLOR_WHITE, COLOR_BLUE);
 	init_pair(TUI_P_DIM, COLOR_CYAN, bg);
-	init_pair(TUI_P_GOOD, COLOR_GREEN, bg);
 	scr.color = true;
 }
 

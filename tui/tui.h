@@ -175,7 +175,6 @@ struct tui {
 	double speed;	    /* trace ns per wall ns */
 	uint64_t play_wall; /* wall ns when play last (re)started */
 	uint64_t play_t;    /* trace ns at that moment */
-	uint32_t rows_seen; /* last terminal size (resize detection) */
 	bool quit;	    /* leave the loop */
 };
 
@@ -225,12 +224,9 @@ enum tui_pair {
 	TUI_P_HEAT_FILE,
 	TUI_P_BREAK,
 	TUI_P_VIOL,
-	TUI_P_KEY,
 	TUI_P_KEYLABEL,
 	TUI_P_HEADER,
-	TUI_P_POPUP,
 	TUI_P_DIM,
-	TUI_P_GOOD,
 	TUI_P_COUNT,
 };
 
