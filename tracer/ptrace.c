@@ -39,7 +39,7 @@ struct task {
 	pid_t tid;	      /* 0: free slot */
 	pid_t tgid;	      /* its process */
 	bool in_call;	      /* stopped at a memory syscall's entry, waiting for its exit */
-	bool wanted;   /* that syscall is a memory syscall */
+	bool wanted;	      /* that syscall is a memory syscall */
 	struct ms_sysrec rec; /* the call's arguments */
 };
 
@@ -52,9 +52,9 @@ struct pt {
 	size_t cap, ntasks;
 	unsigned live_procs; /* processes not yet exited */
 	uint64_t lost;
-	bool exit_stops;     /* PTRACE_O_TRACEEXIT: hold processes at exit */
-	bool exit_only;	     /* beside eBPF: exit stops only */
-	pid_t held[64];	     /* tasks held at their exit stop */
+	bool exit_stops;       /* PTRACE_O_TRACEEXIT: hold processes at exit */
+	bool exit_only;	       /* beside eBPF: exit stops only */
+	pid_t held[64];	       /* tasks held at their exit stop */
 	uint32_t held_pid[64]; /* their processes */
 	unsigned nheld;
 };
@@ -455,9 +455,10 @@ static void handle_stop(struct pt *p, pid_t tid, int status)
 			emit_proc(p, MS_PROC_EXEC, t->tgid, 0, 0, 0);
 			break;
 		case PTRACE_EVENT_EXIT:
-			/* The last thread leaving: the address space is still whole. Hold it
-			 * for the map check; ms_ptrace_release() lets it go. */
-			if (threads_of(t->tgid) <= 1 && p->nheld < 64) {
+			/* The leader (exit_group stops every thread, so the map is still
+			 * whole) or the last thread leaving: hold it for the map check;
+			 * ms_ptrace_release() lets it go. */
+			if ((tid == t->tgid || threads_of(t->tgid) <= 1) && p->nheld < 64) {
 				p->held[p->nheld] = tid;
 				p->held_pid[p->nheld++] = (uint32_t)t->tgid;
 				return;

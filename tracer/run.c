@@ -94,19 +94,78 @@ static void child(struct ms_session *s, int go, int err_fd, char **argv)
 	_exit(127);
 }
 
+/* One traced run: what the capture thread needs and what it tells back. */
 struct loop_ctx {
 	struct ms_session *s;
-	pid_t pid;
-	int status;
-	bool reaped; /* status is the child's */
-	int interrupted;
+	char **argv;	  /* the program and its arguments */
+	const char *path; /* where it was found */
+	pid_t pid;	  /* the child, once forked */
+	int status;	  /* its wait status, -1 until known */
+	bool reaped;	  /* status is the child's */
+	int interrupted;  /* tracing stopped at the user's request */
+	int failed;	  /* MS_EXIT_ERROR: could not start (message printed) */
+	pthread_mutex_t lock;
+	pthread_cond_t started_cv;
+	bool started; /* spawn() finished, failed or not */
 };
+
+/*
+ * Fork the child, have every source follow it, let it exec. Runs on the thread that then
+ * polls the sources: ptrace requests only work from the thread that attached.
+ */
+static int spawn(struct loop_ctx *l)
+{
+	struct ms_session *s = l->s;
+	int go[2], errp[2], e = 0;
+	pid_t pid;
+
+	if (pipe2(go, O_CLOEXEC) || pipe2(errp, O_CLOEXEC))
+		return ms_err("pipe: %s", strerror(errno));
+	pid = fork();
+	if (pid < 0)
+		return ms_err("fork: %s", strerror(errno));
+	if (pid == 0) {
+		close(go[1]);
+		close(errp[0]);
+		child(s, go[0], errp[1], l->argv);
+	}
+	close(go[0]);
+	close(errp[1]);
+	l->pid = pid;
+	ms_session_signals(pid);
+	ms_trace_add_process(s->trace, (uint32_t)pid, (uint32_t)getpid(), l->path);
+	if (ms_session_start(s, pid, false)) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		close(go[1]);
+		close(errp[0]);
+		return MS_EXIT_ERROR;
+	}
+	if (write(go[1], "g", 1) != 1)
+		e = errno;
+	close(go[1]);
+	if (read(errp[0], &e, sizeof(e)) == sizeof(e) || e) {
+		/* The exec failed: nothing of the program ever ran. */
+		close(errp[0]);
+		waitpid(pid, NULL, 0);
+		return ms_err("cannot run '%s': %s", l->argv[0], strerror(e));
+	}
+	close(errp[0]);
+	return 0;
+}
 
 static void *capture_thread(void *arg)
 {
 	struct loop_ctx *l = arg;
 
 	l->status = -1;
+	l->failed = spawn(l);
+	pthread_mutex_lock(&l->lock);
+	l->started = true;
+	pthread_cond_signal(&l->started_cv);
+	pthread_mutex_unlock(&l->lock);
+	if (l->failed)
+		return NULL;
 	l->interrupted = ms_session_loop(l->s, l->pid, &l->status);
 	l->reaped = l->status != -1;
 	if (l->s->live && ms_live_set_done)
@@ -118,9 +177,10 @@ int ms_cmd_run(int argc, char **argv)
 {
 	struct ms_session_opts o = {.cmd = "run", .faults = true, .files = true, .api = true};
 	struct ms_session s;
-	struct loop_ctx l = {.s = &s};
+	struct loop_ctx l = {
+		.s = &s, .lock = PTHREAD_MUTEX_INITIALIZER, .started_cv = PTHREAD_COND_INITIALIZER};
 	char path[4096], what[512], outbuf[64];
-	int go[2], errp[2], e = 0, i, ret;
+	int e = 0, i, ret;
 	pid_t pid;
 
 	for (i = 1; i < argc; i++) {
@@ -156,69 +216,43 @@ int ms_cmd_run(int argc, char **argv)
 			unlink(o.out);
 		return MS_EXIT_ERROR;
 	}
-	if (pipe2(go, O_CLOEXEC) || pipe2(errp, O_CLOEXEC)) {
-		ms_session_close(&s);
-		return ms_err("pipe: %s", strerror(errno));
-	}
-	pid = fork();
-	if (pid < 0) {
-		ms_session_close(&s);
-		return ms_err("fork: %s", strerror(errno));
-	}
-	if (pid == 0) {
-		close(go[1]);
-		close(errp[0]);
-		child(&s, go[0], errp[1], argv + i);
-	}
-	close(go[0]);
-	close(errp[1]);
-	ms_session_signals(pid);
-	ms_trace_add_process(s.trace, (uint32_t)pid, (uint32_t)getpid(), path);
-	if (ms_session_start(&s, pid, false)) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		ms_session_close(&s);
-		if (o.out)
-			unlink(o.out);
-		return MS_EXIT_ERROR;
-	}
-	if (write(go[1], "g", 1) != 1)
-		e = errno;
-	close(go[1]);
-	if (read(errp[0], &e, sizeof(e)) == sizeof(e) || e) {
-		/* The exec failed: nothing of the program ever ran. */
-		close(errp[0]);
-		waitpid(pid, NULL, 0);
-		ms_session_close(&s);
-		if (o.out)
-			unlink(o.out);
-		return ms_err("cannot run '%s': %s", argv[i], strerror(e));
-	}
-	close(errp[0]);
-	l.pid = pid;
+	l.argv = argv + i;
+	l.path = path;
 	if (s.live) {
 		pthread_t th;
 
+		/* Capture on its own thread (the view never slows it), the view on this one. */
 		pthread_create(&th, NULL, capture_thread, &l);
-		ms_tui_run(s.live);
-		if (!s.live->done && !o.quiet)
-			fprintf(stderr,
-				"memstate: view closed; still tracing %s (pid %d); "
-				"Ctrl-C stops\n",
-				argv[i], (int)pid);
+		pthread_mutex_lock(&l.lock);
+		while (!l.started)
+			pthread_cond_wait(&l.started_cv, &l.lock);
+		pthread_mutex_unlock(&l.lock);
+		if (!l.failed) {
+			ms_tui_run(s.live);
+			if (!s.live->done && !o.quiet)
+				fprintf(stderr,
+					"memstate: view closed; still tracing %s (pid %d); "
+					"Ctrl-C stops\n",
+					argv[i], (int)l.pid);
+		}
 		pthread_join(th, NULL);
-		if (!o.quiet)
+		if (!l.failed && !o.quiet)
 			fprintf(stderr, "memstate: the program's output is in %s\n",
 				o.child_output);
 	} else {
 		capture_thread(&l);
 	}
+	if (l.failed) {
+		ms_session_close(&s);
+		if (o.out)
+			unlink(o.out);
+		return MS_EXIT_ERROR;
+	}
+	pid = l.pid;
 	/* Under ptrace the source reaped the child: its status came as a record. */
 	if (!l.reaped)
 		l.reaped = ms_session_status(&s, pid, &l.status);
-	if (!l.reaped)
-		snprintf(what, sizeof(what), "stopped tracing %s (pid %d)", argv[i], (int)pid);
-	else if (l.interrupted && !WIFEXITED(l.status) && !WIFSIGNALED(l.status))
+	if (!l.reaped || (l.interrupted && !WIFEXITED(l.status) && !WIFSIGNALED(l.status)))
 		snprintf(what, sizeof(what), "stopped tracing %s (pid %d)", argv[i], (int)pid);
 	else if (WIFSIGNALED(l.status))
 		snprintf(what, sizeof(what), "%s killed by signal %d", argv[i], WTERMSIG(l.status));

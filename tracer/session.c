@@ -82,6 +82,8 @@ int ms_session_option(struct ms_session_opts *o, int argc, char **argv, int *i)
 		o->files = false;
 	} else if (!strcmp(a, "--no-api")) {
 		o->api = false;
+	} else if (!strcmp(a, "--no-color")) {
+		o->no_color = true;
 	} else if (!strcmp(a, "--verify-maps")) {
 		o->verify_maps = true;
 	} else if ((v = opt_value(argc, argv, i, "-o")) ||
@@ -133,6 +135,7 @@ void ms_session_usage(FILE *f)
 		   "                        or api (only programs linked with libmemstate)\n"
 		   "      --tui             show the live state map (needs a terminal)\n"
 		   "      --child-output F  with --tui, where the program's output goes\n"
+		   "      --no-color        with --tui, one character per state, no colours\n"
 		   "      --ring-size SIZE  eBPF ring buffer size, e.g. 64M\n"
 		   "      --no-faults       no page fault events\n"
 		   "      --no-files        leave file-backed mappings out of the map\n"
@@ -229,6 +232,7 @@ int ms_session_setup(struct ms_session *s, const struct ms_session_opts *o, int 
 			return ms_err("out of memory");
 		ms_live_init(s->live);
 		s->live->t0_ns = s->t0;
+		s->live->no_color = o->no_color || getenv("NO_COLOR");
 		for (int i = 0, off = 0; i < argc && off < (int)sizeof(s->live->command) - 1; i++)
 			off += snprintf(s->live->command + off,
 					sizeof(s->live->command) - (size_t)off, "%s%s",
@@ -406,8 +410,13 @@ int ms_session_loop(struct ms_session *s, pid_t child, int *status)
 					child_done = true;
 			}
 		}
-		if (child_done && ms_trace_settled(s->trace))
+		if (child_done && ms_trace_settled(s->trace)) {
+			/* The last records (an exit seen by one source while another reaped the
+			 * process) may still wait in a ring: take them before saying done. */
+			for (unsigned i = 0; i < s->nsrc; i++)
+				s->src[i]->poll(s->state[i], 0);
 			return 0;
+		}
 		if (ms_session_stops > stops_seen) {
 			/* First request: passed on to the program (see the handler); the trace
 			 * goes on until it ends. A second one stops tracing now. */

@@ -30,6 +30,7 @@ struct ms_session_opts {
 	bool faults;		  /* page fault events */
 	bool files;		  /* file-backed mappings in the map */
 	bool tui;		  /* --tui */
+	bool no_color;		  /* --tui without colours */
 	bool quiet;		  /* no summary */
 	bool api;		  /* the API channel */
 	bool verify_maps;	  /* compare the map with /proc/PID/maps at each exit */

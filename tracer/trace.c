@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <pthread.h>
 #include <signal.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -615,9 +616,6 @@ static void apply_proc(struct ms_trace *t, struct item *it)
 		ev.op = MS_OP_PROC_EXEC;
 		if (p) {
 			apply_event(t, p, &ev, 0, NULL);
-			/* The kernel mapped the new image, its bss and stack without syscalls. */
-			if (t->o.seed_exec)
-				ms_trace_seed_from_proc(t, pe->pid);
 		}
 		return;
 	case MS_PROC_EXIT:
@@ -664,6 +662,11 @@ void ms_trace_flush(struct ms_trace *t, bool drain)
 
 	while (t->nheap && (drain || t->heap[0]->t + t->o.window_ns <= now))
 		apply_item(t, heap_pop(t));
+	if (t->o.live) { /* the view shows what the sources lost */
+		pthread_mutex_lock(&t->o.live->lock);
+		t->o.live->dropped = t->st.lost;
+		pthread_mutex_unlock(&t->o.live->lock);
+	}
 	if (t->o.writer)
 		ms_tlw_flush(t->o.writer);
 }
@@ -727,6 +730,65 @@ static void on_api(void *ctx, struct ms_event *ev, const char *stat_name)
 	queue(t, it);
 }
 
+/* The start of /proc/PID/exe's path, or of the interpreter's: whose bss the kernel maps. */
+static bool image_file(const char *path, const char *exe)
+{
+	const char *b = strrchr(path, '/');
+
+	return !strcmp(path, exe) || (b && !strncmp(b + 1, "ld-", 3));
+}
+
+/*
+ * At exec the kernel maps the stack and the bss of the program and of its interpreter
+ * without any syscall. Read them now, as the exec record arrives (under ptrace the program
+ * is still stopped at its exec), and queue them right after the exec as seed events. Only
+ * those: anything else in /proc/PID/maps may already come from syscalls queued behind.
+ */
+static void queue_exec_seeds(struct ms_trace *t, const struct ms_proc_event *pe)
+{
+	char path[64], exe[512] = "", line[1024], prev_path[512] = "";
+	unsigned long prev_end = 0;
+	struct item *it;
+	struct ms_event ev;
+	ssize_t n;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%u/exe", pe->pid);
+	n = readlink(path, exe, sizeof(exe) - 1);
+	exe[n > 0 ? n : 0] = 0;
+	snprintf(path, sizeof(path), "/proc/%u/maps", pe->pid);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		char *p = strchr(line, '/'), *nl;
+		bool stack = strstr(line, "[stack]") != NULL;
+
+		if (!ms_maps_line(line, &ev))
+			continue;
+		if (ev.op == MS_OP_FILE_MAP) {
+			snprintf(prev_path, sizeof(prev_path), "%s", p ? p : "");
+			if ((nl = strchr(prev_path, '\n')))
+				*nl = 0;
+			prev_end = (unsigned long)(ev.addr + ev.len);
+			continue;
+		}
+		if (stack || (ev.addr == prev_end && image_file(prev_path, exe))) {
+			it = item_new(t, IT_EVENT, pe->t_ns);
+			if (!it)
+				break;
+			ev.pid = ev.tid = pe->pid;
+			ev.t_ns = pe->t_ns;
+			ev.source = MS_SRC_SYSCALL;
+			ev.flags |= MS_EVF_SEED;
+			it->u.ev = ev;
+			queue(t, it);
+		}
+		prev_end = 0;
+	}
+	fclose(f);
+}
+
 static void on_proc(void *ctx, const struct ms_proc_event *pe)
 {
 	struct ms_trace *t = ctx;
@@ -738,6 +800,8 @@ static void on_proc(void *ctx, const struct ms_proc_event *pe)
 	}
 	it->u.proc = *pe;
 	queue(t, it);
+	if (pe->type == MS_PROC_EXEC && t->o.seed_exec)
+		queue_exec_seeds(t, pe);
 }
 
 static void on_lost(void *ctx, uint64_t n, const char *where)
@@ -843,8 +907,9 @@ static int mlist_add(struct mlist *l, uint64_t s, uint64_t e, uint8_t cls)
 
 static int shadow_range(const struct ms_region *r, void *ctx)
 {
-	uint8_t cls = r->kind == MS_KIND_FILE ? MC_OTHER
-		      : r->state == MS_RESERVED ? MC_RESERVED : MC_USABLE;
+	uint8_t cls = r->kind == MS_KIND_FILE	? MC_OTHER
+		      : r->state == MS_RESERVED ? MC_RESERVED
+						: MC_USABLE;
 
 	return mlist_add(ctx, r->start, r->end, cls);
 }
@@ -884,8 +949,9 @@ int ms_trace_verify_maps(struct ms_trace *t, uint32_t pid, FILE *f)
 		if (!ms_maps_line(line, &ev))
 			continue;
 		mlist_add(&k, ev.addr, ev.addr + ev.len,
-			  ev.op == MS_OP_FILE_MAP ? MC_OTHER
-			  : ev.op == MS_OP_RESERVE ? MC_RESERVED : MC_USABLE);
+			  ev.op == MS_OP_FILE_MAP  ? MC_OTHER
+			  : ev.op == MS_OP_RESERVE ? MC_RESERVED
+						   : MC_USABLE);
 	}
 	fclose(maps);
 	ms_space_lock(p->sp);
@@ -899,8 +965,9 @@ int ms_trace_verify_maps(struct ms_trace *t, uint32_t pid, FILE *f)
 		end = ku < mu ? ku : mu;
 		if (kc != mc) {
 			if (f && diffs < 5)
-				fprintf(f, "memstate: map check, pid %u: [%#" PRIx64 ", %#" PRIx64
-					   ") is %s for the kernel, %s for memstate\n",
+				fprintf(f,
+					"memstate: map check, pid %u: [%#" PRIx64 ", %#" PRIx64
+					") is %s for the kernel, %s for memstate\n",
 					pid, a, end, cname[kc], cname[mc]);
 			diffs++;
 		}

@@ -79,13 +79,13 @@ int ms_trace_finish(struct ms_trace *t, FILE *summary, const char *what);
 
 /* Counters for tests and the summary. */
 struct ms_trace_stats {
-	uint64_t records;    /* records received from sources */
-	uint64_t suppressed; /* library syscalls folded into their API events */
-	uint64_t mismatches; /* api-mismatch flags raised */
-	uint64_t lost;	     /* records sources could not deliver */
-	uint64_t invalid;    /* records refused as malformed (channel) */
-	uint64_t events;     /* events written */
-	uint64_t violations; /* violations in all processes */
+	uint64_t records;      /* records received from sources */
+	uint64_t suppressed;   /* library syscalls folded into their API events */
+	uint64_t mismatches;   /* api-mismatch flags raised */
+	uint64_t lost;	       /* records sources could not deliver */
+	uint64_t invalid;      /* records refused as malformed (channel) */
+	uint64_t events;       /* events written */
+	uint64_t violations;   /* violations in all processes */
 	uint64_t maps_checked; /* processes whose map was verified at exit */
 	uint64_t maps_diffs;   /* ranges that differed */
 };

@@ -21,7 +21,17 @@ require_root_bpf() {
 	skip "$why"
 }
 
-# json_query FILE EXPR: evaluate a Python expression over the parsed timeline `d`.
+# json_query FILE CODE: run Python over the parsed timeline `d` and print the value of the
+# last line (earlier lines may be statements).
 json_query() {
-	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
+	python3 -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+code = sys.argv[2].strip()
+try:
+    print(eval("(" + code + "\n)"))
+except SyntaxError:
+    lines = code.splitlines()
+    exec("\n".join(lines[:-1]))
+    print(eval(lines[-1]))' "$1" "$2"
 }
