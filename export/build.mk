@@ -7,7 +7,8 @@ EXPORT_CJSON_OK := $(wildcard /usr/include/cjson/cJSON.h)
 # Reading and replaying (no cJSON): the TUI's `memstate view` and the tests link these.
 EXPORT_READ_OBJS := $(addprefix $(BUILD)/obj/export/,jsonin.o reader.o)
 EXPORT_READ_OBJS += $(BUILD)/obj/export/playback.o
-EXPORT_CMD_OBJS := $(addprefix $(BUILD)/obj/export/,cmd_check.o)
+EXPORT_CMD_OBJS := $(addprefix $(BUILD)/obj/export/,cmd_check.o cmd_report.o cmd_convert.o \
+		   perfetto.o svg.o)
 
 ifneq ($(EXPORT_CJSON_OK),)
 CLI_OBJS += $(EXPORT_READ_OBJS) $(EXPORT_CMD_OBJS)

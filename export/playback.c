@@ -28,6 +28,8 @@ struct ms_tlp {
 	size_t ndis_kept;
 	char msgbuf[sizeof(((struct ms_violation *)0)->message)]; /* step message */
 	char err[600];						  /* error or truncation line */
+	void (*hook)(void *, const struct ms_event *);		  /* called before each event */
+	void *hook_ctx;						  /* its argument */
 	int state; /* 0 running, else the final ms_tlp_next() result */
 };
 
@@ -242,6 +244,8 @@ static int play_event(struct ms_tlp *p, const struct ms_tl_item *it, struct ms_t
 	int id = 0, v;
 
 	memset(st, 0, sizeof(*st));
+	if (p->hook)
+		p->hook(p->hook_ctx, rec);
 	if (!pr || prepare_space(p, pr, rec))
 		return fail(p, -ENOMEM, "out of memory");
 	st->proc = pr;
@@ -536,6 +540,12 @@ int ms_tlp_next(struct ms_tlp *p, struct ms_tl_item *it, struct ms_tlp_step *ste
 	return 1;
 }
 
+void ms_tlp_set_hook(struct ms_tlp *p, void (*fn)(void *ctx, const struct ms_event *rec), void *ctx)
+{
+	p->hook = fn;
+	p->hook_ctx = ctx;
+}
+
 const char *ms_tlp_error(const struct ms_tlp *p)
 {
 	return p->err;
@@ -549,6 +559,11 @@ const struct ms_tl_item *ms_tlp_header(const struct ms_tlp *p)
 const char *ms_tlp_name(const struct ms_tlp *p)
 {
 	return ms_tlr_name(p->rd);
+}
+
+uint32_t ms_tlp_item_line(const struct ms_tlp *p)
+{
+	return ms_tlr_item_line(p->rd);
 }
 
 bool ms_tlp_is_jsonl(const struct ms_tlp *p)

@@ -66,11 +66,19 @@ struct ms_tlp *ms_tlp_open(const char *path, char *msg, size_t msglen);
  * short: what was read has been replayed), or a negative errno (ms_tlp_error() says why).
  */
 int ms_tlp_next(struct ms_tlp *p, struct ms_tl_item *item, struct ms_tlp_step *step);
+/*
+ * Have fn called with each recorded event just before the replay applies it (a sampler that
+ * wants the state before an event, like the SVG's time columns).
+ */
+void ms_tlp_set_hook(struct ms_tlp *p, void (*fn)(void *ctx, const struct ms_event *rec),
+		     void *ctx);
 /* The error line after a negative ms_tlp_next(), or the truncation notice. */
 const char *ms_tlp_error(const struct ms_tlp *p);
 /* The header (valid until close); NULL before the first item. */
 const struct ms_tl_item *ms_tlp_header(const struct ms_tlp *p);
 const char *ms_tlp_name(const struct ms_tlp *p);
+/* The line where the last item starts. */
+uint32_t ms_tlp_item_line(const struct ms_tlp *p);
 bool ms_tlp_is_jsonl(const struct ms_tlp *p);
 
 /* Processes in the order they were first named. */

@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: MIT
+/*
+ * memstate convert --to FORMAT TRACE -o OUT: a saved timeline as Perfetto / Chrome trace
+ * JSON, as an SVG picture, or as the other form of timeline (json <-> jsonl). Copies are
+ * byte-identical to what the writer would write: write -> read -> write is a fixed point.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "convert.h"
+#include "timeline.h"
+#include "tracer/cli.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: memstate convert --to FORMAT [options] TRACE [-o OUT]\n"
+		"\n"
+		"Converts a saved timeline (JSON or JSON Lines; \"-\" reads stdin) to:\n"
+		"  perfetto  Chrome trace-event JSON for ui.perfetto.dev or chrome://tracing:\n"
+		"            bytes per state per process as counter tracks, page faults per\n"
+		"            second, violations and THP collapses as instant events, process\n"
+		"            and thread names\n"
+		"  svg       a picture: time across, address (gaps collapsed) down, coloured by\n"
+		"            state, violations marked, and the final state map beside it\n"
+		"  json      one timeline document      jsonl  JSON Lines\n"
+		"The output (default stdout) is created 0600: it holds addresses.\n"
+		"\n"
+		"options:\n"
+		"  -t, --to FORMAT        perfetto, svg, json or jsonl\n"
+		"  -o, --output OUT       output file (\"-\" for stdout)\n"
+		"      --fault-window MS  perfetto: page-fault rate averaged over MS ms (default "
+		"10)\n"
+		"      --ops              perfetto: also one slice per operation on its thread\n"
+		"      --pid PID          svg: draw only this process (default: up to 4 busiest)\n"
+		"      --size WxH         svg: picture size in pixels (default 1200x700)\n"
+		"  -h, --help             this text\n"
+		"\n"
+		"exit status: 0 done, 2 the timeline cannot be read or the output not written.\n"
+		"\n"
+		"examples:\n"
+		"  memstate convert --to perfetto trace.json -o trace.perfetto.json\n"
+		"  memstate convert --to svg trace.json -o trace.svg && xdg-open trace.svg\n"
+		"  memstate convert --to json killed-run.jsonl -o whole.json\n");
+}
+
+/* ------------------------------------------------------------------ shared */
+
+int ms_conv_input_end(struct ms_tlp *p, int ret)
+{
+	if (ret < 0)
+		return ms_err("convert: %s", ms_tlp_error(p));
+	if (ret == MS_TLR_TRUNCATED)
+		fprintf(stderr, "memstate convert: warning: %s\n", ms_tlp_error(p));
+	return 0;
+}
+
+/* ------------------------------------------------------------------ json <-> jsonl */
+
+static int write_failed(const struct ms_conv_opts *o, int err)
+{
+	return ms_err("convert: writing %s: %s", o->out_name, strerror(-err));
+}
+
+/* A truncated input still makes a whole document: the replay's closing sections. */
+static int close_from_replay(struct ms_tlp *p, struct ms_tl_writer *w)
+{
+	size_t n = ms_tlp_nprocs(p);
+	struct ms_tl_process *procs = calloc(n ? n : 1, sizeof(*procs));
+	struct ms_totals sum;
+	int err;
+
+	if (!procs)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		struct ms_tlp_proc *pr = ms_tlp_proc_at(p, i);
+
+		procs[i] = (struct ms_tl_process){.pid = pr->pid,
+						  .ppid = pr->ppid,
+						  .exe = pr->exe,
+						  .exit_code = pr->exited ? pr->exit_code : -1,
+						  .exit_signal = pr->exit_signal,
+						  .space = pr->sp};
+	}
+	err = ms_tlw_finish(w, procs, n);
+	if (err == -EINVAL) { /* its closing sections had begun: only the summary is missing */
+		ms_tlp_totals(p, &sum);
+		err = ms_tlw_summary(w, &sum, 0);
+	}
+	free(procs);
+	return err;
+}
+
+int ms_conv_timeline(struct ms_tlp *p, int fd, bool jsonl, const struct ms_conv_opts *o)
+{
+	struct ms_tl_writer *w;
+	struct ms_tl_header hdr;
+	struct ms_tl_process pr;
+	struct ms_tl_item it;
+	int ret, err = 0;
+
+	w = ms_tlw_fdopen(fd, jsonl ? MS_TL_JSONL : MS_TL_JSON, &err);
+	if (!w)
+		return write_failed(o, err);
+	while (!err && (ret = ms_tlp_next(p, &it, NULL)) == 1) {
+		switch (it.type) {
+		case MS_TLI_HEADER:
+			hdr = (struct ms_tl_header){.argc = it.header.argc,
+						    .argv = (char *const *)it.header.argv,
+						    .page_size = it.header.page_size,
+						    .tool = it.header.tool,
+						    .capture = it.header.capture};
+			err = ms_tlw_header(w, &hdr);
+			break;
+		case MS_TLI_EVENT:
+			err = ms_tlw_event_names(w, &it.event.ev, it.event.stat, it.event.message);
+			break;
+		case MS_TLI_VIOLATION:
+			err = ms_tlw_violation(w, it.violation.seq, it.violation.pid,
+					       it.violation.kind, it.violation.message);
+			break;
+		case MS_TLI_REGION:
+			err = ms_tlw_region(w, it.region.pid, &it.region.r, it.region.stat);
+			break;
+		case MS_TLI_PROCESS:
+			pr = (struct ms_tl_process){.pid = it.process.pid,
+						    .ppid = it.process.ppid,
+						    .exe = it.process.exe,
+						    .exit_code = it.process.exit_code,
+						    .exit_signal = it.process.exit_signal};
+			err = ms_tlw_process(w, &pr,
+					     it.process.has_summary ? &it.process.totals : NULL,
+					     it.process.stats, it.process.nstats);
+			break;
+		case MS_TLI_SUMMARY:
+			err = ms_tlw_summary(w, &it.summary.totals, 0);
+			break;
+		}
+	}
+	if (err == -EINVAL) {
+		ms_tlw_close(w);
+		return ms_err("convert: %s:%u: an item out of the writer's order (events, "
+			      "violations, regions, processes, summary) cannot be copied",
+			      ms_tlp_name(p), ms_tlp_item_line(p));
+	}
+	if (err) {
+		ms_tlw_close(w);
+		return write_failed(o, err);
+	}
+	if (ms_conv_input_end(p, ret)) {
+		ms_tlw_close(w);
+		return MS_EXIT_ERROR;
+	}
+	/* A JSON Lines copy of a cut-short file stays cut short; a document must close. */
+	if (ret == MS_TLR_TRUNCATED && !jsonl && (err = close_from_replay(p, w)) != 0) {
+		ms_tlw_close(w);
+		return write_failed(o, err);
+	}
+	err = ms_tlw_close(w);
+	return err ? write_failed(o, err) : 0;
+}
+
+/* ------------------------------------------------------------------ the command */
+
+static int parse_size(const char *s, unsigned *w, unsigned *h)
+{
+	char *end;
+	unsigned long a = strtoul(s, &end, 10), b;
+
+	if (end == s || (*end != 'x' && *end != 'X'))
+		return -EINVAL;
+	s = end + 1;
+	b = strtoul(s, &end, 10);
+	if (end == s || *end || a < 320 || b < 200 || a > 20000 || b > 20000)
+		return -EINVAL;
+	*w = (unsigned)a;
+	*h = (unsigned)b;
+	return 0;
+}
+
+int ms_cmd_convert(int argc, char **argv)
+{
+	enum { OPT_FAULT_WINDOW = 256, OPT_OPS, OPT_PID, OPT_SIZE };
+	static const struct option opts[] = {
+		{"to", required_argument, NULL, 't'},
+		{"output", required_argument, NULL, 'o'},
+		{"fault-window", required_argument, NULL, OPT_FAULT_WINDOW},
+		{"ops", no_argument, NULL, OPT_OPS},
+		{"pid", required_argument, NULL, OPT_PID},
+		{"size", required_argument, NULL, OPT_SIZE},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	struct ms_conv_opts o = {.fault_window = 10000000, .width = 1200, .height = 700};
+	const char *to = NULL, *out = "-";
+	struct ms_tlp *p = NULL;
+	char msg[600], *end;
+	unsigned long v;
+	int c, fd = 1, ret;
+
+	optind = 0;
+	while ((c = getopt_long(argc, argv, "t:o:h", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			to = optarg;
+			break;
+		case 'o':
+			out = optarg;
+			break;
+		case OPT_FAULT_WINDOW:
+			v = strtoul(optarg, &end, 10);
+			if (!*optarg || *end || !v || v > 3600000)
+				return ms_usage_err("convert",
+						    "--fault-window wants milliseconds "
+						    "from 1 to 3600000, not '%s'",
+						    optarg);
+			o.fault_window = (uint64_t)v * 1000000u;
+			break;
+		case OPT_OPS:
+			o.ops = true;
+			break;
+		case OPT_PID:
+			v = strtoul(optarg, &end, 10);
+			if (!*optarg || *end || !v || v > UINT32_MAX)
+				return ms_usage_err("convert", "--pid wants a process id, not '%s'",
+						    optarg);
+			o.pid = (uint32_t)v;
+			break;
+		case OPT_SIZE:
+			if (parse_size(optarg, &o.width, &o.height))
+				return ms_usage_err("convert",
+						    "--size wants WxH from 320x200 to "
+						    "20000x20000, not '%s'",
+						    optarg);
+			break;
+		case 'h':
+			usage(stdout);
+			return MS_EXIT_OK;
+		default:
+			return ms_usage_err("convert", "unknown option");
+		}
+	}
+	if (!to)
+		return ms_usage_err("convert",
+				    "which format? give --to perfetto, svg, json or jsonl");
+	if (strcmp(to, "perfetto") && strcmp(to, "svg") && strcmp(to, "json") &&
+	    strcmp(to, "jsonl"))
+		return ms_usage_err("convert", "unknown format '%s' (perfetto, svg, json, jsonl)",
+				    to);
+	if (optind != argc - 1)
+		return ms_usage_err("convert", optind == argc ? "which timeline? give one TRACE"
+							      : "one TRACE at a time");
+	o.out_name = strcmp(out, "-") ? out : "<stdout>";
+	if (!strcmp(to, "svg")) {
+		/* Two passes (layout, then drawing): it opens the input itself. */
+		p = NULL;
+	} else {
+		p = ms_tlp_open(argv[optind], msg, sizeof(msg));
+		if (!p)
+			return ms_err("convert: %s", msg);
+	}
+	if (strcmp(out, "-")) {
+		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd < 0) {
+			ms_tlp_close(p);
+			return ms_err("convert: cannot write %s: %s", out, strerror(errno));
+		}
+		/* An existing file keeps its mode through O_TRUNC: make it private too. */
+		if (fchmod(fd, 0600) && errno != EPERM && errno != EROFS) {
+			close(fd);
+			ms_tlp_close(p);
+			return ms_err("convert: cannot write %s: %s", out, strerror(errno));
+		}
+	}
+	if (!strcmp(to, "perfetto"))
+		ret = ms_conv_perfetto(p, fd, &o);
+	else if (!strcmp(to, "svg"))
+		ret = ms_conv_svg(argv[optind], fd, &o);
+	else
+		ret = ms_conv_timeline(p, fd, !strcmp(to, "jsonl"), &o);
+	if (fd != 1 && close(fd) && !ret)
+		ret = ms_err("convert: writing %s: %s", out, strerror(errno));
+	ms_tlp_close(p);
+	return ret;
+}
