@@ -163,9 +163,12 @@ lint:
 format:
 	$(Q)clang-format -i $(LINT_SRCS)
 
-install: lib
+install: lib cli
 	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include/memstate \
-		$(DESTDIR)$(PREFIX)/lib/pkgconfig
+		$(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin \
+		$(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 755 $(MEMSTATE) $(DESTDIR)$(PREFIX)/bin/
+	install -m 644 docs/memstate.1 $(DESTDIR)$(PREFIX)/share/man/man1/
 	install -m 644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libmemstate.so.0 $(DESTDIR)$(PREFIX)/lib/libmemstate.so
@@ -174,6 +177,7 @@ install: lib
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libmemstate.* $(DESTDIR)$(PREFIX)/lib/pkgconfig/memstate.pc
+	rm -f $(DESTDIR)$(PREFIX)/bin/memstate $(DESTDIR)$(PREFIX)/share/man/man1/memstate.1
 	rm -rf $(DESTDIR)$(PREFIX)/include/memstate
 
 clean:

@@ -12,8 +12,7 @@ cd "$(dirname "$0")/.." || exit 2
 BUILD=${BUILD:-build}
 filter=${1:-}
 logs=$BUILD/test-logs
-rm -rf "$logs"
-mkdir -p "$logs"
+mkdir -p "$logs" # each suite replaces its own log, and removes it when it passes
 export MEMSTATE_BUILD=$PWD/$BUILD
 pass=0 fail=0 skip=0
 

@@ -16,7 +16,7 @@
 
 #define DEFAULT_WINDOW_NS 30000000ull /* how long a record waits for slower sources */
 #define NOTE_WINDOW_NS	  2000000ull  /* an ms_note() follows its allocator's syscall within */
-#define SLACK_NS	  10000ull    /* clock reads of two CPUs */
+#define SLACK_NS	  2000ull     /* the kernel's and the vDSO's reads of CLOCK_MONOTONIC */
 #define SUMMARY_ROWS	  20	      /* processes listed in the summary table */
 
 /* The live view is optional (tui/ may not be built): call it only when linked in. */
@@ -558,20 +558,34 @@ static void apply_api(struct ms_trace *t, struct item *it)
 		dq_remove(&q->api, it);
 	if (!p)
 		return;
-	/* The syscalls this thread made inside the call are the library's own. */
+	/*
+	 * The syscalls this thread made inside the call are the library's own. Calls of one
+	 * thread follow each other within microseconds, so the window's slack (two clock
+	 * reads) may reach a neighbour's syscall: one that matches what this call does is
+	 * taken first; another one only counts against this call when strictly inside it.
+	 */
 	if (q && !(ev->flags & MS_EVF_NOTE)) {
-		uint64_t lo = ev->t_ns - SLACK_NS, hi = ev->t_ns + ev->aux + SLACK_NS;
+		uint64_t b = ev->t_ns, e = ev->t_ns + ev->aux;
+		unsigned want = api_syscall(ev) >= 0, got = 0;
+		char other[160];
 
 		for (size_t i = 0; i < q->sys.n; i++) {
 			struct item *s = dq_at(&q->sys, i);
 
-			if (s->t > hi)
+			if (s->t > e + SLACK_NS)
 				break;
-			if (s->t < lo || s->claimed)
+			if (s->t + SLACK_NS < b || s->claimed)
 				continue;
-			s->claimed = true;
-			if (!flag && !api_matches(ev, &s->u.sys, why, sizeof(why)))
-				flag = MS_V_API_MISMATCH;
+			if (got < want && api_matches(ev, &s->u.sys, other, sizeof(other))) {
+				s->claimed = true;
+				got++;
+			} else if (s->t >= b && s->t <= e) {
+				s->claimed = true;
+				if (!flag) {
+					api_matches(ev, &s->u.sys, why, sizeof(why));
+					flag = MS_V_API_MISMATCH;
+				}
+			}
 		}
 	}
 	if (flag)
