@@ -362,7 +362,7 @@ static void on_event(struct report *rp, struct ms_tlp *p, const struct ms_tl_ite
 		return;
 	q->by_op[ev->op]++;
 	q->by_src[ev->source]++;
-	if (ev->flags & MS_EVF_FAILED)
+	if (ev->op < MS_OP_PROC_FORK && (ev->flags & MS_EVF_FAILED))
 		q->failed++;
 	if (ev->op == MS_OP_PAGE_FAULT && (ev->flags & MS_EVF_INFERRED))
 		q->first_touch++;
@@ -512,7 +512,8 @@ static void print_proc(struct ms_tlp_proc *pr, struct rp_proc *q)
 	for (int k = MS_RESERVED; k < MS_STATE_COUNT; k++)
 		printf("  %-9s %12s %12s %14s %12s\n", ms_state_name((unsigned)k),
 		       fmt_bytes(a, sizeof(a), q->min[k]), fmt_bytes(b, sizeof(b), q->peak[k]),
-		       fmt_ns(c, sizeof(c), q->peak_t[k]), fmt_bytes(d, sizeof(d), tot.bytes[k]));
+		       q->peak[k] ? fmt_ns(c, sizeof(c), q->peak_t[k]) : "-",
+		       fmt_bytes(d, sizeof(d), tot.bytes[k]));
 	printf("  footprint (Prepared + Ready) peak %s",
 	       fmt_bytes(a, sizeof(a), q->peak_footprint));
 	if (tot.file_bytes)

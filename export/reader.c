@@ -769,7 +769,10 @@ static int header_member(struct ms_tl_reader *r, int id)
 				   n->type == MS_J_STR ? "\"" : "");
 		return 0;
 	case F_VERSION:
-		if (n->type != MS_J_NUM || !(n->nflags & MS_JN_INT) || (n->nflags & MS_JN_NEG) ||
+		if (n->type != MS_J_NUM)
+			return bad(r, 0, "header: \"version\" must be the integer 1, found %s",
+				   ms_jtype_name(n));
+		if (!(n->nflags & MS_JN_INT) || (n->nflags & MS_JN_NEG) ||
 		    (n->nflags & MS_JN_BIG) || n->u != 1)
 			return bad(r, 0,
 				   "timeline version %.32s is not supported (this memstate reads "
@@ -924,6 +927,9 @@ static int read_first(struct ms_tl_reader *r, struct ms_tl_item *it, int *sectio
 		return j->err ? j->err
 			      : ms_jin_fail(j, -EINVAL, 0, 0,
 					    "empty file: not a memstate timeline");
+	if (c == 0xef)
+		return ms_jin_fail(j, -EINVAL, 0, 0,
+				   "starts with a byte order mark, which JSON does not allow");
 	if (c != '{')
 		return ms_jin_fail(j, -EINVAL, 0, 0,
 				   "not a memstate timeline (it does not start with '{')");
