@@ -38,6 +38,7 @@ struct stat_slot {
 /* What a check decided, for the commit that follows under the same lock hold. */
 struct pending {
 	const struct ms_event *ev; /* the event checked, NULL when none is pending */
+	struct ms_node *first;	   /* first interval ending after s, found by the check */
 	uint64_t s, e;		   /* byte range the transition applies to */
 	uint8_t op;		   /* transition to apply (a first touch applies MS_OP_USED) */
 	bool apply;		   /* false: record only (bad range) */
@@ -48,6 +49,7 @@ struct pending {
 struct ms_space {
 	pthread_mutex_t lock;
 	struct ms_tree tree;
+	struct ms_node *finger; /* the interval the last operation ended on (locality) */
 	uint32_t page_size;
 	uint64_t bytes[MS_KIND_COUNT][MS_STATE_COUNT]; /* per kind and state, now */
 	struct ms_totals tot;			       /* counters and peaks */
@@ -428,6 +430,8 @@ static void set_node(struct ms_space *sp, struct ms_node *n, const struct target
 {
 	account(sp, n, -1);
 	if (t->erase) {
+		if (sp->finger == n)
+			sp->finger = NULL;
 		ms_tree_erase(&sp->tree, n);
 		ms_tree_node_give(&sp->tree, n);
 		return;
@@ -457,10 +461,10 @@ static bool mergeable(const struct ms_node *a, const struct ms_node *b)
 	       a->stat == b->stat;
 }
 
-/* Merge equal neighbours from the interval before s to the one starting at e. */
-static void merge_around(struct ms_space *sp, uint64_t s, uint64_t e)
+/* Merge equal neighbours from a (the interval before the range, or its first) to e. */
+static void merge_from(struct ms_space *sp, struct ms_node *a, uint64_t e)
 {
-	struct ms_node *a = ms_tree_lower_bound(&sp->tree, s ? s - 1 : 0), *b;
+	struct ms_node *b;
 
 	while (a && (b = ms_tree_next(a)) && b->start <= e) {
 		if (mergeable(a, b)) {
@@ -475,16 +479,24 @@ static void merge_around(struct ms_space *sp, uint64_t s, uint64_t e)
 			break;
 		a = b;
 	}
+	sp->finger = a;
 }
 
-/* Apply op to [s, e). Nodes were reserved by the check: nothing here can fail. */
+/*
+ * Apply op to [s, e), starting from n, the first interval ending after s (the check found
+ * it: one descent of the tree per operation). Nodes were reserved by the check: nothing
+ * here can fail.
+ */
 static void apply_range(struct ms_space *sp, const struct ms_event *ev, unsigned op, uint64_t s,
-			uint64_t e)
+			uint64_t e, struct ms_node *n)
 {
-	struct ms_node *n = ms_tree_lower_bound(&sp->tree, s), *next;
+	/* The interval before the range stays put whatever happens inside: merging starts
+	 * there (with none, from the tree's first interval, which the range may create). */
+	struct ms_node *left = n ? (n->start < s ? n : ms_tree_prev(n)) : ms_tree_last(&sp->tree);
 	struct target t, g;
 	bool fills = gap_target(ev, op, &g);
 	uint64_t pos = s;
+	struct ms_node *next;
 
 	while (pos < e) {
 		if (!n || n->start >= e) {
@@ -510,13 +522,47 @@ static void apply_range(struct ms_space *sp, const struct ms_event *ev, unsigned
 		}
 		n = next;
 	}
-	merge_around(sp, s, e);
+	merge_from(sp, left ? left : ms_tree_first(&sp->tree), e);
 }
 
 /* ------------------------------------------------------------------ checking */
 
+/*
+ * ms_tree_lower_bound(addr) that first tries the finger: programs work near where they
+ * last did (a scavenger sweeping up, faults touching pages in order), and a step from the
+ * finger costs nothing where a descent costs a cache miss per level.
+ */
+static struct ms_node *find(struct ms_space *sp, uint64_t addr)
+{
+	struct ms_node *f = sp->finger, *n;
+
+	if (f) {
+		if (addr >= f->end) {
+			n = ms_tree_next(f);
+			if (!n || n->end > addr)
+				return n;
+		} else if (addr >= f->start) {
+			return f;
+		} else {
+			n = ms_tree_prev(f);
+			if (!n || n->end <= addr)
+				return f;
+		}
+	}
+	return ms_tree_lower_bound(&sp->tree, addr);
+}
+
+/* The interval holding addr, or NULL. */
+static struct ms_node *find_holding(struct ms_space *sp, uint64_t addr)
+{
+	struct ms_node *n = find(sp, addr);
+
+	return n && n->start <= addr ? n : NULL;
+}
+
 /* What a walk over a range found. */
 struct walk {
+	struct ms_node *first;	/* first interval ending after the range's start */
 	uint64_t gaps;		/* None runs */
 	uint64_t charged_same;	/* bytes charged to the event's stat */
 	uint64_t charged_other; /* bytes charged to another stat */
@@ -526,10 +572,10 @@ struct walk {
 static void walk_range(struct ms_space *sp, struct ms_event *ev, uint64_t s, uint64_t e,
 		       struct walk *w)
 {
-	const struct ms_node *n = ms_tree_lower_bound(&sp->tree, s);
+	const struct ms_node *n = find(sp, s);
 	uint64_t pos = s, lo, hi;
 
-	*w = (struct walk){0};
+	*w = (struct walk){.first = (struct ms_node *)n};
 	for (; n && n->start < e; n = ms_tree_next(n)) {
 		if (n->start > pos) {
 			ev->from[MS_NONE] += n->start - pos;
@@ -681,12 +727,13 @@ static int check_semantics(struct ms_space *sp, struct ms_event *ev, const struc
 static int check_page_fault(struct ms_space *sp, struct ms_event *ev)
 {
 	struct pending *p = &sp->pend;
-	const struct ms_node *n = ms_tree_lookup(&sp->tree, p->s);
+	struct ms_node *n = find_holding(sp, p->s);
 	char why[96];
 
 	ev->to = MS_STATE_UNCHANGED;
 	ev->flags &= (uint8_t)~MS_EVF_INFERRED;
 	p->tracked = n != NULL;
+	p->first = n;
 	ev->from[n ? n->state : MS_NONE] = sp->page_size;
 	if (!n || (n->attr & MS_NA_FILE))
 		return 0;
@@ -772,6 +819,7 @@ int ms_space_check_locked(struct ms_space *sp, struct ms_event *ev)
 		struct target g;
 
 		walk_range(sp, ev, p->s, p->e, &w);
+		p->first = w.first;
 		if (semantic)
 			v = check_semantics(sp, ev, &w);
 		need = 2 + (gap_target(ev, ev->op, &g) ? w.gaps : 0);
@@ -826,12 +874,14 @@ void ms_space_commit_locked(struct ms_space *sp, struct ms_event *ev)
 		return;
 	sp->ndirty = 0;
 	if (p->apply && ev->result == 0) {
-		if (ev->op != MS_OP_PAGE_FAULT || p->op != MS_OP_PAGE_FAULT)
-			apply_range(sp, ev, p->op, p->s, p->e);
-		if (ev->op == MS_OP_PAGE_FAULT && p->tracked &&
-		    (n = ms_tree_lookup(&sp->tree, p->s)))
+		n = p->first;
+		if (ev->op != MS_OP_PAGE_FAULT || p->op != MS_OP_PAGE_FAULT) {
+			apply_range(sp, ev, p->op, p->s, p->e, n);
+			n = NULL; /* the map changed: look the page up again below */
+		}
+		if (ev->op == MS_OP_PAGE_FAULT && p->tracked && (n || (n = find_holding(sp, p->s))))
 			n->faults = sat_add32(n->faults, 1);
-		if (ev->op == MS_OP_THP_COLLAPSE && (n = ms_tree_lookup(&sp->tree, p->s)))
+		if (ev->op == MS_OP_THP_COLLAPSE && (n = find_holding(sp, p->s)))
 			n->thp = sat_add32(n->thp, 1);
 	} else if (ev->result) {
 		ev->flags |= MS_EVF_FAILED;
@@ -879,6 +929,7 @@ void ms_space_clear_locked(struct ms_space *sp)
 {
 	struct ms_node *n, *next;
 
+	sp->finger = NULL;
 	for (n = ms_tree_first(&sp->tree); n; n = next) {
 		next = ms_tree_next(n);
 		account(sp, n, -1);

@@ -133,6 +133,11 @@ struct ms_node *ms_tree_first(const struct ms_tree *t)
 	return t->root ? leftmost(t->root) : NULL;
 }
 
+struct ms_node *ms_tree_last(const struct ms_tree *t)
+{
+	return t->root ? rightmost(t->root) : NULL;
+}
+
 struct ms_node *ms_tree_next(const struct ms_node *n)
 {
 	const struct ms_node *p;

@@ -66,6 +66,7 @@ struct ms_node *ms_tree_lookup(const struct ms_tree *t, uint64_t addr);
 /* First interval whose end is above addr (holding addr or after it), or NULL. */
 struct ms_node *ms_tree_lower_bound(const struct ms_tree *t, uint64_t addr);
 struct ms_node *ms_tree_first(const struct ms_tree *t);
+struct ms_node *ms_tree_last(const struct ms_tree *t);
 struct ms_node *ms_tree_next(const struct ms_node *n);
 struct ms_node *ms_tree_prev(const struct ms_node *n);
 

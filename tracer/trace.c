@@ -562,7 +562,7 @@ static void apply_api(struct ms_trace *t, struct item *it)
 	 * The syscalls this thread made inside the call are the library's own. Calls of one
 	 * thread follow each other within microseconds, so the window's slack (two clock
 	 * reads) may reach a neighbour's syscall: one that matches what this call does is
-	 * taken first; another one only counts against this call when strictly inside it.
+	 * taken first; another of the same kind strictly inside it is a mismatch.
 	 */
 	if (q && !(ev->flags & MS_EVF_NOTE)) {
 		uint64_t b = ev->t_ns, e = ev->t_ns + ev->aux;
@@ -579,12 +579,14 @@ static void apply_api(struct ms_trace *t, struct item *it)
 			if (got < want && api_matches(ev, &s->u.sys, other, sizeof(other))) {
 				s->claimed = true;
 				got++;
-			} else if (s->t >= b && s->t <= e) {
-				s->claimed = true;
-				if (!flag) {
-					api_matches(ev, &s->u.sys, why, sizeof(why));
-					flag = MS_V_API_MISMATCH;
-				}
+			} else if (s->t >= b && s->t <= e && (long)s->u.sys.nr == api_syscall(ev) &&
+				   !flag) {
+				/* The call's own syscall did something else than declared: what
+				 * the kernel did is applied as it is, and the call is flagged. A
+				 * syscall of another kind (the library's own malloc) is not the
+				 * call's and is simply applied. */
+				api_matches(ev, &s->u.sys, why, sizeof(why));
+				flag = MS_V_API_MISMATCH;
 			}
 		}
 	}
