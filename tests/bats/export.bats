@@ -139,8 +139,10 @@ zoo_check() {
 
 @test "check: a JSON Lines file cut short is checked to its last whole line, with a warning" {
 	local d=$BATS_TEST_TMPDIR
-	head -c 30000 "$BATS_FILE_TMPDIR/g.jsonl" >"$d/cut.jsonl"
+	# 50 whole lines and the start of the 51st, as a killed writer leaves it
+	{ head -n 50 "$BATS_FILE_TMPDIR/g.jsonl"; sed -n 51p "$BATS_FILE_TMPDIR/g.jsonl" | head -c 40; } >"$d/cut.jsonl"
 	run -0 --separate-stderr "$MEMSTATE" check "$d/cut.jsonl"
+	assert_output --partial ": 49 events, 1 process"
 	assert_output --partial "agrees with the recorded timeline (cut short: checked up to its last whole line)"
 	assert_equal "$(wc -l <<<"$stderr")" 1
 	[[ $stderr == *"cut.jsonl:"*"the last line is cut short (the run was killed?); read up to line"* ]]
@@ -222,7 +224,8 @@ zoo_check() {
 		    assert p["bytes"][st]["peak"] == s["peak_bytes"][st], st
 		    assert p["bytes"][st]["final"] == s["bytes"][st], st
 		assert p["ops"] == s["ops"], (p["ops"], s["ops"])
-		assert p["top_regions_by_transitions"][0]["addr"] == 0xc000000000
+		top = p["top_regions_by_transitions"][0]
+		assert (top["made_by"], top["len"]) == ("sysReserve", 64 << 20), top
 		assert len(p["series"]["Ready"]) >= 2
 		print("ok")
 	EOF
