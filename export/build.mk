@@ -25,3 +25,9 @@ $(BUILD)/tests/test_export%: $(BUILD)/obj/tests/unit/test_export%.o $(EXPORT_REA
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcjson
+
+# The export benchmark reads and replays too.
+$(BUILD)/bench/bench_export: $(BUILD)/obj/bench/bench_export.o $(EXPORT_READ_OBJS) $(LIB_A)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lm

@@ -136,17 +136,26 @@ static inline int peek(struct ms_jin *j)
 int ms_jin_skip_ws(struct ms_jin *j)
 {
 	for (;;) {
-		int c = peek(j);
+		const unsigned char *p = j->buf + j->pos, *e = j->buf + j->end;
 
-		if (c == '\n') {
-			j->pos++;
-			j->line++;
-			j->line_off = j->off + j->pos;
-		} else if (c == ' ' || c == '\t' || c == '\r') {
-			j->pos++;
-		} else {
-			return c;
+		/* Scan the buffer directly: white space is most of what a reader skips. */
+		while (p < e) {
+			unsigned char c = *p;
+
+			if (c == ' ' || c == '\t' || c == '\r') {
+				p++;
+			} else if (c == '\n') {
+				p++;
+				j->line++;
+				j->line_off = j->off + (uint64_t)(p - j->buf);
+			} else {
+				j->pos = (size_t)(p - j->buf);
+				return c;
+			}
 		}
+		j->pos = j->end;
+		if (refill(j) <= 0)
+			return -1;
 	}
 }
 
@@ -157,6 +166,14 @@ int ms_jin_skip_blank(struct ms_jin *j)
 	while ((c = peek(j)) == ' ' || c == '\t' || c == '\r')
 		j->pos++;
 	return c;
+}
+
+/* Most calls find the next token at once: only real white space takes the loop. */
+static inline int skip_ws(struct ms_jin *j)
+{
+	if (j->pos < j->end && j->buf[j->pos] > ' ')
+		return j->buf[j->pos];
+	return ms_jin_skip_ws(j);
 }
 
 void ms_jin_take(struct ms_jin *j)
@@ -196,8 +213,10 @@ static int new_node(struct ms_jin *j, uint8_t type, uint32_t *idx)
 	}
 	*idx = j->nnodes++;
 	n = &j->nodes[*idx];
-	memset(n, 0, sizeof(*n));
+	n->u = 0;
+	n->key = n->keylen = n->str = n->len = n->child = n->next = 0;
 	n->type = type;
+	n->nflags = 0;
 	ms_jin_where(j, &n->line, &n->col);
 	return 0;
 }
@@ -382,6 +401,13 @@ static int utf8_seq(struct ms_jin *j, uint32_t start, uint32_t max)
 	return put(j, b, n, start, max);
 }
 
+/* Bytes a string holds as they are: printable ASCII but the quote and the backslash. */
+static const uint8_t plain[256] = {
+	[0x20 ... 0x21] = 1, /* '"' is 0x22 */
+	[0x23 ... 0x5b] = 1, /* '\\' is 0x5c */
+	[0x5d ... 0x7f] = 1,
+};
+
 /* A string at the input position ('"' next) into the arena, NUL-terminated. */
 static int parse_string(struct ms_jin *j, uint32_t max, uint32_t *off, uint32_t *len)
 {
@@ -396,10 +422,19 @@ static int parse_string(struct ms_jin *j, uint32_t max, uint32_t *off, uint32_t 
 			return fail_eof(j, "unexpected end of file in a string");
 		p = q = j->buf + j->pos;
 		e = j->buf + j->end;
-		while (q < e && *q >= 0x20 && *q < 0x80 && *q != '"' && *q != '\\')
+		while (q < e && plain[*q])
 			q++;
-		if (q > p && put(j, p, (size_t)(q - p), start, max))
-			return j->err;
+		if (q > p) {
+			size_t n = (size_t)(q - p);
+
+			/* The usual short run: room is there, copy without the checks of put(). */
+			if (j->alen - start + n <= max && j->alen + n + 1 <= j->acap) {
+				memcpy(j->arena + j->alen, p, n);
+				j->alen += (uint32_t)n;
+			} else if (put(j, p, n, start, max)) {
+				return j->err;
+			}
+		}
 		j->pos += (size_t)(q - p);
 		if (q == e)
 			continue;
@@ -429,6 +464,44 @@ static int parse_string(struct ms_jin *j, uint32_t max, uint32_t *off, uint32_t 
 }
 
 /* ------------------------------------------------------------------ numbers and literals */
+
+/*
+ * The common case, an integer wholly inside the buffer and followed by a delimiter, read
+ * in place. Returns 1 when done, 0 to take the general path (which re-reads from the start).
+ */
+static int number_fast(struct ms_jin *j, struct ms_jnode *n)
+{
+	const unsigned char *p = j->buf + j->pos, *e = j->buf + j->end, *q = p;
+	uint64_t u = 0;
+	size_t len;
+
+	const unsigned char *digits;
+
+	if (q < e && *q == '-')
+		q++;
+	if (q >= e || *q < '1' || *q > '9')
+		return 0; /* zero, leading zeros and errors: the general path */
+	/* 19 digits cannot overflow 64 bits; longer literals take the general path. */
+	digits = q;
+	while (q < e && *q >= '0' && *q <= '9' && q - digits < 19)
+		u = u * 10 + (unsigned)(*q++ - '0');
+	if (q < e && *q >= '0' && *q <= '9')
+		return 0;
+	if (q >= e || *q == '.' || *q == 'e' || *q == 'E')
+		return 0;
+	len = (size_t)(q - p);
+	if (len > MS_JIN_MAX_NUMBER || arena_reserve(j, len + 1))
+		return 0;
+	n->nflags = MS_JN_INT | (*p == '-' ? MS_JN_NEG : 0);
+	n->u = u;
+	n->str = j->alen;
+	n->len = (uint32_t)len;
+	memcpy(j->arena + j->alen, p, len);
+	j->alen += (uint32_t)len;
+	j->arena[j->alen++] = 0;
+	j->pos += len;
+	return 1;
+}
 
 static int number(struct ms_jin *j, struct ms_jnode *n)
 {
@@ -537,7 +610,7 @@ static int container(struct ms_jin *j, unsigned depth, uint32_t self, bool objec
 	if (depth >= MS_JIN_MAX_DEPTH)
 		return fail(j, "nesting deeper than %d levels", MS_JIN_MAX_DEPTH);
 	j->pos++; /* the opening bracket */
-	c = ms_jin_skip_ws(j);
+	c = skip_ws(j);
 	if (c == close) {
 		j->pos++;
 		return 0;
@@ -548,7 +621,7 @@ static int container(struct ms_jin *j, unsigned depth, uint32_t self, bool objec
 				return fail_unexpected(j, c, "a member name in quotes");
 			if (parse_string(j, MS_JIN_MAX_KEY, &koff, &klen))
 				return j->err;
-			c = ms_jin_skip_ws(j);
+			c = skip_ws(j);
 			if (c != ':')
 				return fail_unexpected(j, c, "':' after the member name");
 			j->pos++;
@@ -565,10 +638,10 @@ static int container(struct ms_jin *j, unsigned depth, uint32_t self, bool objec
 			j->nodes[self].child = child;
 		last = child;
 		count++;
-		c = ms_jin_skip_ws(j);
+		c = skip_ws(j);
 		if (c == ',') {
 			j->pos++;
-			c = ms_jin_skip_ws(j);
+			c = skip_ws(j);
 			continue;
 		}
 		if (c == close) {
@@ -583,7 +656,7 @@ static int container(struct ms_jin *j, unsigned depth, uint32_t self, bool objec
 
 static int parse_value(struct ms_jin *j, unsigned depth, uint32_t *out)
 {
-	int c = ms_jin_skip_ws(j);
+	int c = skip_ws(j);
 	uint32_t idx;
 
 	if (c < 0)
@@ -612,6 +685,8 @@ static int parse_value(struct ms_jin *j, unsigned depth, uint32_t *out)
 			if (new_node(j, MS_J_NUM, &idx))
 				return j->err;
 			*out = idx;
+			if (number_fast(j, &j->nodes[idx]))
+				return 0;
 			return number(j, &j->nodes[idx]);
 		}
 		return fail_unexpected(j, c, "a value");
@@ -638,7 +713,7 @@ int ms_jin_key(struct ms_jin *j)
 		return j->err;
 	j->nnodes = 0;
 	j->alen = 0;
-	c = ms_jin_skip_ws(j);
+	c = skip_ws(j);
 	if (c != '"')
 		return fail_unexpected(j, c, "a member name in quotes");
 	return parse_string(j, MS_JIN_MAX_KEY, &off, &len);

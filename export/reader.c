@@ -10,6 +10,7 @@
  * Lines file is read one line (one item) at a time.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,21 +93,82 @@ _Static_assert(F_COUNT <= 64, "one bit per member in a uint64_t");
 
 #define B(f) (1ull << (f))
 
-static int field_id(const char *key)
+/*
+ * Every name the reader matches (member names and the spellings of operations, states,
+ * sources and violation kinds) in one hash table, built once from the same tables the
+ * writer prints from: a key costs one hash and one memcmp instead of a string search.
+ */
+enum name_kind { NK_FIELD, NK_OP, NK_STATE, NK_SOURCE, NK_VIOLATION };
+
+struct name_slot {
+	const char *name; /* NULL when free */
+	uint8_t len;	  /* bytes */
+	uint8_t kind;	  /* enum name_kind */
+	uint8_t id;	  /* field, op, state, source or violation number */
+};
+
+#define NAME_SLOTS 256 /* a power of two, well above the ~100 names */
+
+static struct name_slot name_table[NAME_SLOTS];
+static pthread_once_t name_once = PTHREAD_ONCE_INIT;
+
+/* Cheap and good enough for ~100 known names: length, kind and three of the bytes. */
+static uint32_t name_hash(const char *s, size_t len, unsigned kind)
 {
-	int lo = 0, hi = F_COUNT - 1;
+	const unsigned char *u = (const unsigned char *)s;
 
-	while (lo <= hi) {
-		int mid = (lo + hi) / 2, c = strcmp(key, field_names[mid]);
+	if (!len)
+		return kind;
+	return (uint32_t)len * 97u + kind * 31u + u[0] * 7u + u[len / 2] * 13u + u[len - 1] * 3u;
+}
 
-		if (!c)
-			return mid;
-		if (c < 0)
-			hi = mid - 1;
-		else
-			lo = mid + 1;
+static void name_add(const char *s, unsigned kind, unsigned id)
+{
+	size_t len = strlen(s);
+	uint32_t i = name_hash(s, len, kind) & (NAME_SLOTS - 1);
+
+	while (name_table[i].name)
+		i = (i + 1) & (NAME_SLOTS - 1);
+	name_table[i] = (struct name_slot){s, (uint8_t)len, (uint8_t)kind, (uint8_t)id};
+}
+
+static void names_init(void)
+{
+	for (unsigned i = 0; i < F_COUNT; i++)
+		name_add(field_names[i], NK_FIELD, i);
+	for (unsigned i = 0; i < MS_OP_COUNT; i++)
+		name_add(ms_op_name(i), NK_OP, i);
+	for (unsigned i = 0; i < MS_STATE_COUNT; i++)
+		name_add(ms_state_name(i), NK_STATE, i);
+	for (unsigned i = 0; i < MS_SRC_COUNT; i++)
+		name_add(ms_source_name(i), NK_SOURCE, i);
+	for (unsigned i = 1; i < MS_V_COUNT; i++)
+		name_add(ms_violation_name(i), NK_VIOLATION, i);
+}
+
+/* The number of name s (len bytes) of that kind, or -1. */
+static int name_find(const char *s, size_t len, unsigned kind)
+{
+	uint32_t i = name_hash(s, len, kind) & (NAME_SLOTS - 1);
+
+	for (; name_table[i].name; i = (i + 1) & (NAME_SLOTS - 1)) {
+		const struct name_slot *n = &name_table[i];
+
+		if (n->len == len && n->kind == kind) {
+			size_t k = 0;
+
+			while (k < len && n->name[k] == s[k]) /* names are short: no memcmp call */
+				k++;
+			if (k == len)
+				return n->id;
+		}
 	}
 	return -1;
+}
+
+static int field_id(const char *key)
+{
+	return name_find(key, strlen(key), NK_FIELD);
 }
 
 /* The members of one object that the reader knows, by field. */
@@ -180,7 +242,7 @@ static int collect(struct ms_tl_reader *r, uint32_t obj, const char *what, struc
 		return bad(r, obj, "%s: expected an object, found %s", what,
 			   ms_jtype_name(N(r, obj)));
 	for (uint32_t c = N(r, obj)->child; c; c = N(r, c)->next) {
-		int id = field_id(ms_jnode_key(&r->in, N(r, c)));
+		int id = name_find(ms_jnode_key(&r->in, N(r, c)), N(r, c)->keylen, NK_FIELD);
 
 		if (id < 0)
 			continue; /* more members are welcome */
@@ -302,17 +364,21 @@ static int get_bool(struct ms_tl_reader *r, const struct fields *f, int id, bool
 	return 1;
 }
 
-/* A name member parsed by one of the ms_*_parse() functions. */
-static int get_name(struct ms_tl_reader *r, const struct fields *f, int id,
-		    int (*parse)(const char *, unsigned *), const char *kind, unsigned *out)
+/* A name member: an operation, state, source or violation kind. */
+static int get_name(struct ms_tl_reader *r, const struct fields *f, int id, enum name_kind kind,
+		    const char *what, unsigned *out)
 {
+	const struct ms_jnode *n;
 	const char *s;
-	int ret = get_str(r, f, id, false, &s);
+	int ret = get_str(r, f, id, false, &s), v;
 
 	if (ret <= 0)
 		return ret;
-	if (parse(s, out))
-		return bad(r, f->at[id], "%s: unknown %s \"%.64s\"", f->what, kind, s);
+	n = N(r, f->at[id]);
+	v = name_find(s, n->len, kind);
+	if (v < 0)
+		return bad(r, f->at[id], "%s: unknown %s \"%.64s\"", f->what, what, s);
+	*out = (unsigned)v;
 	return 1;
 }
 
@@ -332,7 +398,10 @@ static int get_states(struct ms_tl_reader *r, const struct fields *f, int id, bo
 	for (uint32_t c = N(r, obj)->child; c; c = N(r, c)->next) {
 		const char *key = ms_jnode_key(&r->in, N(r, c));
 
-		if (ms_state_parse(key, &s) || (s == MS_NONE && !with_none))
+		int k = name_find(key, N(r, c)->keylen, NK_STATE);
+
+		s = k < 0 ? 0 : (unsigned)k;
+		if (k < 0 || (s == MS_NONE && !with_none))
 			return bad(r, c, "%s: \"%s\" has an unknown state \"%.64s\"", f->what,
 				   field_names[id], key);
 		if (seen & (1u << s))
@@ -346,11 +415,11 @@ static int get_states(struct ms_tl_reader *r, const struct fields *f, int id, bo
 }
 
 /* {"name": count, ...} keyed by violation kinds or operations. */
-static int get_counts(struct ms_tl_reader *r, const struct fields *f, int id,
-		      int (*parse)(const char *, unsigned *), unsigned count, uint64_t *v)
+static int get_counts(struct ms_tl_reader *r, const struct fields *f, int id, enum name_kind kind,
+		      unsigned count, uint64_t *v)
 {
 	uint32_t obj;
-	unsigned k;
+	int k;
 
 	if (!(f->seen & B(id)))
 		return 0;
@@ -361,7 +430,8 @@ static int get_counts(struct ms_tl_reader *r, const struct fields *f, int id,
 	for (uint32_t c = N(r, obj)->child; c; c = N(r, c)->next) {
 		const char *key = ms_jnode_key(&r->in, N(r, c));
 
-		if (parse(key, &k) || k >= count || (parse == ms_violation_parse && !k))
+		k = name_find(key, N(r, c)->keylen, kind);
+		if (k < 0 || (unsigned)k >= count)
 			return bad(r, c, "%s: \"%s\" has an unknown name \"%.64s\"", f->what,
 				   field_names[id], key);
 		if (node_u64(r, c, f->what, key, UINT64_MAX, &v[k]))
@@ -382,7 +452,7 @@ static int inline_violation(struct ms_tl_reader *r, uint32_t node, struct ms_tl_
 	unsigned kind;
 
 	if (collect(r, node, "event violation", &f) || require(r, &f, B(F_KIND)) ||
-	    get_name(r, &f, F_KIND, ms_violation_parse, "violation kind", &kind) < 0 ||
+	    get_name(r, &f, F_KIND, NK_VIOLATION, "violation kind", &kind) < 0 ||
 	    get_str(r, &f, F_MESSAGE, true, &it->event.message) < 0)
 		return -EINVAL;
 	if (kind == MS_V_NONE)
@@ -412,17 +482,17 @@ static int read_event(struct ms_tl_reader *r, uint32_t obj, struct ms_tl_item *i
 	    get_u64(r, &f, F_ADDR, UINT64_MAX, &ev->addr) < 0 ||
 	    get_u64(r, &f, F_LEN, UINT64_MAX, &ev->len) < 0)
 		return -EINVAL;
-	if (get_name(r, &f, F_SOURCE, ms_source_parse, "source", &v) < 0)
+	if (get_name(r, &f, F_SOURCE, NK_SOURCE, "source", &v) < 0)
 		return -EINVAL;
 	ev->source = (uint8_t)v;
-	if (get_name(r, &f, F_OP, ms_op_parse, "operation", &v) < 0)
+	if (get_name(r, &f, F_OP, NK_OP, "operation", &v) < 0)
 		return -EINVAL;
 	ev->op = (uint8_t)v;
 	n = N(r, f.at[F_TO]);
 	if (n->type == MS_J_NULL) {
 		ev->to = MS_STATE_UNCHANGED;
 	} else {
-		if (get_name(r, &f, F_TO, ms_state_parse, "state", &v) < 0)
+		if (get_name(r, &f, F_TO, NK_STATE, "state", &v) < 0)
 			return -EINVAL;
 		ev->to = (uint8_t)v;
 	}
@@ -527,7 +597,7 @@ static int read_violation(struct ms_tl_reader *r, uint32_t obj, struct ms_tl_ite
 	    require(r, &f, B(F_SEQ) | B(F_KIND) | B(F_MESSAGE)) ||
 	    get_u64(r, &f, F_SEQ, UINT64_MAX, &it->violation.seq) < 0 ||
 	    get_u32(r, &f, F_PID, &it->violation.pid) < 0 ||
-	    get_name(r, &f, F_KIND, ms_violation_parse, "violation kind", &kind) < 0 ||
+	    get_name(r, &f, F_KIND, NK_VIOLATION, "violation kind", &kind) < 0 ||
 	    get_str(r, &f, F_MESSAGE, false, &it->violation.message) < 0)
 		return -EINVAL;
 	if (kind == MS_V_NONE)
@@ -554,7 +624,7 @@ static int read_region(struct ms_tl_reader *r, uint32_t obj, struct ms_tl_item *
 	    get_u32(r, &f, F_PID, &it->region.pid) < 0 ||
 	    get_u64(r, &f, F_ADDR, UINT64_MAX, &g->start) < 0 ||
 	    get_u64(r, &f, F_LEN, UINT64_MAX, &len) < 0 ||
-	    get_name(r, &f, F_STATE, ms_state_parse, "state", &state) < 0 ||
+	    get_name(r, &f, F_STATE, NK_STATE, "state", &state) < 0 ||
 	    get_u64(r, &f, F_FAULTS, UINT64_MAX, &g->faults) < 0 ||
 	    get_u64(r, &f, F_THP_COLLAPSES, UINT32_MAX, &v) < 0 ||
 	    get_str(r, &f, F_STAT, true, &it->region.stat) < 0 ||
@@ -606,9 +676,8 @@ static int read_totals(struct ms_tl_reader *r, uint32_t obj, const char *what, s
 	    get_u64(r, &f, F_FILE_BYTES, UINT64_MAX, &t->file_bytes) < 0 ||
 	    get_u64(r, &f, F_EVENTS, UINT64_MAX, &t->events) < 0 ||
 	    get_u64(r, &f, F_VIOLATIONS, UINT64_MAX, &t->violations) < 0 ||
-	    get_counts(r, &f, F_VIOLATIONS_BY_KIND, ms_violation_parse, MS_V_COUNT, t->by_kind) <
-		    0 ||
-	    get_counts(r, &f, F_OPS, ms_op_parse, MS_OP_COUNT, t->by_op) < 0 ||
+	    get_counts(r, &f, F_VIOLATIONS_BY_KIND, NK_VIOLATION, MS_V_COUNT, t->by_kind) < 0 ||
+	    get_counts(r, &f, F_OPS, NK_OP, MS_OP_COUNT, t->by_op) < 0 ||
 	    get_u64(r, &f, F_PAGE_FAULTS, UINT64_MAX, &t->page_faults) < 0 ||
 	    get_u64(r, &f, F_UNTRACKED_FAULTS, UINT64_MAX, &t->untracked_faults) < 0 ||
 	    get_u64(r, &f, F_THP_COLLAPSES, UINT64_MAX, &t->thp_collapses) < 0 ||
@@ -847,6 +916,7 @@ struct ms_tl_reader *ms_tlr_open(const char *path, int *err, char *msg, size_t m
 	struct ms_tl_reader *r = calloc(1, sizeof(*r));
 	int e;
 
+	pthread_once(&name_once, names_init);
 	if (!r) {
 		if (err)
 			*err = -ENOMEM;

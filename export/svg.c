@@ -235,111 +235,164 @@ add:
 	return 0;
 }
 
-/* Pass 1 per-process record, on ms_tlp_proc.user. */
+/*
+ * Pass 1 reads without replaying (layout needs ranges, not states): one record per
+ * process, found through a small open-addressing table by pid.
+ */
 struct lay {
+	uint32_t pid;	 /* whose */
+	char *exe;	 /* from the processes section */
+	size_t order;	 /* when it first appeared */
 	struct panel pn; /* extents gathered so far */
 };
 
-static int add_region_extent(const struct ms_region *r, void *ctx)
+struct lays {
+	struct lay *v; /* records, in order of appearance */
+	size_t n, cap;
+	uint32_t *slot; /* index+1 into v, 0 when free */
+	size_t nslot;	/* a power of two */
+};
+
+static struct lay *lay_get(struct lays *ls, uint32_t pid, bool add)
 {
-	return add_extent(ctx, r->start, r->end);
+	size_t s;
+
+	if (ls->nslot) {
+		for (s = (pid * 2654435761u) & (ls->nslot - 1); ls->slot[s];
+		     s = (s + 1) & (ls->nslot - 1)) {
+			if (ls->v[ls->slot[s] - 1].pid == pid)
+				return &ls->v[ls->slot[s] - 1];
+		}
+	}
+	if (!add)
+		return NULL;
+	if (ls->n == ls->cap) {
+		size_t cap = ls->cap ? 2 * ls->cap : 16;
+		struct lay *v = realloc(ls->v, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		ls->v = v;
+		ls->cap = cap;
+	}
+	if ((ls->n + 1) * 2 > ls->nslot) {
+		size_t nslot = ls->nslot ? 2 * ls->nslot : 64;
+		uint32_t *slot = calloc(nslot, sizeof(*slot));
+
+		if (!slot)
+			return NULL;
+		for (size_t i = 0; i < ls->n; i++) {
+			for (s = (ls->v[i].pid * 2654435761u) & (nslot - 1); slot[s];
+			     s = (s + 1) & (nslot - 1))
+				;
+			slot[s] = (uint32_t)i + 1;
+		}
+		free(ls->slot);
+		ls->slot = slot;
+		ls->nslot = nslot;
+	}
+	for (s = (pid * 2654435761u) & (ls->nslot - 1); ls->slot[s]; s = (s + 1) & (ls->nslot - 1))
+		;
+	ls->v[ls->n] = (struct lay){.pid = pid, .order = ls->n};
+	ls->slot[s] = (uint32_t)++ls->n;
+	return &ls->v[ls->n - 1];
+}
+
+static int pass1_event(struct svg *g, struct lays *ls, const struct ms_event *ev, bool *any)
+{
+	struct lay *l, *parent;
+
+	if (!*any || ev->t_ns < g->t0)
+		g->t0 = ev->t_ns;
+	if (!*any || ev->t_ns > g->t1)
+		g->t1 = ev->t_ns;
+	*any = true;
+	if (ev->op == MS_OP_PROC_FORK && lay_get(ls, (uint32_t)ev->arg, false) &&
+	    !lay_get(ls, ev->pid, false)) {
+		/* The child starts with its parent's map: the ranges its parent used so far. */
+		if (!(l = lay_get(ls, ev->pid, true)))
+			return -ENOMEM;
+		parent = lay_get(ls, (uint32_t)ev->arg, false);
+		merge_extents(&parent->pn);
+		for (size_t i = 0; i < parent->pn.next; i++)
+			if (add_extent(&l->pn, parent->pn.ext[i].s, parent->pn.ext[i].e))
+				return -ENOMEM;
+	}
+	if (!(l = lay_get(ls, ev->pid, true)))
+		return -ENOMEM;
+	l->pn.events++;
+	if (ev->op < MS_OP_PROC_FORK && ev->op != MS_OP_PAGE_FAULT && ev->to != MS_NONE &&
+	    ev->to < MS_STATE_COUNT && ev->len && !ev->result)
+		return add_extent(&l->pn, ev->addr,
+				  ev->addr + ev->len < ev->addr ? UINT64_MAX : ev->addr + ev->len);
+	return 0;
 }
 
 static int pass1(struct svg *g, const char *path)
 {
-	struct ms_tlp_step st;
+	struct lays ls = {0};
+	struct ms_tl_reader *r;
 	struct ms_tl_item it;
-	struct ms_tlp *p;
+	struct lay *l;
 	bool any = false;
 	char msg[600];
-	int ret;
+	int ret, err = 0;
 
-	p = ms_tlp_open(path, msg, sizeof(msg));
-	if (!p)
+	r = ms_tlr_open(path, &err, msg, sizeof(msg));
+	if (!r)
 		return ms_err("convert: %s", msg);
-	while ((ret = ms_tlp_next(p, &it, &st)) == 1) {
-		const struct ms_event *ev = &st.ev;
-		struct lay *l;
-
+	while ((ret = ms_tlr_next(r, &it)) == 1) {
 		if (it.type == MS_TLI_HEADER) {
 			size_t off = 0;
 
 			for (int i = 0; i < it.header.argc && off < sizeof(g->title) - 1; i++)
 				off += (size_t)snprintf(g->title + off, sizeof(g->title) - off,
 							"%s%s", i ? " " : "", it.header.argv[i]);
-			continue;
-		}
-		if (it.type != MS_TLI_EVENT)
-			continue;
-		if (!any || ev->t_ns < g->t0)
-			g->t0 = ev->t_ns;
-		if (!any || ev->t_ns > g->t1)
-			g->t1 = ev->t_ns;
-		any = true;
-		l = st.proc->user;
-		if (!l && !(l = st.proc->user = calloc(1, sizeof(*l)))) {
-			ret = -ENOMEM;
-			break;
-		}
-		l->pn.events++;
-		if (ev->op == MS_OP_PROC_FORK) {
-			/* The child starts with its parent's map, without events of its own. */
-			ms_space_lock(st.proc->sp);
-			ret = ms_space_foreach_region_locked(st.proc->sp, add_region_extent,
-							     &l->pn);
-			ms_space_unlock(st.proc->sp);
-		} else if (ev->to != MS_NONE && ev->to < MS_STATE_COUNT && ev->len &&
-			   ev->op != MS_OP_PAGE_FAULT) {
-			ret = add_extent(&l->pn, ev->addr, ev->addr + ev->len);
-		} else {
-			ret = 0;
-		}
-		if (ret) {
-			ret = -ENOMEM;
-			break;
+		} else if (it.type == MS_TLI_EVENT) {
+			if (pass1_event(g, &ls, &it.event.ev, &any)) {
+				ret = -ENOMEM;
+				break;
+			}
+		} else if (it.type == MS_TLI_PROCESS && (l = lay_get(&ls, it.process.pid, false)) &&
+			   it.process.exe) {
+			free(l->exe);
+			l->exe = strdup(it.process.exe);
 		}
 	}
 	if (ret == -ENOMEM) {
 		ms_err("convert: out of memory");
 		ret = MS_EXIT_ERROR;
-	} else if (ret != 1 && ms_conv_input_end(p, ret)) {
+	} else if (ret < 0) {
+		ms_err("convert: %s", ms_tlr_error(r));
 		ret = MS_EXIT_ERROR;
 	} else {
-		ret = 0;
+		ret = 0; /* a cut-short JSON Lines file is said so by pass 2 */
 	}
 	/* Pick the panels: the --pid one, else the busiest processes that held memory. */
 	for (unsigned k = 0; !ret && k < MAX_PANELS; k++) {
-		struct ms_tlp_proc *best = NULL;
-		size_t best_i = 0;
+		struct lay *best = NULL;
 
-		for (size_t i = 0; i < ms_tlp_nprocs(p); i++) {
-			struct ms_tlp_proc *pr = ms_tlp_proc_at(p, i);
-			struct lay *l = pr->user;
-
-			if (!l || !l->pn.next || l->pn.pid == UINT32_MAX)
+		for (size_t i = 0; i < ls.n; i++) {
+			l = &ls.v[i];
+			if (!l->pn.next || l->pn.pid == UINT32_MAX)
 				continue;
-			if (g->o->pid && pr->pid != g->o->pid)
+			if (g->o->pid && l->pid != g->o->pid)
 				continue;
-			if (!best || l->pn.events > ((struct lay *)best->user)->pn.events) {
-				best = pr;
-				best_i = i;
-			}
+			if (!best || l->pn.events > best->pn.events)
+				best = l;
 		}
 		if (!best)
 			break;
 		{
-			struct lay *l = best->user;
 			struct panel *pn = &g->panels[g->npanels++];
-			char exe[160];
 
-			*pn = l->pn;
+			*pn = best->pn;
 			pn->pid = best->pid;
-			pn->order = best_i;
-			l->pn.ext = NULL; /* moved */
-			l->pn.pid = UINT32_MAX;
-			snprintf(exe, sizeof(exe), "%s", best->exe ? best->exe : "");
-			snprintf(pn->title, sizeof(pn->title), "pid %u%s%s", best->pid,
-				 exe[0] ? " " : "", exe);
+			pn->order = best->order;
+			best->pn.ext = NULL; /* moved */
+			best->pn.pid = UINT32_MAX;
+			snprintf(pn->title, sizeof(pn->title), "pid %u%s%.160s", best->pid,
+				 best->exe ? " " : "", best->exe ? best->exe : "");
 			merge_extents(pn);
 		}
 		if (g->o->pid)
@@ -355,17 +408,15 @@ static int pass1(struct svg *g, const char *path)
 		}
 	}
 	if (!ret && g->o->pid && !g->npanels)
-		ret = ms_err("convert: %s has no memory of pid %u to draw", ms_tlp_name(p),
+		ret = ms_err("convert: %s has no memory of pid %u to draw", ms_tlr_name(r),
 			     g->o->pid);
-	for (size_t i = 0; i < ms_tlp_nprocs(p); i++) {
-		struct lay *l = ms_tlp_proc_at(p, i)->user;
-
-		if (l)
-			free(l->pn.ext);
-		free(l);
-		ms_tlp_proc_at(p, i)->user = NULL;
+	for (size_t i = 0; i < ls.n; i++) {
+		free(ls.v[i].pn.ext);
+		free(ls.v[i].exe);
 	}
-	ms_tlp_close(p);
+	free(ls.v);
+	free(ls.slot);
+	ms_tlr_close(r);
 	return ret;
 }
 

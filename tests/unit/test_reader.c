@@ -487,7 +487,7 @@ TEST_BEGIN(test_random_events_exact)
 					      "message");
 			k++;
 		}
-		expect_int_eq(ret, MS_TLR_END, "whole");
+		expect_true(ret == MS_TLR_END, "whole: %s", ms_tlr_error(r));
 		expect_int_eq(k, N, "all events");
 		ms_tlr_close(r);
 		expect_int_eq(copy_timeline(path, copy, form ? MS_TL_JSONL : MS_TL_JSON, &last), 0,
