@@ -96,6 +96,14 @@ uint64_t ms_tlw_events(const struct ms_tl_writer *w)
 
 /* ------------------------------------------------------------------ pieces */
 
+/* A name from memstate's own tables (plain ASCII): quoted without the escaping scan. */
+static void put_name(struct ms_jbuf *b, const char *name)
+{
+	ms_jb_put(b, "\"", 1);
+	ms_jb_puts(b, name);
+	ms_jb_put(b, "\"", 1);
+}
+
 static void put_states(struct ms_jbuf *b, const uint64_t v[MS_STATE_COUNT], bool with_none,
 		       bool skip_zero)
 {
@@ -230,15 +238,18 @@ int ms_tlw_event_names(struct ms_tl_writer *w, const struct ms_event *ev, const 
 	PUTL(b, ",\"tid\":");
 	ms_jb_u64(b, ev->tid);
 	PUTL(b, ",\"source\":");
-	ms_jb_str(b, ms_source_name(ev->source));
+	put_name(b, ms_source_name(ev->source));
 	PUTL(b, ",\"op\":");
-	ms_jb_str(b, ms_op_name(ev->op));
+	put_name(b, ms_op_name(ev->op));
 	PUTL(b, ",\"addr\":");
 	ms_jb_u64(b, ev->addr);
 	PUTL(b, ",\"len\":");
 	ms_jb_u64(b, ev->len);
 	PUTL(b, ",\"to\":");
-	ms_jb_str(b, ev->to < MS_STATE_COUNT ? ms_state_name(ev->to) : NULL);
+	if (ev->to < MS_STATE_COUNT)
+		put_name(b, ms_state_name(ev->to));
+	else
+		PUTL(b, "null");
 	PUTL(b, ",\"from\":");
 	put_states(b, ev->from, true, true);
 	PUTL(b, ",\"violation\":");
