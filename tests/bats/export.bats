@@ -39,6 +39,13 @@ validate() {
 	validate "${files[@]}" "$DATA/known.json"
 }
 
+@test "the unit tests' timelines validate too (sample and 20000 random events, both forms)" {
+	[ -x "$BUILD/tests/test_reader" ] || skip "test_reader is not built"
+	run -0 env MEMSTATE_TIMELINE_DIR="$BATS_TEST_TMPDIR" "$BUILD/tests/test_reader"
+	validate "$BATS_TEST_TMPDIR"/sample.json "$BATS_TEST_TMPDIR"/sample.jsonl \
+		"$BATS_TEST_TMPDIR"/random.json "$BATS_TEST_TMPDIR"/random.jsonl
+}
+
 @test "converted timelines validate too (json <-> jsonl, cut-short input closed)" {
 	local d=$BATS_TEST_TMPDIR
 	run -0 "$MEMSTATE" convert --to jsonl "$BATS_FILE_TMPDIR/g.json" -o "$d/a.jsonl"
@@ -46,6 +53,22 @@ validate() {
 	head -c 20000 "$BATS_FILE_TMPDIR/g.jsonl" >"$d/cut.jsonl"
 	run -0 "$MEMSTATE" convert --to json "$d/cut.jsonl" -o "$d/c.json"
 	validate "$d/a.jsonl" "$d/b.json" "$d/c.json"
+}
+
+@test "timelines of memstate run validate, and check agrees with them" {
+	local d=$BATS_TEST_TMPDIR
+	# ptrace needs no root: a fork and an exec, replayed the tracer's way
+	run -0 "$MEMSTATE" run --capture ptrace -q -o "$d/sh.json" -- sh -c 'ls / >/dev/null; true' 3>&-
+	run -0 "$MEMSTATE" check "$d/sh.json"
+	assert_output --regexp ', 0 violations; agrees with the recorded timeline$'
+	# the library's API events through the tracer, JSON Lines
+	run -0 "$MEMSTATE" run -q -f jsonl -o "$d/z.jsonl" -- "$SAMPLES/zoo/double_free" 3>&-
+	run -1 "$MEMSTATE" check "$d/z.jsonl"
+	assert_output --partial "1 violation (double-free 1); agrees with the recorded timeline"
+	run -0 "$MEMSTATE" convert --to json "$d/z.jsonl" -o "$d/z.json"
+	run -0 "$MEMSTATE" convert --to jsonl "$d/z.json" -o "$d/z2.jsonl"
+	run -0 cmp "$d/z.jsonl" "$d/z2.jsonl"
+	validate "$d/sh.json" "$d/z.jsonl" "$d/z.json"
 }
 
 # ---------------------------------------------------------------- round trip

@@ -66,6 +66,21 @@ static void spit(const char *path, const void *buf, size_t len)
 	close(fd);
 }
 
+/* With MEMSTATE_TIMELINE_DIR set, keep a copy of a timeline for export.bats to validate. */
+static void keep(const char *path, const char *name)
+{
+	const char *dir = getenv("MEMSTATE_TIMELINE_DIR");
+	char dst[512];
+	size_t len;
+	char *text;
+
+	if (!dir || !*dir || !(text = slurp(path, &len)))
+		return;
+	snprintf(dst, sizeof(dst), "%s/%s", dir, name);
+	spit(dst, text, len);
+	free(text);
+}
+
 /* ------------------------------------------------------------------ a sample trace */
 
 static char *const sample_argv[] = {"./prog", "arg with \"quotes\"\n\x01", "caf\xc3\xa9",
@@ -227,6 +242,7 @@ TEST_BEGIN(test_sample_fields)
 
 		sp = sample_space();
 		assert_true(write_sample(sp2, path, form ? MS_TL_JSONL : MS_TL_JSON) == 0, "write");
+		keep(path, form ? "sample.jsonl" : "sample.json");
 		/* The same events, as the space logged them, to compare with. */
 		ms_space_lock(sp);
 		nev = ms_space_events_read_locked(sp, evs, 64);
@@ -456,6 +472,7 @@ TEST_BEGIN(test_random_events_exact)
 		}
 		ms_tlw_summary(w, &t, 0);
 		assert_true(ms_tlw_close(w) == 0, "write");
+		keep(path, form ? "random.jsonl" : "random.json");
 		r = ms_tlr_open(path, &err, msg, sizeof(msg));
 		assert_true(r != NULL, "open: %s", msg);
 		while ((ret = ms_tlr_next(r, &it)) == 1) {
