@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -59,6 +60,15 @@ int ms_conv_input_end(struct ms_tlp *p, int ret)
 	if (ret == MS_TLR_TRUNCATED)
 		fprintf(stderr, "memstate convert: warning: %s\n", ms_tlp_error(p));
 	return 0;
+}
+
+int ms_conv_fail(const struct ms_conv_opts *o, const char *path, const char *msg)
+{
+	size_t n = strlen(path);
+
+	if (o->in_name && !strncmp(msg, path, n))
+		return ms_err("convert: %s%s", o->in_name, msg + n);
+	return ms_err("convert: %s", msg);
 }
 
 /* ------------------------------------------------------------------ json <-> jsonl */
@@ -168,6 +178,40 @@ int ms_conv_timeline(struct ms_tlp *p, int fd, bool jsonl, const struct ms_conv_
 
 /* ------------------------------------------------------------------ the command */
 
+/*
+ * The SVG reads its input twice: stdin or a pipe is first copied to an anonymous file
+ * (memfd), which *path then names. 0, or MS_EXIT_ERROR after one line.
+ */
+static int spool_if_pipe(const char **path, char *buf, size_t len)
+{
+	struct stat st;
+	char chunk[1 << 16];
+	ssize_t n;
+	int in, fd;
+
+	if (strcmp(*path, "-") && !stat(*path, &st) && S_ISREG(st.st_mode))
+		return 0;
+	if (strcmp(*path, "-") && access(*path, R_OK))
+		return 0; /* the reader says what is wrong with it */
+	in = strcmp(*path, "-") ? open(*path, O_RDONLY | O_CLOEXEC) : 0;
+	fd = memfd_create("memstate-convert", MFD_CLOEXEC);
+	if (in < 0 || fd < 0)
+		return ms_err("convert: cannot keep a copy of %s to read twice: %s", *path,
+			      strerror(errno));
+	while ((n = read(in, chunk, sizeof(chunk))) > 0) {
+		if (write(fd, chunk, (size_t)n) != n)
+			return ms_err("convert: cannot keep a copy of %s: %s", *path,
+				      strerror(errno));
+	}
+	if (in > 0)
+		close(in);
+	if (n < 0)
+		return ms_err("convert: reading %s: %s", *path, strerror(errno));
+	snprintf(buf, len, "/proc/self/fd/%d", fd);
+	*path = buf;
+	return 0;
+}
+
 static int parse_size(const char *s, unsigned *w, unsigned *h)
 {
 	char *end;
@@ -198,7 +242,8 @@ int ms_cmd_convert(int argc, char **argv)
 		{0},
 	};
 	struct ms_conv_opts o = {.fault_window = 10000000, .width = 1200, .height = 700};
-	const char *to = NULL, *out = "-";
+	const char *to = NULL, *out = "-", *in;
+	char spooled[64];
 	struct ms_tlp *p = NULL;
 	char msg[600], *end;
 	unsigned long v;
@@ -256,10 +301,15 @@ int ms_cmd_convert(int argc, char **argv)
 	if (optind != argc - 1)
 		return ms_usage_err("convert", optind == argc ? "which timeline? give one TRACE"
 							      : "one TRACE at a time");
+	in = argv[optind];
 	o.out_name = strcmp(out, "-") ? out : "<stdout>";
 	if (!strcmp(to, "svg")) {
-		/* Two passes (layout, then drawing): it opens the input itself. */
+		/* Two passes (layout, then drawing): it opens the input itself, twice. */
 		p = NULL;
+		if (spool_if_pipe(&in, spooled, sizeof(spooled)))
+			return MS_EXIT_ERROR;
+		if (in == spooled)
+			o.in_name = strcmp(argv[optind], "-") ? argv[optind] : "<stdin>";
 	} else {
 		p = ms_tlp_open(argv[optind], msg, sizeof(msg));
 		if (!p)
@@ -281,7 +331,7 @@ int ms_cmd_convert(int argc, char **argv)
 	if (!strcmp(to, "perfetto"))
 		ret = ms_conv_perfetto(p, fd, &o);
 	else if (!strcmp(to, "svg"))
-		ret = ms_conv_svg(argv[optind], fd, &o);
+		ret = ms_conv_svg(in, fd, &o);
 	else
 		ret = ms_conv_timeline(p, fd, !strcmp(to, "jsonl"), &o);
 	if (fd != 1 && close(fd) && !ret)

@@ -10,6 +10,7 @@
 
 struct ms_conv_opts {
 	const char *out_name;	/* output file name for messages */
+	const char *in_name;	/* input name for messages, when the path is a copy's */
 	uint64_t fault_window;	/* perfetto: ns per page-fault rate sample */
 	bool ops;		/* perfetto: one slice per operation on its thread */
 	uint32_t pid;		/* svg: only this process (0: the busiest ones) */
@@ -27,5 +28,7 @@ int ms_conv_svg(const char *path, int fd, const struct ms_conv_opts *o);
 
 /* Shared by the converters: end of input. ret is ms_tlp_next()'s last result. */
 int ms_conv_input_end(struct ms_tlp *p, int ret);
+/* "memstate: convert: <msg>", with the copy's path in msg shown as o->in_name. */
+int ms_conv_fail(const struct ms_conv_opts *o, const char *path, const char *msg);
 
 #endif /* MEMSTATE_EXPORT_CONVERT_H */

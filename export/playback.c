@@ -129,6 +129,8 @@ static struct ms_tlp_proc *proc_get(struct ms_tlp *p, uint32_t pid)
 
 	if (pr)
 		return pr;
+	if (p->nprocs >= MS_TLP_MAX_PROCS)
+		return NULL;
 	if (p->nprocs == p->procs_cap) {
 		size_t cap = p->procs_cap ? 2 * p->procs_cap : 16;
 		struct ms_tlp_proc **v = realloc(p->procs, cap * sizeof(*v));
@@ -246,6 +248,8 @@ static int play_event(struct ms_tlp *p, const struct ms_tl_item *it, struct ms_t
 	memset(st, 0, sizeof(*st));
 	if (p->hook)
 		p->hook(p->hook_ctx, rec);
+	if (!pr && p->nprocs >= MS_TLP_MAX_PROCS)
+		return fail(p, -E2BIG, "more than 262144 processes: too many to replay");
 	if (!pr || prepare_space(p, pr, rec))
 		return fail(p, -ENOMEM, "out of memory");
 	st->proc = pr;

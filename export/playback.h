@@ -25,7 +25,8 @@
 #include "memstate/space.h"
 #include "reader.h"
 
-#define MS_TLP_MAX_DIS 200 /* disagreement lines kept (all are counted) */
+#define MS_TLP_MAX_DIS	 200	    /* disagreement lines kept (all are counted) */
+#define MS_TLP_MAX_PROCS (1u << 18) /* processes replayed: each holds a shadow space */
 
 struct ms_tlp_proc {
 	uint32_t pid;		   /* process */

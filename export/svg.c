@@ -340,7 +340,7 @@ static int pass1(struct svg *g, const char *path)
 
 	r = ms_tlr_open(path, &err, msg, sizeof(msg));
 	if (!r)
-		return ms_err("convert: %s", msg);
+		return ms_conv_fail(g->o, path, msg);
 	while ((ret = ms_tlr_next(r, &it)) == 1) {
 		if (it.type == MS_TLI_HEADER) {
 			size_t off = 0;
@@ -363,7 +363,7 @@ static int pass1(struct svg *g, const char *path)
 		ms_err("convert: out of memory");
 		ret = MS_EXIT_ERROR;
 	} else if (ret < 0) {
-		ms_err("convert: %s", ms_tlr_error(r));
+		ms_conv_fail(g->o, path, ms_tlr_error(r));
 		ret = MS_EXIT_ERROR;
 	} else {
 		ret = 0; /* a cut-short JSON Lines file is said so by pass 2 */
@@ -624,7 +624,7 @@ static int pass2(struct svg *g, const char *path)
 
 	c.p = ms_tlp_open(path, msg, sizeof(msg));
 	if (!c.p)
-		return ms_err("convert: %s", msg);
+		return ms_conv_fail(g->o, path, msg);
 	ms_tlp_set_hook(c.p, before_event, &c);
 	while ((ret = ms_tlp_next(c.p, &it, &st)) == 1) {
 		if (it.type != MS_TLI_EVENT)
@@ -644,7 +644,20 @@ static int pass2(struct svg *g, const char *path)
 			}
 		}
 	}
-	if (ret != 1 && ms_conv_input_end(c.p, ret)) {
+	if (ret < 0) {
+		ms_conv_fail(g->o, path, ms_tlp_error(c.p));
+		ms_tlp_close(c.p);
+		return MS_EXIT_ERROR;
+	}
+	if (ret == MS_TLR_TRUNCATED) {
+		const char *m = ms_tlp_error(c.p);
+		size_t n = strlen(path);
+
+		if (g->o->in_name && !strncmp(m, path, n))
+			fprintf(stderr, "memstate convert: warning: %s%s\n", g->o->in_name, m + n);
+		else
+			fprintf(stderr, "memstate convert: warning: %s\n", m);
+	} else if (ret != 1 && ms_conv_input_end(c.p, ret)) {
 		ms_tlp_close(c.p);
 		return MS_EXIT_ERROR;
 	}

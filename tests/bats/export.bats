@@ -370,6 +370,12 @@ print(*m.groups())' "$d/k.svg")
 	assert_output 1
 	run -0 rsvg-convert "$d/f1.svg" -o "$d/f1.png"
 	run -0 python3 -c 'import sys, xml.etree.ElementTree as E; E.parse(sys.argv[1]); E.parse(sys.argv[2])' "$d/f.svg" "$d/f1.svg"
+	# two passes over stdin: it is copied first
+	run -0 bash -c "'$MEMSTATE' convert --to svg - <'$DATA/fork_exec.jsonl' >'$d/s.svg'"
+	run -0 grep -c 'class="panel"' "$d/s.svg"
+	assert_output 2
+	run -2 --separate-stderr bash -c "'$MEMSTATE' convert --to svg - -o '$d/s.svg' <'$DATA/malformed/bad_utf8.json'"
+	assert_equal "$stderr" "memstate: convert: <stdin>:1:57: invalid UTF-8 in a string (byte 0xff)"
 	run -2 --separate-stderr "$MEMSTATE" convert --to svg --pid 999 "$DATA/fork_exec.jsonl" -o "$d/none.svg"
 	assert_equal "$stderr" "memstate: convert: $DATA/fork_exec.jsonl has no memory of pid 999 to draw"
 }
