@@ -168,9 +168,24 @@ int ms_conv_timeline(struct ms_tlp *p, int fd, bool jsonl, const struct ms_conv_
 		return MS_EXIT_ERROR;
 	}
 	/* A JSON Lines copy of a cut-short file stays cut short; a document must close. */
-	if (ret == MS_TLR_TRUNCATED && !jsonl && (err = close_from_replay(p, w)) != 0) {
-		ms_tlw_close(w);
-		return write_failed(o, err);
+	if (ret == MS_TLR_TRUNCATED && !jsonl) {
+		struct ms_tlp *rp = p;
+		char msg[600];
+
+		/* Read without replaying: replay it now (the file is a regular one then). */
+		if (o->path && !(rp = ms_tlp_open(o->path, msg, sizeof(msg)))) {
+			ms_tlw_close(w);
+			return ms_err("convert: %s", msg);
+		}
+		while (rp != p && ms_tlp_next(rp, &it, NULL) == 1)
+			;
+		err = close_from_replay(rp, w);
+		if (rp != p)
+			ms_tlp_close(rp);
+		if (err) {
+			ms_tlw_close(w);
+			return write_failed(o, err);
+		}
 	}
 	err = ms_tlw_close(w);
 	return err ? write_failed(o, err) : 0;
@@ -311,9 +326,20 @@ int ms_cmd_convert(int argc, char **argv)
 		if (in == spooled)
 			o.in_name = strcmp(argv[optind], "-") ? argv[optind] : "<stdin>";
 	} else {
+		struct stat st;
+
 		p = ms_tlp_open(argv[optind], msg, sizeof(msg));
 		if (!p)
 			return ms_err("convert: %s", msg);
+		/*
+		 * A copy needs no states, except to close a document cut short: a file it can
+		 * read again is copied without replaying (and replayed only in that case).
+		 */
+		if ((!strcmp(to, "json") || !strcmp(to, "jsonl")) && strcmp(in, "-") &&
+		    !stat(in, &st) && S_ISREG(st.st_mode)) {
+			ms_tlp_set_replay(p, false);
+			o.path = in;
+		}
 	}
 	if (strcmp(out, "-")) {
 		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);

@@ -11,6 +11,7 @@
 struct ms_conv_opts {
 	const char *out_name;	/* output file name for messages */
 	const char *in_name;	/* input name for messages, when the path is a copy's */
+	const char *path;	/* copy: the input to replay when it was read without replaying */
 	uint64_t fault_window;	/* perfetto: ns per page-fault rate sample */
 	bool ops;		/* perfetto: one slice per operation on its thread */
 	uint32_t pid;		/* svg: only this process (0: the busiest ones) */

@@ -490,15 +490,9 @@ static int number_fast(struct ms_jin *j, struct ms_jnode *n)
 	if (q >= e || *q == '.' || *q == 'e' || *q == 'E')
 		return 0;
 	len = (size_t)(q - p);
-	if (len > MS_JIN_MAX_NUMBER || arena_reserve(j, len + 1))
-		return 0;
-	n->nflags = MS_JN_INT | (*p == '-' ? MS_JN_NEG : 0);
+	/* No copy of the literal: ms_jnode_num() prints it again from u when a message needs it. */
+	n->nflags = MS_JN_INT | MS_JN_NOTEXT | (*p == '-' ? MS_JN_NEG : 0);
 	n->u = u;
-	n->str = j->alen;
-	n->len = (uint32_t)len;
-	memcpy(j->arena + j->alen, p, len);
-	j->alen += (uint32_t)len;
-	j->arena[j->alen++] = 0;
 	j->pos += len;
 	return 1;
 }
@@ -717,6 +711,16 @@ int ms_jin_key(struct ms_jin *j)
 	if (c != '"')
 		return fail_unexpected(j, c, "a member name in quotes");
 	return parse_string(j, MS_JIN_MAX_KEY, &off, &len);
+}
+
+const char *ms_jnode_num(const struct ms_jin *j, const struct ms_jnode *n, char buf[32])
+{
+	if (n->type != MS_J_NUM)
+		return ms_jtype_name(n);
+	if (!(n->nflags & MS_JN_NOTEXT))
+		return j->arena + n->str;
+	snprintf(buf, 32, "%s%llu", (n->nflags & MS_JN_NEG) ? "-" : "", (unsigned long long)n->u);
+	return buf;
 }
 
 const char *ms_jtype_name(const struct ms_jnode *n)

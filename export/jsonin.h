@@ -47,9 +47,10 @@ enum ms_jtype {
 };
 
 /* ms_jnode.nflags */
-#define MS_JN_INT 0x01 /* no fraction or exponent */
-#define MS_JN_NEG 0x02 /* a leading minus */
-#define MS_JN_BIG 0x04 /* integral, but the magnitude does not fit in 64 bits */
+#define MS_JN_INT    0x01 /* no fraction or exponent */
+#define MS_JN_NEG    0x02 /* a leading minus */
+#define MS_JN_BIG    0x04 /* integral, but the magnitude does not fit in 64 bits */
+#define MS_JN_NOTEXT 0x08 /* the literal was not kept: ms_jnode_num() prints it from u */
 
 /* One value of a parsed tree; index 0 is the root, so 0 also means "none" in links. */
 struct ms_jnode {
@@ -129,6 +130,8 @@ static inline const char *ms_jnode_key(const struct ms_jin *j, const struct ms_j
 	return j->arena + n->key;
 }
 
+/* A number's literal for messages (buf holds it when it was not kept). */
+const char *ms_jnode_num(const struct ms_jin *j, const struct ms_jnode *n, char buf[32]);
 /* "a string", "an integer"... for messages. */
 const char *ms_jtype_name(const struct ms_jnode *n);
 

@@ -29,7 +29,8 @@ struct ms_tlp {
 	char msgbuf[sizeof(((struct ms_violation *)0)->message)]; /* step message */
 	char err[600];						  /* error or truncation line */
 	void (*hook)(void *, const struct ms_event *);		  /* called before each event */
-	void *hook_ctx;						  /* its argument */
+	void *hook_ctx;
+	bool no_replay; /* read only: no spaces, no comparisons */ /* its argument */
 	int state; /* 0 running, else the final ms_tlp_next() result */
 };
 
@@ -508,7 +509,7 @@ int ms_tlp_next(struct ms_tlp *p, struct ms_tl_item *it, struct ms_tlp_step *ste
 	ret = ms_tlr_next(p->rd, it);
 	if (ret == MS_TLR_END || ret == MS_TLR_TRUNCATED || ret < 0) {
 		snprintf(p->err, sizeof(p->err), "%s", ms_tlr_error(p->rd));
-		if (ret == MS_TLR_END)
+		if (ret == MS_TLR_END && !p->no_replay)
 			finish_compare(p);
 		p->state = ret;
 		return ret;
@@ -520,6 +521,13 @@ int ms_tlp_next(struct ms_tlp *p, struct ms_tl_item *it, struct ms_tlp_step *ste
 		p->opts.page_size = it->header.page_size;
 		break;
 	case MS_TLI_EVENT:
+		if (p->no_replay) {
+			if (step) {
+				memset(step, 0, sizeof(*step));
+				step->ev = it->event.ev;
+			}
+			break;
+		}
 		ret = play_event(p, it, step ? step : &scratch);
 		if (ret < 0) {
 			p->state = ret;
@@ -527,10 +535,12 @@ int ms_tlp_next(struct ms_tlp *p, struct ms_tl_item *it, struct ms_tlp_step *ste
 		}
 		break;
 	case MS_TLI_VIOLATION:
-		play_violation(p, it);
+		if (!p->no_replay)
+			play_violation(p, it);
 		break;
 	case MS_TLI_REGION:
-		play_region(p, it);
+		if (!p->no_replay)
+			play_region(p, it);
 		break;
 	case MS_TLI_PROCESS:
 		play_process(p, it);
@@ -542,6 +552,11 @@ int ms_tlp_next(struct ms_tlp *p, struct ms_tl_item *it, struct ms_tlp_step *ste
 		break;
 	}
 	return 1;
+}
+
+void ms_tlp_set_replay(struct ms_tlp *p, bool on)
+{
+	p->no_replay = !on;
 }
 
 void ms_tlp_set_hook(struct ms_tlp *p, void (*fn)(void *ctx, const struct ms_event *rec), void *ctx)

@@ -73,6 +73,11 @@ int ms_tlp_next(struct ms_tlp *p, struct ms_tl_item *item, struct ms_tlp_step *s
  */
 void ms_tlp_set_hook(struct ms_tlp *p, void (*fn)(void *ctx, const struct ms_event *rec),
 		     void *ctx);
+/*
+ * Read only, without replaying (before the first item): for a copy that needs no states.
+ * Steps then only carry the recorded event; processes are still tracked.
+ */
+void ms_tlp_set_replay(struct ms_tlp *p, bool on);
 /* The error line after a negative ms_tlp_next(), or the truncation notice. */
 const char *ms_tlp_error(const struct ms_tlp *p);
 /* The header (valid until close); NULL before the first item. */

@@ -270,13 +270,14 @@ static int node_u64(struct ms_tl_reader *r, uint32_t i, const char *what, const 
 		    uint64_t max, uint64_t *out)
 {
 	const struct ms_jnode *n = N(r, i);
+	char lit[32];
 
 	if (n->type != MS_J_NUM || !(n->nflags & MS_JN_INT))
 		return bad(r, i, "%s: \"%s\" must be an integer, found %s", what, name,
 			   n->type == MS_J_NUM ? "a fraction or exponent" : ms_jtype_name(n));
 	if ((n->nflags & MS_JN_BIG) || n->u > max || ((n->nflags & MS_JN_NEG) && n->u))
 		return bad(r, i, "%s: \"%s\" is out of range (%s; 0 to %llu)", what, name,
-			   ms_jnode_str(&r->in, n), (unsigned long long)max);
+			   ms_jnode_num(&r->in, n, lit), (unsigned long long)max);
 	*out = n->u;
 	return 0;
 }
@@ -305,6 +306,7 @@ static int get_int(struct ms_tl_reader *r, const struct fields *f, int id, int64
 		   bool null_ok, int64_t *out, bool *is_null)
 {
 	const struct ms_jnode *n;
+	char lit[32];
 	uint32_t i;
 
 	if (!(f->seen & B(id)))
@@ -324,7 +326,7 @@ static int get_int(struct ms_tl_reader *r, const struct fields *f, int id, int64
 	if ((n->nflags & MS_JN_BIG) || (!(n->nflags & MS_JN_NEG) && n->u > (uint64_t)max) ||
 	    ((n->nflags & MS_JN_NEG) && n->u > (uint64_t)0 - (uint64_t)min))
 		return bad(r, i, "%s: \"%s\" is out of range (%s; %lld to %lld)", f->what,
-			   field_names[id], ms_jnode_str(&r->in, n), (long long)min,
+			   field_names[id], ms_jnode_num(&r->in, n, lit), (long long)min,
 			   (long long)max);
 	*out = (n->nflags & MS_JN_NEG) ? (int64_t)((uint64_t)0 - n->u) : (int64_t)n->u;
 	return 1;
@@ -819,6 +821,7 @@ static int header_member(struct ms_tl_reader *r, int id)
 	const struct ms_jnode *n = N(r, 0);
 	struct fields f = {.seen = B(id), .obj = 0, .what = "header"};
 	const char *s;
+	char lit[32];
 	uint64_t v;
 
 	f.at[id] = 0;
@@ -847,7 +850,7 @@ static int header_member(struct ms_tl_reader *r, int id)
 				   "timeline version %.32s is not supported (this memstate reads "
 				   "version 1)",
 				   n->type == MS_J_NUM || n->type == MS_J_STR
-					   ? ms_jnode_str(&r->in, n)
+					   ? ms_jnode_num(&r->in, n, lit)
 					   : ms_jtype_name(n));
 		return 0;
 	case F_COMMAND:
