@@ -33,7 +33,7 @@ const volatile __u32 nr_madvise = 0;	 /* madvise: its MADV_COLLAPSE feeds THP at
 const volatile __u32 madv_collapse = 25; /* MADV_COLLAPSE */
 const volatile __u32 page_shift = 12;	 /* folio->index is in pages */
 const volatile __u64 pmd_size = 2 << 20; /* THP size */
-/* Wake the consumer each time this many more bytes (a power of two) are waiting. */
+/* Wake the consumer each time a CPU has submitted another 2^wakeup_shift bytes. */
 const volatile __u32 wakeup_shift = 20;
 /* mm_khugepaged_scan_pmd: position of its status argument (4 on 6.18, 5 before). */
 const volatile __u32 scan_status_arg = 4;
@@ -100,6 +100,14 @@ struct {
 	__type(value, struct ms_task);
 } tasks SEC(".maps");
 
+/* Bytes each CPU has submitted: when to wake the consumer (an inlined per-CPU lookup). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u64);
+} produced SEC(".maps");
+
 /* Records lost, per CPU and per record type (reserve failures, full maps). */
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -160,17 +168,25 @@ static __always_inline void *rec_reserve(__u32 size, __u32 type)
 }
 
 /*
- * Submit without waking the consumer, except each time another 2^wakeup_shift bytes have
- * piled up (or when urgent): a wake-up per record would cost the traced program an
- * interrupt per event, and the consumer also polls with a timeout.
+ * Submit without waking the consumer, except each time this CPU has submitted another
+ * 2^wakeup_shift bytes (user space makes that a quarter of the ring over all CPUs, so the
+ * ring never fills unannounced), or when urgent. A wake-up per record would cost the
+ * traced program an interrupt per event, and the consumer also polls with a timeout.
+ * A per-CPU counter rather than bpf_ringbuf_query(): no helper call on the hot path.
  */
 static __always_inline void rec_submit(void *r, __u32 size, bool urgent)
 {
-	__u64 avail = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA);
-	__u64 before = avail - (size + 8); /* ring records carry an 8-byte header */
-	__u64 flags = BPF_RB_NO_WAKEUP;
+	__u64 flags = BPF_RB_NO_WAKEUP, *done, before;
+	__u32 zero = 0;
 
-	if (urgent || (avail >> wakeup_shift) != (before >> wakeup_shift))
+	done = bpf_map_lookup_elem(&produced, &zero);
+	if (done) {
+		before = *done;
+		*done = before + size + 8; /* ring records carry an 8-byte header */
+		if ((*done >> wakeup_shift) != (before >> wakeup_shift))
+			flags = BPF_RB_FORCE_WAKEUP;
+	}
+	if (urgent)
 		flags = BPF_RB_FORCE_WAKEUP;
 	bpf_ringbuf_submit(r, flags);
 }
@@ -250,16 +266,15 @@ int BPF_PROG(ms_sys_exit, struct pt_regs *regs, long ret)
 	long nr = REGS_NR(regs);
 	struct task_struct *task;
 	struct ms_bpf_sys *r;
-	__u64 id;
 	__u32 tgid;
 
 	if (!want_sys(nr))
 		return 0;
-	id = bpf_get_current_pid_tgid();
-	tgid = id >> 32;
+	/* The task has both ids: one helper call instead of two. */
+	task = bpf_get_current_task_btf();
+	tgid = task->tgid;
 	if (!bit_test(traced_bits, tgid))
 		return 0;
-	task = bpf_get_current_task_btf();
 	if (compat_task(task))
 		return 0;
 	if (!bit_test(mm_known_bits, tgid))
@@ -271,7 +286,7 @@ int BPF_PROG(ms_sys_exit, struct pt_regs *regs, long ret)
 	r->pad0 = 0;
 	r->t_ns = bpf_ktime_get_ns();
 	r->pid = tgid;
-	r->tid = (__u32)id;
+	r->tid = task->pid;
 	r->nr = nr;
 	r->pad1 = 0;
 	r->ret = ret;

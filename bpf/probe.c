@@ -521,8 +521,9 @@ static int ms_ebpf_open(const struct ms_source_cfg *cfg, const struct ms_sink *s
 		uint32_t ring = ms_pow2_at_least(st->cfg.ring_bytes ? st->cfg.ring_bytes
 								    : MS_BPF_RING_DEFAULT);
 
-		/* Wake the consumer per eighth of the ring: rare, and far from full. */
-		st->skel->rodata->wakeup_shift = ms_log2(ring / 8);
+		/* Wake the consumer each time a CPU has filled its share of a quarter of the
+		 * ring: rare, and never a full ring without a wake-up. */
+		st->skel->rodata->wakeup_shift = ms_log2(ring / 4 / st->ncpus);
 		err = bpf_map__set_max_entries(st->skel->maps.events, ring);
 		if (err)
 			goto cleanup;
