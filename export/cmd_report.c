@@ -75,20 +75,20 @@ struct rp_proc {
 	void *maps;			 /* tsearch root of live struct rp_map */
 	uint64_t nmaps;			 /* regions ever made */
 	struct rp_map *top_tr, *top_f;	 /* top regions by transitions and by faults */
-	unsigned ntop_tr, ntop_f;
-	struct rp_viol *viols; /* the first ones */
-	unsigned nviols;
-	uint64_t viol_total;	      /* all of them */
-	uint64_t by_kind[MS_V_COUNT]; /* all of them, by kind */
+	unsigned ntop_tr, ntop_f;	 /* entries in each top list */
+	struct rp_viol *viols;		 /* the first ones */
+	unsigned nviols;		 /* entries of viols */
+	uint64_t viol_total;		 /* all of them */
+	uint64_t by_kind[MS_V_COUNT];	 /* all of them, by kind */
 };
 
 struct report {
-	unsigned top;	       /* regions per list */
-	unsigned max_viols;    /* violations listed per process */
-	struct rp_proc *cur;   /* for twalk_r() callbacks */
-	struct rp_map **found; /* overlap query results */
-	size_t nfound, found_cap;
-	int err; /* -ENOMEM seen */
+	unsigned top;		  /* regions per list */
+	unsigned max_viols;	  /* violations listed per process */
+	struct rp_proc *cur;	  /* for twalk_r() callbacks */
+	struct rp_map **found;	  /* overlap query results */
+	size_t nfound, found_cap; /* used and allocated */
+	int err;		  /* -ENOMEM seen */
 };
 
 /* ------------------------------------------------------------------ formatting */

@@ -104,7 +104,7 @@ static int refill(struct ms_jin *j)
 {
 	ssize_t n;
 
-	if (j->eof || j->err == -EIO)
+	if (j->eof)
 		return 0;
 	j->off += j->end;
 	j->pos = j->end = 0;

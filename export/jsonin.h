@@ -62,9 +62,9 @@ struct ms_jnode {
 	uint32_t child;	 /* array or object: first member, 0 when empty */
 	uint32_t next;	 /* next member of the same parent, 0 at the end */
 	uint32_t line;	 /* where the value starts, for messages */
-	uint32_t col;
-	uint8_t type;	/* enum ms_jtype */
-	uint8_t nflags; /* MS_JN_* */
+	uint32_t col;	 /* its column (bytes, from 1) */
+	uint8_t type;	 /* enum ms_jtype */
+	uint8_t nflags;	 /* MS_JN_* */
 };
 
 struct ms_jin {

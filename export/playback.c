@@ -16,22 +16,22 @@ struct ms_tlp {
 	struct ms_space_opts opts;  /* for every space: page size, tiny log, shared seq */
 	uint64_t seq;		    /* seq counter the spaces share: set to the recorded seq */
 	struct ms_tlp_proc **procs; /* in order of first mention */
-	size_t nprocs, procs_cap;
-	uint32_t *hash;		   /* open addressing: index+1 into procs, 0 empty */
-	size_t hash_cap;	   /* slots, a power of two */
-	bool have_summary;	   /* the file's summary was read */
-	struct ms_totals summary;  /* the recorded summary */
-	uint64_t lost;		   /* recorded dropped_events + lost_ops, processes */
-	uint64_t lost_summary;	   /* the same, from the summary */
-	uint64_t ndis;		   /* disagreements counted */
-	char *dis[MS_TLP_MAX_DIS]; /* the first ones, one line each */
-	size_t ndis_kept;
+	size_t nprocs, procs_cap;   /* used and allocated */
+	uint32_t *hash;		    /* open addressing: index+1 into procs, 0 empty */
+	size_t hash_cap;	    /* slots, a power of two */
+	bool have_summary;	    /* the file's summary was read */
+	struct ms_totals summary;   /* the recorded summary */
+	uint64_t lost;		    /* recorded dropped_events + lost_ops, processes */
+	uint64_t lost_summary;	    /* the same, from the summary */
+	uint64_t ndis;		    /* disagreements counted */
+	char *dis[MS_TLP_MAX_DIS];  /* the first ones, one line each */
+	size_t ndis_kept;	    /* lines in dis */
 	char msgbuf[sizeof(((struct ms_violation *)0)->message)]; /* step message */
 	char err[600];						  /* error or truncation line */
 	void (*hook)(void *, const struct ms_event *);		  /* called before each event */
-	void *hook_ctx;
-	bool no_replay; /* read only: no spaces, no comparisons */ /* its argument */
-	int state; /* 0 running, else the final ms_tlp_next() result */
+	void *hook_ctx;						  /* its argument */
+	bool no_replay; /* read only: no spaces, no comparisons */
+	int state;	/* 0 running, else the final ms_tlp_next() result */
 };
 
 /* ------------------------------------------------------------------ helpers */

@@ -44,7 +44,7 @@ enum ms_tl_item_type {
 };
 
 struct ms_tl_item {
-	enum ms_tl_item_type type;
+	enum ms_tl_item_type type; /* which member of the union is filled */
 	union {
 		struct {
 			int argc;	     /* words of the traced command */
@@ -63,18 +63,18 @@ struct ms_tl_item {
 			const char *message; /* the violation's message, NULL when none */
 		} event;
 		struct {
-			uint64_t seq;
-			uint32_t pid;
-			uint8_t kind; /* enum ms_violation_kind */
-			const char *message;
+			uint64_t seq;	     /* the event that broke the contract */
+			uint32_t pid;	     /* its process (0 when the file does not say) */
+			uint8_t kind;	     /* enum ms_violation_kind */
+			const char *message; /* one line */
 		} violation;
 		struct {
-			uint32_t pid;
+			uint32_t pid;	    /* whose map */
 			struct ms_region r; /* r.stat is 0; the name is below */
 			const char *stat;   /* NULL when none */
 		} region;
 		struct {
-			uint32_t pid, ppid;
+			uint32_t pid, ppid;	 /* the process and its parent */
 			const char *exe;	 /* NULL when unknown */
 			int exit_code;		 /* -1 when null */
 			int exit_signal;	 /* 0 when null */
@@ -84,7 +84,7 @@ struct ms_tl_item {
 			const struct ms_tl_stat *stats; /* its named counters at the end */
 		} process;
 		struct {
-			struct ms_totals totals;
+			struct ms_totals totals; /* dropped_events includes the lost records */
 		} summary;
 	};
 };

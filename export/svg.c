@@ -67,34 +67,34 @@ struct mark {
 };
 
 struct panel {
-	uint32_t pid;	    /* whose */
-	char title[200];    /* "pid 1 goheap: ..." */
-	struct extent *ext; /* ranges that ever held a state (merged at the end) */
-	size_t next, ext_cap;
-	struct band bands[MAX_BANDS];
-	unsigned nbands;
-	unsigned rows;		  /* total rows (pixels) of bands and gaps */
-	unsigned y0;		  /* panel top in the picture */
-	uint8_t *grid;		  /* cols x rows cells */
-	uint64_t (*acc)[C_COUNT]; /* per row: bytes per class while sampling a column */
-	struct mark *marks;
-	size_t nmarks;
-	uint64_t nviol, nthp; /* all of them, drawn or not */
-	uint64_t events;      /* events of the process */
-	uint64_t peak_ready;  /* for the title */
-	size_t order;	      /* when the process first appeared */
+	uint32_t pid;		      /* whose */
+	char title[200];	      /* "pid 1 goheap: ..." */
+	struct extent *ext;	      /* ranges that ever held a state (merged at the end) */
+	size_t next, ext_cap;	      /* extents used and allocated */
+	struct band bands[MAX_BANDS]; /* top to bottom */
+	unsigned nbands;	      /* bands in use */
+	unsigned rows;		      /* total rows (pixels) of bands and gaps */
+	unsigned y0;		      /* panel top in the picture */
+	uint8_t *grid;		      /* cols x rows cells */
+	uint64_t (*acc)[C_COUNT];     /* per row: bytes per class while sampling a column */
+	struct mark *marks;	      /* violations and THP collapses to draw */
+	size_t nmarks;		      /* marks kept (at most MAX_MARKS) */
+	uint64_t nviol, nthp;	      /* all of them, drawn or not */
+	uint64_t events;	      /* events of the process */
+	uint64_t peak_ready;	      /* for the title */
+	size_t order;		      /* when the process first appeared */
 };
 
 struct svg {
-	struct ms_jbuf b; /* output */
-	const struct ms_conv_opts *o;
-	struct panel *panels; /* drawn processes */
-	unsigned npanels;
-	uint64_t t0, t1; /* time range of the trace */
-	uint64_t dt;	 /* ns per column */
-	unsigned cols;	 /* time columns */
-	unsigned x0, pw; /* plot left and width */
-	char title[400]; /* the command */
+	struct ms_jbuf b;	      /* output */
+	const struct ms_conv_opts *o; /* size, --pid, names */
+	struct panel *panels;	      /* drawn processes */
+	unsigned npanels;	      /* panels in use */
+	uint64_t t0, t1;	      /* time range of the trace */
+	uint64_t dt;		      /* ns per column */
+	unsigned cols;		      /* time columns */
+	unsigned x0, pw;	      /* plot left and width */
+	char title[400];	      /* the command */
 };
 
 /* ------------------------------------------------------------------ text */
@@ -247,8 +247,8 @@ struct lay {
 };
 
 struct lays {
-	struct lay *v; /* records, in order of appearance */
-	size_t n, cap;
+	struct lay *v;	/* records, in order of appearance */
+	size_t n, cap;	/* used and allocated */
 	uint32_t *slot; /* index+1 into v, 0 when free */
 	size_t nslot;	/* a power of two */
 };
@@ -511,8 +511,8 @@ static unsigned row_of(const struct band *bd, uint64_t a)
 }
 
 struct sample_ctx {
-	struct panel *pn;
-	const struct band *bd;
+	struct panel *pn;      /* whose rows */
+	const struct band *bd; /* the band being sampled */
 };
 
 static int sample_region(const struct ms_region *r, void *arg)
