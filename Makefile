@@ -25,6 +25,9 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -Wmissing-prot
 	  -Wstrict-prototypes -fno-strict-aliasing -fPIC -D_GNU_SOURCE
 CPPFLAGS += -Ilib/include -I. -MMD -MP
 LDLIBS += -lpthread
+# Test programs stand for programs no one instrumented: never sanitized (nor could a
+# static one link the sanitizer runtime).
+PROG_CFLAGS := $(CFLAGS)
 ifeq ($(SANITIZE),1)
 CFLAGS += -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDFLAGS += -fsanitize=address,undefined
@@ -119,6 +122,11 @@ $(BUILD)/tests/%: $(BUILD)/obj/tests/unit/%.o $(LIB_A)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcjson
 
+$(BUILD)/obj/tests/progs/%.o: tests/progs/%.c
+	$(call msg,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(PROG_CFLAGS) -c $< -o $@
+
 $(BUILD)/tests/progs/%_static: $(BUILD)/obj/tests/progs/%_static.o
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
@@ -127,7 +135,7 @@ $(BUILD)/tests/progs/%_static: $(BUILD)/obj/tests/progs/%_static.o
 $(BUILD)/tests/progs/%: $(BUILD)/obj/tests/progs/%.o
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) -o $@ $^ $(LDLIBS)
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_A)
 	$(call msg,LD,$@)

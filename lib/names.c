@@ -132,7 +132,8 @@ static const struct {
 	const char *name;
 } syscalls[] = {
 	{SYS_mmap, "mmap"},	  {SYS_munmap, "munmap"}, {SYS_mprotect, "mprotect"},
-	{SYS_madvise, "madvise"}, {SYS_mremap, "mremap"}, {SYS_brk, "brk"},
+		{SYS_madvise, "madvise"}, {SYS_mremap, "mremap"}, {SYS_brk, "brk"},
+	{SYS_pkey_mprotect, "pkey_mprotect"},
 };
 
 const char *ms_syscall_name(unsigned nr)

@@ -735,25 +735,22 @@ static int check_page_fault(struct ms_space *sp, struct ms_event *ev)
 	p->tracked = n != NULL;
 	p->first = n;
 	ev->from[n ? n->state : MS_NONE] = sp->page_size;
-	if (!n || (n->attr & MS_NA_FILE))
+	if (!n || (n->attr & MS_NA_FILE) || n->state == MS_READY)
 		return 0;
-	snprintf(why, sizeof(why), "%s access at %#" PRIx64 " (ip %#" PRIx64 ")",
-		 (ev->flags & MS_EVF_WRITE) ? "write" : "read", ev->addr, ev->arg);
-	if (n->state == MS_RESERVED) {
-		strncat(why, " in Reserved memory: SIGSEGV follows", sizeof(why) - strlen(why) - 1);
-		return violate(sp, ev, MS_V_ACCESS_RESERVED, why);
-	}
-	if (n->state != MS_PREPARED)
-		return 0;
-	if (n->attr & MS_NA_INFERRED) {
+	if (n->state == MS_PREPARED && (n->attr & MS_NA_INFERRED)) {
 		/* Memory the syscalls made Prepared: touching it is how it becomes Ready. */
 		p->op = MS_OP_USED;
 		ev->to = MS_READY;
 		ev->flags |= MS_EVF_INFERRED;
 		return 0;
 	}
-	strncat(why, " in Prepared memory before sysUsed", sizeof(why) - strlen(why) - 1);
-	return violate(sp, ev, MS_V_ACCESS_PREPARED, why);
+	/* Reserved, or Prepared the program declared: a violation (the message only now). */
+	snprintf(why, sizeof(why), "%s access at %#" PRIx64 " (ip %#" PRIx64 ") in %s",
+		 (ev->flags & MS_EVF_WRITE) ? "write" : "read", ev->addr, ev->arg,
+		 n->state == MS_RESERVED ? "Reserved memory: SIGSEGV follows"
+					 : "Prepared memory before sysUsed");
+	return violate(sp, ev,
+		       n->state == MS_RESERVED ? MS_V_ACCESS_RESERVED : MS_V_ACCESS_PREPARED, why);
 }
 
 int ms_space_check_locked(struct ms_space *sp, struct ms_event *ev)

@@ -17,9 +17,9 @@ static const struct command commands[] = {
 	{"run", ms_cmd_run, "run a program and trace its memory states", NULL},
 	{"attach", ms_cmd_attach, "trace a running process from now on", NULL},
 	{"view", ms_cmd_view, "live or replayed state map (ncurses)", "libncurses-dev"},
-	{"check", ms_cmd_check, "replay a saved timeline through the checker", "libcjson-dev"},
+	{"check", ms_cmd_check, "replay a saved timeline through the checker", NULL},
 	{"report", ms_cmd_report, "per-process report of a saved timeline", "libcjson-dev"},
-	{"convert", ms_cmd_convert, "convert a timeline to Perfetto JSON or SVG", "libcjson-dev"},
+	{"convert", ms_cmd_convert, "convert a timeline to Perfetto JSON or SVG", NULL},
 };
 
 int ms_err(const char *fmt, ...)

@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libmemstate benchmarks, every figure a ratio or a rate measured in this same run:
+ *
+ *   tree     mixed operations/s on a space holding 1k, 100k and 1M live intervals
+ *            (state changes that split and merge, hints, point and range queries),
+ *            and the bytes of memory each interval costs;
+ *   syscall  time of an instrumented ms_sys_* call against the raw syscall it makes, on
+ *            the same pages, with 100k live intervals in the process space: madvise
+ *            (sys_unused), mmap+munmap pairs (sys_alloc/sys_free).
+ *
+ * Rounds alternate raw and instrumented loops; the median of the per-round ratios is
+ * reported with its spread (min..max), so a noisy neighbour moves both sides.
+ *
+ * usage: bench_lib [quick]
+ */
+#include <inttypes.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "memstate/memstate.h"
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static uint64_t rnd(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545f4914f6cdd1dull;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof(*v), cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* ------------------------------------------------------------------ tree */
+
+#define PS   4096ull
+#define BASE 0x100000000ull
+
+static void apply(struct ms_space *sp, unsigned op, unsigned src, uint64_t addr, uint64_t len,
+		  uint64_t arg)
+{
+	struct ms_event ev = {.op = (uint8_t)op,
+			      .source = (uint8_t)src,
+			      .addr = addr,
+			      .len = len,
+			      .arg = arg,
+			      .pid = 1,
+			      .tid = 1};
+
+	ms_space_apply(sp, &ev);
+}
+
+/* A space with n intervals: n pages alternating Ready / Prepared. */
+static struct ms_space *build(uint64_t n, size_t *bytes)
+{
+	struct ms_space_opts o = {.page_size = PS, .log_capacity = 4096};
+	struct mallinfo2 before = mallinfo2(), after;
+	struct ms_space *sp = ms_space_new(&o);
+	struct ms_event drain[256];
+
+	apply(sp, MS_OP_ALLOC, MS_SRC_SYSCALL, BASE, n * PS, 0);
+	for (uint64_t i = 1; i < n; i += 2) {
+		apply(sp, MS_OP_UNUSED, MS_SRC_SYSCALL, BASE + i * PS, PS, 0);
+		if (i % 1024 == 1)
+			while (ms_space_events_read(sp, drain, 256))
+				;
+	}
+	after = mallinfo2();
+	*bytes = (after.uordblks + after.hblkhd) - (before.uordblks + before.hblkhd);
+	return sp;
+}
+
+/* Mixed operations at random places; returns operations per second. */
+static double tree_ops(struct ms_space *sp, uint64_t n, uint64_t ops)
+{
+	struct ms_event drain[1024];
+	struct ms_region r;
+	uint64_t seed = 42, b[MS_STATE_COUNT], t0;
+
+	t0 = now_ns();
+	for (uint64_t k = 0; k < ops; k++) {
+		uint64_t x = rnd(&seed), i = x % n, a = BASE + i * PS;
+
+		switch ((x >> 32) % 6) {
+		case 0: /* flip a page's state: splits, then merges with its neighbours */
+		case 1:
+			if (ms_space_state_at(sp, a, &r) == MS_READY)
+				apply(sp, MS_OP_UNUSED, MS_SRC_SYSCALL, a, PS, 0);
+			else
+				apply(sp, MS_OP_USED, MS_SRC_KERNEL, a, PS, 0);
+			break;
+		case 2:
+			apply(sp, MS_OP_HUGE_PAGE, MS_SRC_SYSCALL, a, PS, 0);
+			break;
+		case 3:
+			apply(sp, MS_OP_NO_HUGE_PAGE, MS_SRC_SYSCALL, a, PS, 0);
+			break;
+		case 4:
+			ms_space_state_at(sp, a, &r);
+			break;
+		default:
+			ms_space_bytes_in(sp, a, 8 * PS, b);
+			break;
+		}
+		if ((k & 1023) == 1023)
+			ms_space_events_read(sp, drain, 1024);
+	}
+	return (double)ops / ((double)(now_ns() - t0) / 1e9);
+}
+
+static void bench_tree(bool quick)
+{
+	static const uint64_t sizes[] = {1000, 100000, 1000000};
+
+	printf("tree: mixed operations (state flips that split/merge, hints, lookups, ranges)\n");
+	printf("  %-10s %14s %12s %14s\n", "intervals", "ops/s", "ns/op", "bytes/interval");
+	for (int s = 0; s < 3; s++) {
+		size_t bytes;
+		struct ms_space *sp = build(sizes[s], &bytes);
+		struct ms_totals t;
+		double rate;
+
+		ms_space_totals(sp, &t);
+		rate = tree_ops(sp, sizes[s], quick ? 200000 : 2000000);
+		printf("  %-10" PRIu64 " %14.0f %12.1f %14.1f\n", t.regions, rate, 1e9 / rate,
+		       (double)bytes / (double)t.regions);
+		ms_space_free(sp);
+	}
+}
+
+/* ------------------------------------------------------------------ syscalls */
+
+#define LIVE  100000 /* intervals in the process space during the syscall loops */
+#define PAGES 8192   /* pages the madvise loops work on */
+
+struct ratio {
+	double v[32];
+	int n;
+};
+
+static void report(const char *what, struct ratio *r, double raw_ns, double inst_ns)
+{
+	double m = median(r->v, r->n);
+
+	printf("  %-34s raw %7.0f ns  memstate %7.0f ns  ratio %.3f (%.3f..%.3f)\n", what, raw_ns,
+	       inst_ns, m, r->v[0], r->v[r->n - 1]);
+}
+
+static void touch(char *p, long ps)
+{
+	for (int i = 0; i < PAGES; i++)
+		p[(size_t)i * (size_t)ps] = 1;
+}
+
+static void bench_syscalls(bool quick)
+{
+	static struct ms_stat heap = MS_STAT_INIT("bench");
+	long ps = sysconf(_SC_PAGESIZE);
+	size_t live_len = (size_t)LIVE * (size_t)ps, pair_len = 64 << 10;
+	char *live = ms_sys_reserve(NULL, live_len), *pages;
+	int rounds = quick ? 5 : 15, pairs = quick ? 2000 : 20000;
+	struct ratio mad = {0}, pair = {0};
+	double mad_raw = 0, mad_inst = 0, pair_raw = 0, pair_inst = 0;
+	struct ms_totals t;
+	uint64_t *order, s = 7;
+
+	if (!live)
+		return;
+	/* 100k live intervals: every other page of a reservation mapped. */
+	for (size_t i = 0; i < 2 * LIVE && i < LIVE; i += 2)
+		ms_sys_map(live + i * (size_t)ps, (size_t)ps, &heap);
+	pages = ms_sys_alloc((size_t)PAGES * (size_t)ps, &heap);
+	order = malloc(PAGES * sizeof(*order));
+	if (!pages || !order)
+		return;
+	for (uint64_t i = 0; i < PAGES; i++)
+		order[i] = i;
+	for (uint64_t i = PAGES - 1; i > 0; i--) { /* random order: no locality to help */
+		uint64_t j = rnd(&s) % (i + 1), tmp = order[i];
+
+		order[i] = order[j];
+		order[j] = tmp;
+	}
+	ms_totals(&t);
+	printf("syscalls: instrumented / raw on the same pages, %" PRIu64
+	       " live intervals, median of %d rounds (min..max)\n",
+	       t.regions, rounds);
+	for (int r = 0; r < rounds; r++) {
+		uint64_t raw = 0, inst = 0, t0;
+
+		/* Go's scavenger: madvise(DONTNEED) of resident pages, one page at a time.
+		 * Alternate which side goes first, so neither always meets a warmer cache. */
+		for (int side = 0; side < 2; side++) {
+			touch(pages, ps);
+			t0 = now_ns();
+			if ((side ^ r) & 1) {
+				for (int i = 0; i < PAGES; i++)
+					ms_sys_unused(pages + order[i] * (size_t)ps, (size_t)ps);
+				inst = now_ns() - t0;
+				for (int i = 0; i < PAGES; i++) /* Ready again, no syscall */
+					ms_sys_used(pages + order[i] * (size_t)ps, (size_t)ps,
+						    (size_t)ps);
+			} else {
+				for (int i = 0; i < PAGES; i++)
+					madvise(pages + order[i] * (size_t)ps, (size_t)ps,
+						MADV_DONTNEED);
+				raw = now_ns() - t0;
+			}
+		}
+		mad.v[mad.n++] = (double)inst / (double)raw;
+		mad_raw += (double)raw / PAGES / rounds;
+		mad_inst += (double)inst / PAGES / rounds;
+
+		/* sysAlloc + sysFree pairs against mmap + munmap. */
+		for (int side = 0; side < 2; side++) {
+			t0 = now_ns();
+			if ((side ^ r) & 1) {
+				for (int k = 0; k < pairs; k++)
+					ms_sys_free(ms_sys_alloc(pair_len, &heap), pair_len, &heap);
+				inst = now_ns() - t0;
+			} else {
+				for (int k = 0; k < pairs; k++)
+					munmap(mmap(NULL, pair_len, PROT_READ | PROT_WRITE,
+						    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+					       pair_len);
+				raw = now_ns() - t0;
+			}
+		}
+		pair.v[pair.n++] = (double)inst / (double)raw;
+		pair_raw += (double)raw / pairs / rounds;
+		pair_inst += (double)inst / pairs / rounds;
+	}
+	report("madvise DONTNEED (sys_unused)", &mad, mad_raw, mad_inst);
+	report("mmap+munmap 64K (sys_alloc+free)", &pair, pair_raw, pair_inst);
+	free(order);
+}
+
+int main(int argc, char **argv)
+{
+	bool quick = argc > 1 && !strcmp(argv[1], "quick");
+
+	bench_tree(quick);
+	bench_syscalls(quick);
+	return 0;
+}

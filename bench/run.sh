@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# make bench: every benchmark, each printing ratios or rates measured in its own run.
+# Results are copied into BENCHMARKS.md by hand, with the machine and the date.
+set -u
+cd "$(dirname "$0")/.."
+BUILD=${BUILD:-build}
+quick=${1:-}
+echo "== machine: $(nproc) CPUs, $(uname -r), $(date -u +%Y-%m-%d)"
+echo
+echo "== libmemstate (bench_lib)"
+"$BUILD/bench/bench_lib" $quick
+echo
+echo "== TUI frames (bench_tui)"
+"$BUILD/bench/bench_tui" $quick
+echo
+if [ "$(id -u)" -eq 0 ] && [ -r /sys/kernel/btf/vmlinux ]; then
+	echo "== eBPF capture (bench_ebpf)"
+	"$BUILD/bench/bench_ebpf" $quick
+else
+	echo "== eBPF capture: skipped (needs root and kernel BTF)"
+fi
+echo
+echo "== export (bench/bench_export.sh)"
+BUILD=$BUILD bench/bench_export.sh $([ -n "$quick" ] && echo 200000)
