@@ -549,7 +549,10 @@ static struct ms_node *find(struct ms_space *sp, uint64_t addr)
 				return f;
 		}
 	}
-	return ms_tree_lower_bound(&sp->tree, addr);
+	n = ms_tree_lower_bound(&sp->tree, addr);
+	if (n) /* the next look nearby (the update after a query) starts here */
+		sp->finger = n;
+	return n;
 }
 
 /* The interval holding addr, or NULL. */
@@ -969,7 +972,7 @@ enum ms_state ms_space_state_at(struct ms_space *sp, uint64_t addr, struct ms_re
 	enum ms_state st = MS_NONE;
 
 	ms_space_lock(sp);
-	n = ms_tree_lookup(&sp->tree, addr);
+	n = find_holding(sp, addr);
 	if (n) {
 		st = (enum ms_state)n->state;
 		if (out)

@@ -501,6 +501,16 @@ static int os_call(struct ms_event *ev)
 	}
 }
 
+static int timed_os_call(struct ms_event *ev, uint64_t *t_begin, uint64_t *t_end)
+{
+	int err;
+
+	*t_begin = now_ns();
+	err = os_call(ev);
+	*t_end = now_ns();
+	return err;
+}
+
 /* ------------------------------------------------------------------ violations */
 
 static void report(const struct ms_violation *v)
@@ -549,7 +559,7 @@ static int sys_op(struct ms_event *ev, struct ms_stat *stat, bool real)
 	struct ms_violation v;
 	const char *msg;
 	int kind, err = 0, saved_errno;
-	uint64_t t_begin;
+	uint64_t t_begin = 0, t_end = 0;
 
 	if (!proc_get()) {
 		ev->pid = (uint32_t)getpid();
@@ -562,9 +572,6 @@ static int sys_op(struct ms_event *ev, struct ms_stat *stat, bool real)
 	if (!real)
 		ev->flags |= MS_EVF_NOTE;
 	ms_space_lock(g.sp);
-	/* Stamped before the syscall, with its duration: a tracer matches the syscalls it saw
-	 * inside that window to this call, and orders the call before them. */
-	t_begin = now_ns();
 	ev->stat = stat_id_locked(stat);
 	if (picks_address(ev->op)) {
 		uint64_t mask = ms_space_page_size(g.sp) - 1;
@@ -572,7 +579,7 @@ static int sys_op(struct ms_event *ev, struct ms_stat *stat, bool real)
 		if (!real)
 			;
 		else if (ev->len && !(ev->len & mask))
-			err = os_call(ev);
+			err = timed_os_call(ev, &t_begin, &t_end);
 		else
 			err = EINVAL; /* refused before the mmap: the check names why */
 		ev->result = err;
@@ -584,12 +591,16 @@ static int sys_op(struct ms_event *ev, struct ms_stat *stat, bool real)
 		else if (kind > 0 && g.policy == MS_POLICY_ABORT)
 			ev->result = err = ECANCELED; /* stop before the syscall */
 		else if (real)
-			ev->result = err = os_call(ev);
+			ev->result = err = timed_os_call(ev, &t_begin, &t_end);
 	}
 	saved_errno = err;
-	ev->t_ns = now_ns();
-	ev->aux = ev->t_ns - t_begin > UINT32_MAX ? UINT32_MAX : (uint32_t)(ev->t_ns - t_begin);
+	if (!t_begin)
+		t_begin = t_end = now_ns();
+	/* Stamped when the syscall began, with its duration: a tracer matches the syscalls it
+	 * saw in that window to this call and orders the call before them. The window holds
+	 * the syscall alone: the library's own allocations (tree nodes) fall outside it. */
 	ev->t_ns = t_begin;
+	ev->aux = t_end - t_begin > UINT32_MAX ? UINT32_MAX : (uint32_t)(t_end - t_begin);
 	if (kind >= 0) {
 		ms_space_commit_locked(g.sp, ev);
 		mirror_stats_locked();
