@@ -93,17 +93,37 @@ static struct ms_space *build(uint64_t n, size_t *bytes)
 	return sp;
 }
 
-/* Mixed operations at random places; returns operations per second. */
-static double tree_ops(struct ms_space *sp, uint64_t n, uint64_t ops)
+enum pattern { P_RANDOM, P_LOCAL, P_SEQUENTIAL };
+
+static const char *const pattern_name[] = {"random", "local", "sequential"};
+
+/*
+ * Mixed operations; returns operations per second. Where they land: uniformly at random
+ * (every operation a fresh descent: the worst case), a random walk of a few intervals
+ * (an allocator working near where it last did), or a sweep (a scavenger).
+ */
+static double tree_ops(struct ms_space *sp, uint64_t n, uint64_t ops, enum pattern pat)
 {
 	struct ms_event drain[1024];
 	struct ms_region r;
-	uint64_t seed = 42, b[MS_STATE_COUNT], t0;
+	uint64_t seed = 42, b[MS_STATE_COUNT], t0, i = n / 2;
 
 	t0 = now_ns();
 	for (uint64_t k = 0; k < ops; k++) {
-		uint64_t x = rnd(&seed), i = x % n, a = BASE + i * PS;
+		uint64_t x = rnd(&seed), a;
 
+		switch (pat) {
+		case P_RANDOM:
+			i = x % n;
+			break;
+		case P_LOCAL:
+			i = (i + n + (x % 17) - 8) % n;
+			break;
+		case P_SEQUENTIAL:
+			i = (i + 1) % n;
+			break;
+		}
+		a = BASE + i * PS;
 		switch ((x >> 32) % 6) {
 		case 0: /* flip a page's state: splits, then merges with its neighbours */
 		case 1:
@@ -135,20 +155,37 @@ static void bench_tree(bool quick)
 {
 	static const uint64_t sizes[] = {1000, 100000, 1000000};
 
-	printf("tree: mixed operations (state flips that split/merge, hints, lookups, ranges)\n");
-	printf("  %-10s %14s %12s %14s\n", "intervals", "ops/s", "ns/op", "bytes/interval");
+	printf("tree: mixed operations (1/3 state flips that split and merge, 1/3 hints,\n"
+	       "      1/6 point lookups, 1/6 range queries), ops/s\n");
+	printf("  %-10s %12s %12s %12s %10s\n", "intervals", "random", "local", "sequential",
+	       "B/interval");
 	for (int s = 0; s < 3; s++) {
 		size_t bytes;
 		struct ms_space *sp = build(sizes[s], &bytes);
+		uint64_t ops = quick ? 200000 : 2000000;
+		double rate[3];
 		struct ms_totals t;
-		double rate;
 
 		ms_space_totals(sp, &t);
-		rate = tree_ops(sp, sizes[s], quick ? 200000 : 2000000);
-		printf("  %-10" PRIu64 " %14.0f %12.1f %14.1f\n", t.regions, rate, 1e9 / rate,
-		       (double)bytes / (double)t.regions);
+		for (int p = 0; p < 3; p++)
+			rate[p] = tree_ops(sp, sizes[s], ops, (enum pattern)p);
+		printf("  %-10" PRIu64 " %12.0f %12.0f %12.0f %10.1f\n", t.regions, rate[0],
+		       rate[1], rate[2], (double)bytes / (double)t.regions);
 		ms_space_free(sp);
 	}
+	(void)pattern_name;
+}
+
+/* A fixed, deterministic workload for instruction counts (callgrind): 100k intervals,
+ * 200k mixed operations in each pattern. */
+static void bench_count(void)
+{
+	size_t bytes;
+	struct ms_space *sp = build(100000, &bytes);
+
+	for (int p = 0; p < 3; p++)
+		tree_ops(sp, 100000, 200000, (enum pattern)p);
+	ms_space_free(sp);
 }
 
 /* ------------------------------------------------------------------ syscalls */
@@ -175,6 +212,29 @@ static void touch(char *p, long ps)
 		p[(size_t)i * (size_t)ps] = 1;
 }
 
+/* One round of madvise(DONTNEED) over PAGES resident pages in the given order, raw or
+ * through ms_sys_unused; returns ns. The library's view is made Ready again after. */
+static uint64_t madvise_round(char *pages, const uint64_t *order, long ps, int chunk, bool inst)
+{
+	size_t len = (size_t)chunk * (size_t)ps;
+	uint64_t t0;
+
+	touch(pages, ps);
+	t0 = now_ns();
+	if (inst) {
+		for (int i = 0; i < PAGES / chunk; i++)
+			ms_sys_unused(pages + order[i] * len, len);
+	} else {
+		for (int i = 0; i < PAGES / chunk; i++)
+			madvise(pages + order[i] * len, len, MADV_DONTNEED);
+	}
+	t0 = now_ns() - t0;
+	if (inst) /* Ready again, no syscall */
+		for (int i = 0; i < PAGES / chunk; i++)
+			ms_sys_used(pages + order[i] * len, len, len);
+	return t0 / (uint64_t)(PAGES / chunk);
+}
+
 static void bench_syscalls(bool quick)
 {
 	static struct ms_stat heap = MS_STAT_INIT("bench");
@@ -182,58 +242,54 @@ static void bench_syscalls(bool quick)
 	size_t live_len = (size_t)LIVE * (size_t)ps, pair_len = 64 << 10;
 	char *live = ms_sys_reserve(NULL, live_len), *pages;
 	int rounds = quick ? 5 : 15, pairs = quick ? 2000 : 20000;
-	struct ratio mad = {0}, pair = {0};
-	double mad_raw = 0, mad_inst = 0, pair_raw = 0, pair_inst = 0;
+	struct ratio mad[3] = {{{0}, 0}}, pair = {{0}, 0};
+	double mad_raw[3] = {0}, mad_inst[3] = {0}, pair_raw = 0, pair_inst = 0;
+	uint64_t *order[2], s = 7;
 	struct ms_totals t;
-	uint64_t *order, s = 7;
 
 	if (!live)
 		return;
-	/* 100k live intervals: every other page of a reservation mapped. */
-	for (size_t i = 0; i < 2 * LIVE && i < LIVE; i += 2)
-		ms_sys_map(live + i * (size_t)ps, (size_t)ps, &heap);
+	/* 100k live intervals in one kernel mapping (the kernel allows 65530 mappings):
+	 * mapped as a whole, then every other page made Ready, which takes no syscall. */
+	ms_sys_map(live, live_len, &heap);
+	for (size_t i = 0; i < LIVE; i += 2)
+		ms_sys_used(live + i * (size_t)ps, (size_t)ps, (size_t)ps);
 	pages = ms_sys_alloc((size_t)PAGES * (size_t)ps, &heap);
-	order = malloc(PAGES * sizeof(*order));
-	if (!pages || !order)
+	order[0] = malloc(PAGES * sizeof(uint64_t));
+	order[1] = malloc(PAGES * sizeof(uint64_t));
+	if (!pages || !order[0] || !order[1])
 		return;
 	for (uint64_t i = 0; i < PAGES; i++)
-		order[i] = i;
-	for (uint64_t i = PAGES - 1; i > 0; i--) { /* random order: no locality to help */
-		uint64_t j = rnd(&s) % (i + 1), tmp = order[i];
+		order[0][i] = order[1][i] = i;
+	for (uint64_t i = PAGES - 1; i > 0; i--) { /* [1]: random order, no locality */
+		uint64_t j = rnd(&s) % (i + 1), tmp = order[1][i];
 
-		order[i] = order[j];
-		order[j] = tmp;
+		order[1][i] = order[1][j];
+		order[1][j] = tmp;
 	}
 	ms_totals(&t);
 	printf("syscalls: instrumented / raw on the same pages, %" PRIu64
 	       " live intervals, median of %d rounds (min..max)\n",
 	       t.regions, rounds);
 	for (int r = 0; r < rounds; r++) {
-		uint64_t raw = 0, inst = 0, t0;
+		uint64_t raw, inst, t0;
 
-		/* Go's scavenger: madvise(DONTNEED) of resident pages, one page at a time.
-		 * Alternate which side goes first, so neither always meets a warmer cache. */
-		for (int side = 0; side < 2; side++) {
-			touch(pages, ps);
-			t0 = now_ns();
-			if ((side ^ r) & 1) {
-				for (int i = 0; i < PAGES; i++)
-					ms_sys_unused(pages + order[i] * (size_t)ps, (size_t)ps);
-				inst = now_ns() - t0;
-				for (int i = 0; i < PAGES; i++) /* Ready again, no syscall */
-					ms_sys_used(pages + order[i] * (size_t)ps, (size_t)ps,
-						    (size_t)ps);
+		/* Go's scavenger: madvise(DONTNEED) of resident pages, one page or 64 KiB at a
+		 * time. Alternate which side goes first, so neither meets a warmer cache. */
+		for (int o = 0; o < 3; o++) {
+			int chunk = o == 2 ? 16 : 1;
+
+			if (r & 1) {
+				inst = madvise_round(pages, order[o & 1], ps, chunk, true);
+				raw = madvise_round(pages, order[o & 1], ps, chunk, false);
 			} else {
-				for (int i = 0; i < PAGES; i++)
-					madvise(pages + order[i] * (size_t)ps, (size_t)ps,
-						MADV_DONTNEED);
-				raw = now_ns() - t0;
+				raw = madvise_round(pages, order[o & 1], ps, chunk, false);
+				inst = madvise_round(pages, order[o & 1], ps, chunk, true);
 			}
+			mad[o].v[mad[o].n++] = (double)inst / (double)raw;
+			mad_raw[o] += (double)raw / rounds;
+			mad_inst[o] += (double)inst / rounds;
 		}
-		mad.v[mad.n++] = (double)inst / (double)raw;
-		mad_raw += (double)raw / PAGES / rounds;
-		mad_inst += (double)inst / PAGES / rounds;
-
 		/* sysAlloc + sysFree pairs against mmap + munmap. */
 		for (int side = 0; side < 2; side++) {
 			t0 = now_ns();
@@ -253,15 +309,22 @@ static void bench_syscalls(bool quick)
 		pair_raw += (double)raw / pairs / rounds;
 		pair_inst += (double)inst / pairs / rounds;
 	}
-	report("madvise DONTNEED (sys_unused)", &mad, mad_raw, mad_inst);
-	report("mmap+munmap 64K (sys_alloc+free)", &pair, pair_raw, pair_inst);
-	free(order);
+	report("madvise 4K, pages in address order", &mad[0], mad_raw[0], mad_inst[0]);
+	report("madvise 4K, pages in random order", &mad[1], mad_raw[1], mad_inst[1]);
+	report("madvise 64K runs in address order", &mad[2], mad_raw[2], mad_inst[2]);
+	report("mmap+munmap 64K (alloc+free)", &pair, pair_raw, pair_inst);
+	free(order[0]);
+	free(order[1]);
 }
 
 int main(int argc, char **argv)
 {
 	bool quick = argc > 1 && !strcmp(argv[1], "quick");
 
+	if (argc > 1 && !strcmp(argv[1], "count")) {
+		bench_count();
+		return 0;
+	}
 	bench_tree(quick);
 	bench_syscalls(quick);
 	return 0;

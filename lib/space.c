@@ -405,6 +405,12 @@ static bool gap_target(const struct ms_event *ev, unsigned op, struct target *t)
 	}
 }
 
+/* The part of a counter that goes with part of an interval's bytes (most counters are 0). */
+static uint32_t share(uint32_t count, uint64_t part, uint64_t whole)
+{
+	return count ? (uint32_t)((unsigned __int128)count * part / whole) : 0;
+}
+
 /* Split n at addr (inside it); n keeps [start, addr), the new right part is returned. */
 static struct ms_node *split(struct ms_space *sp, struct ms_node *n, uint64_t addr)
 {
@@ -417,8 +423,8 @@ static struct ms_node *split(struct ms_space *sp, struct ms_node *n, uint64_t ad
 	m->attr = n->attr;
 	m->stat = n->stat;
 	/* Counters follow the bytes, so that their sums stay exact across splits. */
-	m->faults = (uint32_t)((unsigned __int128)n->faults * rlen / len);
-	m->thp = (uint32_t)((unsigned __int128)n->thp * rlen / len);
+	m->faults = share(n->faults, rlen, len);
+	m->thp = share(n->thp, rlen, len);
 	n->faults -= m->faults;
 	n->thp -= m->thp;
 	n->end = addr;
@@ -482,6 +488,39 @@ static void merge_from(struct ms_space *sp, struct ms_node *a, uint64_t e)
 	sp->finger = a;
 }
 
+/* Would a node with target t merge with n? */
+static bool same_as(const struct ms_node *n, const struct target *t)
+{
+	return !t->erase && n->state == t->state && n->attr == t->attr && n->stat == t->stat;
+}
+
+/*
+ * Move [s, e), one end of "from", to its neighbour "to" (which ends at s or starts at e),
+ * with the fault and THP counts of those bytes. Starts stay ordered: the tree is intact.
+ */
+static void shift_bytes(struct ms_space *sp, struct ms_node *from, struct ms_node *to, uint64_t s,
+			uint64_t e)
+{
+	uint32_t f = share(from->faults, e - s, from->end - from->start);
+	uint32_t h = share(from->thp, e - s, from->end - from->start);
+
+	account(sp, from, -1);
+	account(sp, to, -1);
+	if (to->end == s) {
+		to->end = e;
+		from->start = e;
+	} else {
+		to->start = s;
+		from->end = s;
+	}
+	from->faults -= f;
+	from->thp -= h;
+	to->faults = sat_add32(to->faults, f);
+	to->thp = sat_add32(to->thp, h);
+	account(sp, from, +1);
+	account(sp, to, +1);
+}
+
 /*
  * Apply op to [s, e), starting from n, the first interval ending after s (the check found
  * it: one descent of the tree per operation). Nodes were reserved by the check: nothing
@@ -511,6 +550,21 @@ static void apply_range(struct ms_space *sp, const struct ms_event *ev, unsigned
 		}
 		next = ms_tree_next(n);
 		if (target(ev, op, n, &t)) {
+			/* A sweep (pages released in order) turns the start or end of an
+			 * interval into what its neighbour already is: move the boundary
+			 * instead of splitting and merging again. */
+			if (n->start == s && n->end > e && left && left->end == s &&
+			    same_as(left, &t)) {
+				shift_bytes(sp, n, left, s, e);
+				sp->finger = left; /* nothing else can merge now */
+				return;
+			}
+			if (n->start < s && n->end == e && next && next->start == e &&
+			    same_as(next, &t)) {
+				shift_bytes(sp, n, next, s, e);
+				sp->finger = next;
+				return;
+			}
 			if (n->start < s)
 				n = split(sp, n, s);
 			if (n->end > e)

@@ -507,7 +507,9 @@ static int timed_os_call(struct ms_event *ev, uint64_t *t_begin, uint64_t *t_end
 
 	*t_begin = now_ns();
 	err = os_call(ev);
-	*t_end = now_ns();
+	/* The end only matters to a tracer matching syscalls to calls: spare the clock read
+	 * (a fifth of an operation's own cost) when none listens. */
+	*t_end = g.chan ? now_ns() : *t_begin;
 	return err;
 }
 
