@@ -17,6 +17,7 @@
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <poll.h>
 #include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -25,6 +26,7 @@
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/signalfd.h>
+#include <sys/time.h>
 #include <sys/syscall.h>
 #include <sys/user.h>
 #include <sys/wait.h>
@@ -33,7 +35,8 @@
 
 #include "source.h"
 
-#define BATCH_STOPS 4096 /* stops handled per poll before letting the loop breathe */
+#define BATCH_STOPS	4096	 /* stops handled per poll before letting the loop breathe */
+#define POLL_BUDGET_US	5000	 /* time spent following stops before the loop's turn */
 
 struct task {
 	pid_t tid;	      /* 0: free slot */
@@ -255,6 +258,11 @@ static int pt_probe(char *why, size_t len)
 	return 0;
 }
 
+static void on_alarm(int sig)
+{
+	(void)sig; /* only there to interrupt a blocking waitpid */
+}
+
 static int pt_open(const struct ms_source_cfg *cfg, const struct ms_sink *sink, void **state)
 {
 	struct pt *p = calloc(1, sizeof(*p));
@@ -270,6 +278,12 @@ static int pt_open(const struct ms_source_cfg *cfg, const struct ms_sink *sink, 
 	sigemptyset(&set);
 	sigaddset(&set, SIGCHLD);
 	sigprocmask(SIG_BLOCK, &set, &p->oldmask);
+	{
+		struct sigaction sa = {.sa_handler = on_alarm}; /* no SA_RESTART: interrupt */
+
+		sigemptyset(&sa.sa_mask);
+		sigaction(SIGALRM, &sa, NULL);
+	}
 	p->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
 	if (!p->tasks || p->sigfd < 0) {
 		int err = p->tasks ? -errno : -ENOMEM;
@@ -393,17 +407,21 @@ static void syscall_exit(struct pt *p, struct task *t)
 {
 	struct user_regs_struct r;
 
-	t->in_call = false;
-	if (t->wanted) {
-		if (!ptrace(PTRACE_GETREGS, t->tid, 0, &r)) {
-			t->rec.ret = (int64_t)r.rax;
-			t->rec.t_ns = mono_ns();
-			p->sink->on_syscall(p->sink->ctx, &t->rec);
-		} else {
-			p->lost++;
-		}
+		t->in_call = false;
+	if (!t->wanted) {
+		resume(p, t->tid, 0);
+		return;
 	}
+	if (ptrace(PTRACE_GETREGS, t->tid, 0, &r)) {
+		p->lost++;
+		resume(p, t->tid, 0);
+		return;
+	}
+	t->rec.ret = (int64_t)r.rax;
+	t->rec.t_ns = mono_ns();
+	/* Let the program go on first: recording the call is off its path. */
 	resume(p, t->tid, 0);
+	p->sink->on_syscall(p->sink->ctx, &t->rec);
 }
 
 static void new_task(struct pt *p, struct task *parent, int event)
@@ -496,8 +514,17 @@ static void handle_exit(struct pt *p, pid_t tid, int status)
 		  WIFSIGNALED(status) ? WTERMSIG(status) : 0);
 }
 
+/*
+ * Handle stops for up to POLL_BUDGET_US. A resumed program stops again within
+ * microseconds at its next memory syscall and waits for us meanwhile: blocking in waitpid
+ * is the fastest way to see that stop (going back to the caller's poll, or waking on
+ * SIGCHLD through the signalfd, makes every syscall of the program twice as slow). A
+ * one-shot timer interrupts the wait so the caller's loop still gets its turn.
+ */
 static int pt_poll(void *state, int timeout_ms)
 {
+	static const struct itimerval budget = {.it_value = {0, POLL_BUDGET_US}};
+	static const struct itimerval off;
 	struct pt *p = state;
 	struct signalfd_siginfo si;
 	int status, n = 0;
@@ -506,13 +533,18 @@ static int pt_poll(void *state, int timeout_ms)
 	(void)timeout_ms;
 	while (read(p->sigfd, &si, sizeof(si)) == sizeof(si))
 		;
-	while (n < BATCH_STOPS && (tid = waitpid(-1, &status, __WALL | WNOHANG)) > 0) {
+	setitimer(ITIMER_REAL, &budget, NULL);
+	while (n < BATCH_STOPS && !p->nheld) {
+		tid = waitpid(-1, &status, __WALL);
+		if (tid <= 0) /* the timer (EINTR), or no child left (ECHILD) */
+			break;
 		n++;
 		if (WIFSTOPPED(status))
 			handle_stop(p, tid, status);
 		else if (WIFEXITED(status) || WIFSIGNALED(status))
 			handle_exit(p, tid, status);
 	}
+	setitimer(ITIMER_REAL, &off, NULL);
 	return n;
 }
 

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "go.h"
 #include "memstate/channel.h"
 #include "session.h"
 #include "tui_hooks.h"
@@ -86,6 +87,14 @@ int ms_session_option(struct ms_session_opts *o, int argc, char **argv, int *i)
 		o->no_color = true;
 	} else if (!strcmp(a, "--verify-maps")) {
 		o->verify_maps = true;
+	} else if (!strcmp(a, "--go")) {
+		o->go = 1;
+	} else if (!strcmp(a, "--no-go")) {
+		o->go = 0;
+	} else if ((v = opt_value(argc, argv, i, "--go-marks"))) {
+		if (!*v)
+			return ms_usage_err(o->cmd, "--go-marks needs a file"), -1;
+		o->go_marks = v;
 	} else if ((v = opt_value(argc, argv, i, "-o")) ||
 		   (v = opt_value(argc, argv, i, "--output"))) {
 		if (!*v)
@@ -140,6 +149,11 @@ void ms_session_usage(FILE *f)
 		   "      --no-faults       no page fault events\n"
 		   "      --no-files        leave file-backed mappings out of the map\n"
 		   "      --no-api          do not listen to libmemstate's API events\n"
+		   "      --go              Go programs: uprobes on the runtime's sys* functions\n"
+		   "                        (the default for Go binaries; says why when it cannot)\n"
+		   "      --no-go           trace a Go program by its syscalls alone\n"
+		   "      --go-marks FILE   write each runtime.ReadMemStats as a JSON line: the\n"
+		   "                        map's Prepared/Ready bytes the runtime accounts\n"
 		   "  -q, --quiet           no summary table at the end\n"
 		   "  -v, --verbose         say which sources run and why\n"
 		   "  -h, --help            this text\n");
@@ -172,10 +186,13 @@ static int pick_source(struct ms_session *s, const struct ms_source_cfg *cfg)
 		break;
 	}
 	for (unsigned i = 0; i < n; i++) {
-		void *st = NULL;
-		int err = cands[i]->probe ? cands[i]->probe(why[i], sizeof(why[i])) : 0;
+				void *st = NULL;
+		/* Opening is the test (the eBPF probe's is a trial load: no need to load twice);
+		 * only a failure asks probe() for the one line saying what is missing. */
+		int err = cands[i]->open(cfg, ms_trace_sink(s->trace), &st);
 
-		if (!err && (err = cands[i]->open(cfg, ms_trace_sink(s->trace), &st)) && !why[i][0])
+		if (err && (!cands[i]->probe || !cands[i]->probe(why[i], sizeof(why[i])) ||
+			    !why[i][0]))
 			snprintf(why[i], sizeof(why[i]), "%s", strerror(-err));
 		if (err) {
 			if (s->o.capture != MS_CAP_AUTO)
@@ -197,6 +214,53 @@ static int pick_source(struct ms_session *s, const struct ms_source_cfg *cfg)
 	if (!s->o.quiet)
 		fprintf(stderr, "memstate: no syscall capture: only libmemstate API events\n");
 	return 0;
+}
+
+/*
+ * Go programs: attach the runtime uprobes before the program runs. Everything that keeps
+ * them off leaves tracing to the syscalls, with one line saying why when Go was asked
+ * for (--go) or the program is Go.
+ */
+static void setup_go(struct ms_session *s)
+{
+	const struct ms_session_opts *o = &s->o;
+	void *ebpf = NULL;
+	char why[1024];
+	bool is_go;
+	int n;
+
+	if (!o->go || !o->prog_path)
+		return;
+	for (unsigned i = 0; i < s->nsrc; i++) {
+		if (&ms_src_ebpf && s->src[i] == &ms_src_ebpf)
+			ebpf = s->state[i];
+	}
+	s->go = ms_go_open(o->prog_path, &is_go, why, sizeof(why));
+	if (!s->go) {
+		if ((o->go > 0 || is_go) && !o->quiet)
+			fprintf(stderr, "memstate: go: %s; tracing its syscalls\n", why);
+		return;
+	}
+	if (!ebpf) {
+		if ((o->go > 0 || o->verbose) && !o->quiet)
+			fprintf(stderr,
+				"memstate: go: %s is a Go program (%s); runtime uprobes need the "
+				"eBPF capture (root): tracing its syscalls\n",
+				o->prog_path, ms_go_version(s->go));
+		ms_go_free(s->go);
+		s->go = NULL;
+		return;
+	}
+	n = ms_go_attach(s->go, ebpf, s->trace, why, sizeof(why));
+	if (n <= 0) {
+		if (!o->quiet)
+			fprintf(stderr, "memstate: go: %s; tracing its syscalls\n", why);
+		ms_go_free(s->go);
+		s->go = NULL;
+		return;
+	}
+	if ((o->verbose || o->go > 0 || strstr(why, "NOT attached")) && !o->quiet)
+		fprintf(stderr, "memstate: go: %s\n", why);
 }
 
 int ms_session_setup(struct ms_session *s, const struct ms_session_opts *o, int argc,
@@ -245,6 +309,7 @@ int ms_session_setup(struct ms_session *s, const struct ms_session_opts *o, int 
 		return ms_err("out of memory");
 	if (pick_source(s, &cfg))
 		return MS_EXIT_ERROR;
+	setup_go(s);
 	if (o->verify_maps) {
 		/* ptrace capture holds exits itself; beside eBPF a second, exit-only one does. */
 		if (s->nsrc && s->src[0] == &ms_src_ptrace) {
@@ -271,9 +336,9 @@ int ms_session_setup(struct ms_session *s, const struct ms_session_opts *o, int 
 		s->src[s->nsrc] = &ms_src_channel;
 		s->state[s->nsrc++] = st;
 	}
-	snprintf(s->capture_desc, sizeof(s->capture_desc), "%s%s%s",
+	snprintf(s->capture_desc, sizeof(s->capture_desc), "%s%s%s%s",
 		 s->nsrc && s->src[0] != &ms_src_channel ? s->src[0]->name : "",
-		 s->nsrc && s->src[0] != &ms_src_channel && s->chan ? "+" : "",
+		 s->go ? "+go" : "", s->nsrc && s->src[0] != &ms_src_channel && s->chan ? "+" : "",
 		 s->chan ? "api" : "");
 	hdr.t0_ns = s->t0;
 	hdr.capture = s->capture_desc;
@@ -440,6 +505,15 @@ int ms_session_finish(struct ms_session *s, const char *what)
 	if (s->live && ms_live_set_done)
 		ms_live_set_done(s->live);
 	err = ms_trace_finish(s->trace, s->o.quiet ? NULL : stderr, what);
+	if (s->o.go_marks) {
+		FILE *f = fopen(s->o.go_marks, "we");
+		int werr = f ? ms_trace_go_marks_write(s->trace, f, s->t0) : -errno;
+
+		if (f && fclose(f) && !werr)
+			werr = -errno;
+		if (werr)
+			return ms_err("writing %s failed: %s", s->o.go_marks, strerror(-werr));
+	}
 	if (s->writer) {
 		int cerr = ms_tlw_close(s->writer);
 
@@ -459,6 +533,7 @@ void ms_session_close(struct ms_session *s)
 	if (s->writer)
 		ms_tlw_close(s->writer);
 	ms_trace_free(s->trace);
+	ms_go_free(s->go);
 	free(s->live);
 	memset(s, 0, sizeof(*s));
 }
