@@ -20,5 +20,8 @@ else
 	echo "== eBPF capture: skipped (needs root and kernel BTF)"
 fi
 echo
+echo "== capture tools side by side (bench/capture.sh)"
+BUILD=$BUILD bench/capture.sh $([ -n "$quick" ] && echo 3)
+echo
 echo "== export (bench/bench_export.sh)"
 BUILD=$BUILD bench/bench_export.sh $([ -n "$quick" ] && echo 200000)
