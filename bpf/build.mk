@@ -39,7 +39,8 @@ $(BPF_OUT)/vmlinux.h: $(BPF_VMLINUX_BTF)
 
 # bpftool gen object (the BPF static linker) keeps BTF and drops the DWARF that -g adds,
 # so the skeleton embeds a small object.
-$(BPF_OUT)/memstate.bpf.o: bpf/memstate.bpf.c bpf/probe.h bpf/build.mk $(BPF_OUT)/vmlinux.h
+$(BPF_OUT)/memstate.bpf.o: bpf/memstate.bpf.c bpf/go.bpf.h bpf/probe.h bpf/build.mk \
+		$(BPF_OUT)/vmlinux.h
 	$(call msg,BPF,$@)
 	$(Q)$(CLANG) -g -O2 -Wall -target bpf -D__TARGET_ARCH_$(BPF_ARCH) \
 		-I$(BPF_OUT) -Ibpf -c $< -o $(@:.o=.tmp.o)

@@ -616,3 +616,7 @@ int BPF_PROG(ms_exit, struct task_struct *p)
 	proc_emit(MS_PROC_EXIT, tgid, 0, exit_code, exit_sig, true);
 	return 0;
 }
+
+/* ------------------------------------------------------------------ Go runtime uprobes */
+
+#include "go.bpf.h"

@@ -69,6 +69,7 @@ _Static_assert(MS_SAME_FIELD(struct ms_bpf_proc, comm, struct ms_proc_event, com
 #define MS_FEAT_CORE   0x1 /* memory syscalls and the process tree: without it, nothing */
 #define MS_FEAT_FAULTS 0x2 /* user page faults */
 #define MS_FEAT_THP    0x4 /* THP collapse attribution */
+#define MS_FEAT_UPROBE 0x8 /* Go runtime uprobes (attach cookies), attached on demand */
 
 struct ms_features {
 	unsigned have;		  /* MS_FEAT_* this kernel offers */
@@ -173,6 +174,11 @@ static int ms_features_probe(struct ms_features *f)
 		err = -EOPNOTSUPP;
 		goto out;
 	}
+	/* Go uprobes tell functions apart by their attach cookie (5.15 and later). */
+	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_get_attach_cookie, NULL) == 1)
+		f->have |= MS_FEAT_UPROBE;
+	else
+		ms_feat_note(f, "no bpf_get_attach_cookie (kernel older than 5.15): no Go uprobes");
 	if (ms_tp_params(btf, "page_fault_user", NULL) == 4 &&
 	    ms_tp_params(btf, "page_fault_kernel", NULL) == 4)
 		f->have |= MS_FEAT_FAULTS;
@@ -209,6 +215,10 @@ struct ms_ebpf {
 	uint64_t lost_checked_ns;	      /* when the lost counters were last read */
 	uint64_t *lost_buf;		      /* ncpus counters, for reading the map */
 	bool stopped;			      /* stop() ran: programs detached, ring drained */
+	ms_ebpf_go_fn go_fn;		      /* where Go uprobe records go, NULL: dropped */
+	void *go_ctx;
+	struct bpf_link **go_links; /* uprobes attached by ms_ebpf_go_attach */
+	unsigned ngo_links, go_links_cap;
 };
 
 static int ms_libbpf_verbose;
@@ -288,6 +298,10 @@ static int ms_ebpf_record(void *ctx, void *data, size_t size)
 		if (size >= sizeof(struct ms_bpf_proc) && k->on_proc)
 			k->on_proc(k->ctx, (const void *)((const char *)data + 8));
 		break;
+	case MS_BPF_REC_GO:
+		if (size >= sizeof(struct ms_bpf_go) && st->go_fn)
+			st->go_fn(st->go_ctx, data);
+		break;
 	default:
 		break;
 	}
@@ -321,6 +335,7 @@ static void ms_ebpf_report_lost(struct ms_ebpf *st, bool force)
 		[MS_BPF_REC_FAULT] = "ebpf ring buffer: page faults",
 		[MS_BPF_REC_THP] = "ebpf ring buffer: THP collapses",
 		[MS_BPF_REC_PROC] = "ebpf: process records (ring or traced map full)",
+		[MS_BPF_REC_GO] = "ebpf ring buffer: Go runtime uprobes",
 	};
 	uint64_t now = ms_now_ns(), cur[MS_BPF_REC_COUNT];
 
@@ -449,12 +464,21 @@ static void ms_detach_all(struct memstate_bpf *s)
 	}
 }
 
+static void ms_go_detach(struct ms_ebpf *st)
+{
+	for (unsigned i = 0; i < st->ngo_links; i++)
+		bpf_link__destroy(st->go_links[i]);
+	st->ngo_links = 0;
+}
+
 static void ms_ebpf_close(void *state)
 {
 	struct ms_ebpf *st = state;
 
 	if (!st)
 		return;
+	ms_go_detach(st);
+	free(st->go_links);
 	ring_buffer__free(st->rb);
 	memstate_bpf__destroy(st->skel);
 	free(st->lost_buf);
@@ -506,6 +530,8 @@ static int ms_ebpf_open(const struct ms_source_cfg *cfg, const struct ms_sink *s
 		for (int i = 0; !(want & feat) && (p = ms_feat_prog(st->skel, feat, i)); i++)
 			bpf_program__set_autoload(p, false);
 	}
+	if (!(st->feat.have & MS_FEAT_UPROBE))
+		bpf_program__set_autoload(st->skel->progs.ms_go_entry, false);
 
 	/* Settings (rodata): the syscalls the inference wants, by this arch's numbers. */
 	for (unsigned nr = 0; nr < MS_BPF_SYS_BITS; nr++) {
@@ -619,6 +645,7 @@ static int ms_ebpf_stop(void *state)
 	if (st->stopped)
 		return 0;
 	/* Detach first, so that the drain below sees the last record there will be. */
+	ms_go_detach(st);
 	ms_detach_all(st->skel);
 	n = ring_buffer__consume(st->rb);
 	ms_ebpf_report_lost(st, true);
@@ -671,6 +698,44 @@ static int ms_ebpf_probe(char *why, size_t whylen)
 			 st->feat.missing, st->attached & MS_FEAT_FAULTS ? ", page faults" : "",
 			 st->attached & MS_FEAT_THP ? ", THP collapses" : "");
 	ms_ebpf_close(st);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ Go uprobes */
+
+void ms_ebpf_go_sink(void *state, ms_ebpf_go_fn fn, void *ctx)
+{
+	struct ms_ebpf *st = state;
+
+	st->go_fn = fn;
+	st->go_ctx = ctx;
+}
+
+int ms_ebpf_go_attach(void *state, const char *path, uint64_t file_off, uint32_t cookie)
+{
+	LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie);
+	struct ms_ebpf *st = state;
+	struct bpf_link *l;
+
+	if (!st || st->stopped)
+		return -EINVAL;
+	if (!(st->feat.have & MS_FEAT_UPROBE))
+		return -EOPNOTSUPP;
+	if (st->ngo_links == st->go_links_cap) {
+		unsigned cap = st->go_links_cap ? 2 * st->go_links_cap : 16;
+		struct bpf_link **v = realloc(st->go_links, cap * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		st->go_links = v;
+		st->go_links_cap = cap;
+	}
+	/* Every process mapping the file: the program filters on the traced tree, and a
+	 * per-process uprobe would not follow the threads the program creates later. */
+	l = bpf_program__attach_uprobe_opts(st->skel->progs.ms_go_entry, -1, path, file_off, &opts);
+	if (!l)
+		return -errno;
+	st->go_links[st->ngo_links++] = l;
 	return 0;
 }
 

@@ -30,6 +30,7 @@ enum ms_bpf_rec_type {
 	MS_BPF_REC_FAULT,	/* struct ms_bpf_fault */
 	MS_BPF_REC_THP,		/* struct ms_bpf_thp */
 	MS_BPF_REC_PROC,	/* struct ms_bpf_proc */
+	MS_BPF_REC_GO,		/* struct ms_bpf_go */
 	MS_BPF_REC_COUNT,	/* also the size of the per-CPU lost counters */
 };
 
@@ -84,6 +85,22 @@ struct ms_bpf_proc {
 	char comm[16];	   /* task name, NUL-terminated */
 };
 
+/*
+ * Entry of a Go runtime function (a uprobe, see bpf/go.bpf.h). Only what the registers
+ * hold at entry: no return probe (Go moves goroutine stacks under a uretprobe), so a
+ * function's result is read from the syscall it makes, by the tracer.
+ */
+struct ms_bpf_go {
+	__u32 type;    /* MS_BPF_REC_GO */
+	__u32 fn;      /* the attach cookie: which function (the tracer's numbering) */
+	__u64 t_ns;    /* CLOCK_MONOTONIC ns at entry */
+	__u32 pid;     /* process (tgid) */
+	__u32 tid;     /* thread */
+	__u64 ip;      /* where the probe hit, as the process maps it (gives a PIE's bias) */
+	__u64 ret;     /* return address: who called it (inlined wrapper or not) */
+	__u64 args[4]; /* the first integer argument registers of Go's ABIInternal */
+};
+
 /* What the kernel side keeps per traced process (map "traced", key: tgid). */
 struct ms_bpf_proc_info {
 	__u64 mm; /* its mm_struct, 0 until learned (shared with a vfork parent) */
@@ -103,6 +120,18 @@ struct ms_bpf_proc_info {
  */
 typedef int (*ms_thp_scan_fn)(void *ctx, uint64_t addr, uint64_t len);
 int ms_thp_scan(pid_t pid, uint64_t addr, uint64_t len, ms_thp_scan_fn fn, void *ctx);
+
+/*
+ * Go runtime uprobes on an open ms_src_ebpf state. ms_ebpf_go_sink names where the
+ * records go (from poll(), like the sink's records); ms_ebpf_go_attach puts the uprobe
+ * program at file offset file_off of the binary at path, for every process that maps it
+ * (records only come from the traced tree), its records carrying cookie in `fn`.
+ * Attach before the program runs; stop() detaches them. 0 or a negative errno
+ * (-EOPNOTSUPP: this kernel has no attach cookies).
+ */
+typedef void (*ms_ebpf_go_fn)(void *ctx, const struct ms_bpf_go *rec);
+void ms_ebpf_go_sink(void *state, ms_ebpf_go_fn fn, void *ctx);
+int ms_ebpf_go_attach(void *state, const char *path, uint64_t file_off, uint32_t cookie);
 #endif
 
 #endif /* MEMSTATE_BPF_PROBE_H */
