@@ -33,7 +33,8 @@ static void usage(FILE *f)
 	fprintf(f, "\nexamples:\n"
 		   "  memstate run -o trace.json -- python3 -c 'x = [0] * 10**7'\n"
 		   "  memstate run --capture ptrace -f jsonl -o t.jsonl -- sort big.txt\n"
-		   "  memstate run --tui -- ./goheap\n");
+		   "  memstate run --tui -- ./goheap\n"
+		   "  memstate run -v --go-marks marks.jsonl -o t.json -- ./mygoprog\n");
 }
 
 /* execvp's search, done up front so a missing program is our one-line error. */
@@ -175,7 +176,8 @@ static void *capture_thread(void *arg)
 
 int ms_cmd_run(int argc, char **argv)
 {
-	struct ms_session_opts o = {.cmd = "run", .faults = true, .files = true, .api = true};
+	struct ms_session_opts o = {
+		.cmd = "run", .faults = true, .files = true, .api = true, .go = -1};
 	struct ms_session s;
 	struct loop_ctx l = {
 		.s = &s, .lock = PTHREAD_MUTEX_INITIALIZER, .started_cv = PTHREAD_COND_INITIALIZER};
@@ -204,6 +206,7 @@ int ms_cmd_run(int argc, char **argv)
 		return ms_usage_err("run", "no program to run");
 	if ((e = find_program(argv[i], path, sizeof(path))))
 		return ms_err("cannot run '%s': %s", argv[i], strerror(-e));
+	o.prog_path = path;
 	if (o.tui && (!isatty(0) || !isatty(1)))
 		return ms_err("--tui needs a terminal on stdin and stdout");
 	if (o.tui && !o.child_output) {

@@ -137,26 +137,27 @@ int ms_session_option(struct ms_session_opts *o, int argc, char **argv, int *i)
 
 void ms_session_usage(FILE *f)
 {
-	fprintf(f, "  -o, --output FILE     write the timeline to FILE (created 0600)\n"
-		   "  -f, --format FMT      json (one document, default) or jsonl (JSON Lines)\n"
-		   "      --capture SRC     auto (default: ebpf when root, else ptrace), ebpf, "
-		   "ptrace,\n"
-		   "                        or api (only programs linked with libmemstate)\n"
-		   "      --tui             show the live state map (needs a terminal)\n"
-		   "      --child-output F  with --tui, where the program's output goes\n"
-		   "      --no-color        with --tui, one character per state, no colours\n"
-		   "      --ring-size SIZE  eBPF ring buffer size, e.g. 64M\n"
-		   "      --no-faults       no page fault events\n"
-		   "      --no-files        leave file-backed mappings out of the map\n"
-		   "      --no-api          do not listen to libmemstate's API events\n"
-		   "      --go              Go programs: uprobes on the runtime's sys* functions\n"
-		   "                        (the default for Go binaries; says why when it cannot)\n"
-		   "      --no-go           trace a Go program by its syscalls alone\n"
-		   "      --go-marks FILE   write each runtime.ReadMemStats as a JSON line: the\n"
-		   "                        map's Prepared/Ready bytes the runtime accounts\n"
-		   "  -q, --quiet           no summary table at the end\n"
-		   "  -v, --verbose         say which sources run and why\n"
-		   "  -h, --help            this text\n");
+	fprintf(f,
+		"  -o, --output FILE     write the timeline to FILE (created 0600)\n"
+		"  -f, --format FMT      json (one document, default) or jsonl (JSON Lines)\n"
+		"      --capture SRC     auto (default: ebpf when root, else ptrace), ebpf, "
+		"ptrace,\n"
+		"                        or api (only programs linked with libmemstate)\n"
+		"      --tui             show the live state map (needs a terminal)\n"
+		"      --child-output F  with --tui, where the program's output goes\n"
+		"      --no-color        with --tui, one character per state, no colours\n"
+		"      --ring-size SIZE  eBPF ring buffer size, e.g. 64M\n"
+		"      --no-faults       no page fault events\n"
+		"      --no-files        leave file-backed mappings out of the map\n"
+		"      --no-api          do not listen to libmemstate's API events\n"
+		"      --go              Go programs: uprobes on the runtime's sys* functions\n"
+		"                        (the default for Go binaries; says why when it cannot)\n"
+		"      --no-go           trace a Go program by its syscalls alone\n"
+		"      --go-marks FILE   write each runtime.ReadMemStats as a JSON line: the\n"
+		"                        map's Prepared/Ready bytes the runtime accounts\n"
+		"  -q, --quiet           no summary table at the end\n"
+		"  -v, --verbose         say which sources run and why\n"
+		"  -h, --help            this text\n");
 }
 
 /* ------------------------------------------------------------------ set-up */
@@ -186,13 +187,13 @@ static int pick_source(struct ms_session *s, const struct ms_source_cfg *cfg)
 		break;
 	}
 	for (unsigned i = 0; i < n; i++) {
-				void *st = NULL;
+		void *st = NULL;
 		/* Opening is the test (the eBPF probe's is a trial load: no need to load twice);
 		 * only a failure asks probe() for the one line saying what is missing. */
 		int err = cands[i]->open(cfg, ms_trace_sink(s->trace), &st);
 
-		if (err && (!cands[i]->probe || !cands[i]->probe(why[i], sizeof(why[i])) ||
-			    !why[i][0]))
+		if (err &&
+		    (!cands[i]->probe || !cands[i]->probe(why[i], sizeof(why[i])) || !why[i][0]))
 			snprintf(why[i], sizeof(why[i]), "%s", strerror(-err));
 		if (err) {
 			if (s->o.capture != MS_CAP_AUTO)
@@ -337,8 +338,8 @@ int ms_session_setup(struct ms_session *s, const struct ms_session_opts *o, int 
 		s->state[s->nsrc++] = st;
 	}
 	snprintf(s->capture_desc, sizeof(s->capture_desc), "%s%s%s%s",
-		 s->nsrc && s->src[0] != &ms_src_channel ? s->src[0]->name : "",
-		 s->go ? "+go" : "", s->nsrc && s->src[0] != &ms_src_channel && s->chan ? "+" : "",
+		 s->nsrc && s->src[0] != &ms_src_channel ? s->src[0]->name : "", s->go ? "+go" : "",
+		 s->nsrc && s->src[0] != &ms_src_channel && s->chan ? "+" : "",
 		 s->chan ? "api" : "");
 	hdr.t0_ns = s->t0;
 	hdr.capture = s->capture_desc;

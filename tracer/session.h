@@ -36,6 +36,10 @@ struct ms_session_opts {
 	bool verify_maps;	  /* compare the map with /proc/PID/maps at each exit */
 	const char *child_output; /* --tui: where the program's output goes */
 	int verbose;
+	int go;		       /* Go uprobes: -1 when the program is Go (default), 0 never
+				     (--no-go), 1 asked for (--go: say why when impossible) */
+	const char *go_marks;  /* --go-marks FILE: ReadMemStats marks as JSON Lines */
+	const char *prog_path; /* run: the program about to be exec'd (Go detection) */
 };
 
 #define MS_MAX_SOURCES 4
@@ -50,7 +54,8 @@ struct ms_session {
 	struct ms_tl_writer *writer;
 	struct ms_trace *trace;
 	struct ms_live *live;  /* --tui */
-	char capture_desc[64]; /* "ebpf+api" */
+	struct ms_go *go;      /* the Go binary whose runtime is probed, or NULL */
+	char capture_desc[64]; /* "ebpf+go+api" */
 	uint64_t t0;
 };
 

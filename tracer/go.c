@@ -1,0 +1,477 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Go runtime uprobes: which functions to probe, what each one does, and how a record
+ * becomes a call for the trace (go.h).
+ *
+ * What Go 1.19 does on Linux (runtime/mem.go, mem_linux.go), and so what a call claims:
+ *   sysAlloc(n, stat)       mmap(nil, n, RW, PRIVATE|ANON)       None -> Ready, stat += n
+ *   sysReserve(v, n)        mmap(v, n, NONE, PRIVATE|ANON)       None -> Reserved (v a hint)
+ *   sysMap(v, n, stat)      mmap(v, n, RW, FIXED)                Reserved -> Prepared, stat += n
+ *   sysUsed(v, n, prep)     nothing (harddecommit: mmap RW FIXED) Prepared -> Ready
+ *   sysUnused(v, n)         madvise(v, n, DONTNEED or FREE)      Ready -> Prepared
+ *                           (FREE failing: DONTNEED; harddecommit: mmap NONE FIXED after)
+ *   sysFree(v, n, stat)     munmap(v, n)                         any -> None, stat -= n
+ *   sysFault(v, n)          mmap(v, n, NONE, FIXED)              Ready -> Reserved
+ *                           (newer: mprotect NONE + madvise DONTNEED)
+ *   sysHugePageOS(v, n)     madvise(inner 2 MiB-aligned range, HUGEPAGE) when there is one
+ * sysUnusedOS also marks the huge pages at the ends of its range NOHUGEPAGE: those
+ * madvises are not the transition, and are applied as the syscalls they are.
+ *
+ * Wrappers and their OS halves are both probed when the binary keeps both: a wrapper
+ * inlined at some call sites (sysUsed, at two in Go 1.19) shows up only as its OS half.
+ * The OS half's return address says which: inside the wrapper's body, the record is the
+ * same call again and is dropped.
+ */
+#include <elf.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "bpf/probe.h"
+#include "go.h"
+#include "go_elf.h"
+
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+
+/* bpf/probe.c: absent when the probe is not built (BPF=0). */
+extern void ms_ebpf_go_sink(void *state, ms_ebpf_go_fn fn, void *ctx) __attribute__((weak));
+extern int ms_ebpf_go_attach(void *state, const char *path, uint64_t file_off, uint32_t cookie)
+	__attribute__((weak));
+
+/* ------------------------------------------------------------------ the functions */
+
+/* How a function's arguments are laid out. */
+enum go_args {
+	GA_N_STAT,   /* (n, stat) */
+	GA_N,	     /* (n) */
+	GA_V_N,	     /* (v, n) */
+	GA_V_N_STAT, /* (v, n, stat) */
+	GA_V_N_PREP, /* (v, n, prepared) */
+	GA_NONE,
+};
+
+struct go_fn_info {
+	const char *name; /* symbol */
+	int8_t op;	  /* enum ms_op it performs, -1 for the mark */
+	int8_t parent;	  /* the wrapper whose body it is the OS half of, -1 for none */
+	uint8_t args;	  /* enum go_args */
+	int8_t also;	  /* another caller whose calls need no probe of their own, or -1 */
+};
+
+static const struct go_fn_info fn_info[MS_GO_FN_COUNT] = {
+	[MS_GO_ALLOC] = {"runtime.sysAlloc", MS_OP_ALLOC, -1, GA_N_STAT},
+	[MS_GO_ALLOC_OS] = {"runtime.sysAllocOS", MS_OP_ALLOC, MS_GO_ALLOC, GA_N},
+	[MS_GO_RESERVE] = {"runtime.sysReserve", MS_OP_RESERVE, -1, GA_V_N},
+	[MS_GO_RESERVE_OS] = {"runtime.sysReserveOS", MS_OP_RESERVE, MS_GO_RESERVE, GA_V_N},
+	[MS_GO_MAP] = {"runtime.sysMap", MS_OP_MAP, -1, GA_V_N_STAT},
+	[MS_GO_MAP_OS] = {"runtime.sysMapOS", MS_OP_MAP, MS_GO_MAP, GA_V_N},
+	[MS_GO_USED] = {"runtime.sysUsed", MS_OP_USED, -1, GA_V_N_PREP},
+	[MS_GO_USED_OS] = {"runtime.sysUsedOS", MS_OP_USED, MS_GO_USED, GA_V_N},
+	[MS_GO_UNUSED] = {"runtime.sysUnused", MS_OP_UNUSED, -1, GA_V_N},
+	[MS_GO_UNUSED_OS] = {"runtime.sysUnusedOS", MS_OP_UNUSED, MS_GO_UNUSED, GA_V_N},
+	[MS_GO_FREE] = {"runtime.sysFree", MS_OP_FREE, -1, GA_V_N_STAT},
+	[MS_GO_FREE_OS] = {"runtime.sysFreeOS", MS_OP_FREE, MS_GO_FREE, GA_V_N},
+	[MS_GO_FAULT] = {"runtime.sysFault", MS_OP_FAULT, -1, GA_V_N},
+	[MS_GO_FAULT_OS] = {"runtime.sysFaultOS", MS_OP_FAULT, MS_GO_FAULT, GA_V_N},
+	[MS_GO_HUGE] = {"runtime.sysHugePage", MS_OP_HUGE_PAGE, -1, GA_V_N},
+	/* Called by sysUsedOS too: that madvise reaches the map as the syscall it is. */
+	[MS_GO_HUGE_OS] = {"runtime.sysHugePageOS", MS_OP_HUGE_PAGE, MS_GO_HUGE, GA_V_N,
+			   MS_GO_USED_OS},
+	[MS_GO_NOHUGE] = {"runtime.sysNoHugePage", MS_OP_NO_HUGE_PAGE, -1, GA_V_N},
+	[MS_GO_NOHUGE_OS] = {"runtime.sysNoHugePageOS", MS_OP_NO_HUGE_PAGE, MS_GO_NOHUGE, GA_V_N},
+	[MS_GO_COLLAPSE] = {"runtime.sysHugePageCollapse", MS_OP_HUGE_PAGE_COLLAPSE, -1, GA_V_N},
+	[MS_GO_COLLAPSE_OS] = {"runtime.sysHugePageCollapseOS", MS_OP_HUGE_PAGE_COLLAPSE,
+			       MS_GO_COLLAPSE, GA_V_N},
+	[MS_GO_MARK] = {"runtime.readmemstats_m", -1, -1, GA_NONE},
+	[MS_GO_MARK_AT] = {"runtime.(*heapStatsDelta).merge", -1, -1, GA_NONE},
+};
+
+/* The callers whose calls of f need no probe of f: its wrapper, and fn_info's "also". */
+static bool covers(int f, int caller)
+{
+	return caller >= 0 &&
+	       (caller == fn_info[f].parent || (fn_info[f].also > 0 && caller == fn_info[f].also));
+}
+
+/* A stat pointer already named. */
+struct go_stat_name {
+	uint64_t ptr;
+	char name[56];
+};
+
+struct ms_go {
+	struct ms_go_elf elf;
+	char path[4096];
+	const struct ms_go_sym *sym[MS_GO_FN_COUNT]; /* NULL: not in the binary */
+	bool attached[MS_GO_FN_COUNT];
+	bool folded[MS_GO_FN_COUNT]; /* only called where its caller's probe sees it */
+	struct ms_trace *trace;
+	uint64_t page;	 /* the system's page size */
+	uint64_t huge;	 /* THP size, as the runtime reads it (0: none) */
+	uint64_t nested; /* OS halves dropped as their wrapper's */
+	uint64_t bias;	 /* load bias of a PIE (learned from the first record) */
+	bool bias_known;
+	uint32_t mark_tid;	    /* thread inside ReadMemStats, its counters not read yet */
+	struct go_stat_name *stats; /* named stat pointers */
+	size_t nstats, stats_cap;
+};
+
+static uint64_t read_huge_size(void)
+{
+	unsigned long long v = 0;
+	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "r");
+
+	if (f) {
+		if (fscanf(f, "%llu", &v) != 1)
+			v = 0;
+		fclose(f);
+	}
+	return v;
+}
+
+struct ms_go *ms_go_open(const char *path, bool *is_go, char *why, size_t whylen)
+{
+	struct ms_go *g = calloc(1, sizeof(*g));
+	unsigned nfound = 0;
+
+	*is_go = false;
+	if (!g) {
+		snprintf(why, whylen, "out of memory");
+		return NULL;
+	}
+	if (ms_go_elf_open(path, &g->elf, why, whylen)) {
+		free(g);
+		return NULL;
+	}
+	*is_go = g->elf.is_go;
+	if (!g->elf.is_go) {
+		snprintf(why, whylen, "%s is not a Go program", path);
+		goto fail;
+	}
+	if (!g->elf.symtab) {
+		snprintf(why, whylen,
+			 "%s is a stripped Go binary (%s, no symbol table): its runtime functions "
+			 "cannot be found",
+			 path, g->elf.version[0] ? g->elf.version : "version unknown");
+		goto fail;
+	}
+	if (g->elf.machine != EM_X86_64 && g->elf.machine != EM_AARCH64) {
+		snprintf(why, whylen, "%s: Go uprobes know amd64 and arm64 registers only", path);
+		goto fail;
+	}
+	for (int f = 0; f < MS_GO_FN_COUNT; f++) {
+		g->sym[f] = ms_go_elf_func(&g->elf, fn_info[f].name);
+		nfound += g->sym[f] != NULL;
+	}
+	if (!g->sym[MS_GO_ALLOC] && !g->sym[MS_GO_ALLOC_OS]) {
+		snprintf(why, whylen, "%s: no runtime.sysAlloc in its symbol table", path);
+		goto fail;
+	}
+	snprintf(g->path, sizeof(g->path), "%s", path);
+	g->page = (uint64_t)sysconf(_SC_PAGESIZE);
+	g->huge = read_huge_size();
+	return g;
+fail:
+	ms_go_free(g);
+	return NULL;
+}
+
+void ms_go_free(struct ms_go *g)
+{
+	if (!g)
+		return;
+	ms_go_elf_close(&g->elf);
+	free(g->stats);
+	free(g);
+}
+
+const char *ms_go_version(const struct ms_go *g)
+{
+	return g->elf.version[0] ? g->elf.version : "go (version unknown)";
+}
+
+uint64_t ms_go_nested(const struct ms_go *g)
+{
+	return g->nested;
+}
+
+/* ------------------------------------------------------------------ records -> calls */
+
+static const char *stat_name(struct ms_go *g, uint64_t ptr)
+{
+	struct go_stat_name *s;
+
+	if (!ptr)
+		return "";
+	for (size_t i = 0; i < g->nstats; i++) {
+		if (g->stats[i].ptr == ptr)
+			return g->stats[i].name;
+	}
+	if (g->nstats == g->stats_cap) {
+		size_t cap = g->stats_cap ? 2 * g->stats_cap : 16;
+		struct go_stat_name *v = realloc(g->stats, cap * sizeof(*v));
+
+		if (!v)
+			return "";
+		g->stats = v;
+		g->stats_cap = cap;
+	}
+	s = &g->stats[g->nstats++];
+	s->ptr = ptr;
+	ms_go_elf_name_addr(&g->elf, ptr - g->bias, s->name, sizeof(s->name));
+	return s->name;
+}
+
+static uint64_t round_up(uint64_t n, uint64_t a)
+{
+	return (n + a - 1) & ~(a - 1);
+}
+
+static void want(struct ms_go_call *c, uint32_t nr, uint32_t flags, uint64_t addr, uint64_t len,
+		 uint64_t arg2)
+{
+	if (c->nwant < MS_GO_WANTS)
+		c->want[c->nwant++] = (struct ms_go_want){
+			.nr = nr, .flags = flags, .addr = addr, .len = len, .arg2 = arg2};
+}
+
+/* The syscalls Go makes for op over [v, v+n) (see the table at the top). */
+static void wants_for(struct ms_go *g, struct ms_go_call *c, uint64_t v, uint64_t n)
+{
+	const uint64_t rw = PROT_READ | PROT_WRITE;
+
+	switch (c->ev.op) {
+	case MS_OP_ALLOC:
+		want(c, SYS_mmap, MS_GW_RESULT, 0, n, rw);
+		break;
+	case MS_OP_RESERVE:
+		want(c, SYS_mmap, MS_GW_RESULT | MS_GW_HINT, v, n, PROT_NONE);
+		break;
+	case MS_OP_MAP:
+		want(c, SYS_mmap, 0, v, n, rw);
+		break;
+	case MS_OP_USED:
+		want(c, SYS_mmap, MS_GW_OPTIONAL, v, n, rw); /* GODEBUG=harddecommit=1 */
+		break;
+	case MS_OP_UNUSED:
+		want(c, SYS_madvise, MS_GW_UNUSED, v, n, MADV_DONTNEED);
+		want(c, SYS_madvise, MS_GW_FALLBACK | MS_GW_OPTIONAL, v, n, MADV_DONTNEED);
+		want(c, SYS_mmap, MS_GW_OPTIONAL, v, n, PROT_NONE); /* harddecommit */
+		break;
+	case MS_OP_FREE:
+		want(c, SYS_munmap, 0, v, n, 0);
+		break;
+	case MS_OP_FAULT:
+		want(c, SYS_mmap, MS_GW_OPTIONAL, v, n, PROT_NONE);
+		want(c, SYS_mprotect, MS_GW_OPTIONAL, v, n, PROT_NONE);
+		want(c, SYS_madvise, MS_GW_OPTIONAL, v, n, MADV_DONTNEED);
+		break;
+	case MS_OP_HUGE_PAGE:
+		/* Only whole huge pages inside the range: none, no madvise. */
+		if (g->huge && round_up(v, g->huge) < ((v + n) & ~(g->huge - 1)))
+			want(c, SYS_madvise, MS_GW_WITHIN, v, n, MADV_HUGEPAGE);
+		break;
+	case MS_OP_NO_HUGE_PAGE:
+		want(c, SYS_madvise, MS_GW_WITHIN | MS_GW_OPTIONAL, v, n, MADV_NOHUGEPAGE);
+		break;
+	case MS_OP_HUGE_PAGE_COLLAPSE:
+		want(c, SYS_madvise, MS_GW_WITHIN | MS_GW_OPTIONAL, v, n, MADV_COLLAPSE);
+		break;
+	default:
+		break;
+	}
+}
+
+static void go_record(void *ctx, const struct ms_bpf_go *r)
+{
+	struct ms_go *g = ctx;
+	const struct go_fn_info *fi;
+	const struct ms_go_sym *s, *w;
+	struct ms_go_call c;
+	uint64_t ret, v = 0, n = 0, stat = 0;
+
+	if (r->fn >= MS_GO_FN_COUNT || !(s = g->sym[r->fn]))
+		return;
+	fi = &fn_info[r->fn];
+	/* The hit address is the entry (plus the breakpoint's length on some kernels);
+	 * a PIE's bias is page aligned. */
+	if (!g->bias_known) {
+		g->bias = g->elf.pie ? (r->ip - s->addr) & ~(g->page - 1) : 0;
+		g->bias_known = true;
+	}
+	if (fi->parent >= 0 && (w = g->sym[fi->parent]) && r->ret) {
+		ret = r->ret - g->bias;
+		if (ret >= w->addr && ret < w->addr + w->size) {
+			g->nested++;
+			return;
+		}
+	}
+	memset(&c, 0, sizeof(c));
+	c.fn = (uint8_t)r->fn;
+	c.ev.source = MS_SRC_UPROBE;
+	c.ev.pid = r->pid;
+	c.ev.tid = r->tid;
+	c.ev.t_ns = r->t_ns;
+	if (fi->op < 0) {
+		/*
+		 * ReadMemStats flushes the mcaches first, which may allocate (a spanSet block,
+		 * from a fresh persistentalloc chunk), and only then reads the counters (its
+		 * first heapStatsDelta.merge): the mark is there when the binary lets us see it.
+		 */
+		if (r->fn == MS_GO_MARK && g->attached[MS_GO_MARK_AT]) {
+			g->mark_tid = r->tid;
+			return;
+		}
+		if (r->fn == MS_GO_MARK_AT) {
+			w = g->sym[MS_GO_MARK];
+			ret = r->ret - g->bias;
+			if (r->tid != g->mark_tid || !w || ret < w->addr ||
+			    ret >= w->addr + w->size)
+				return; /* merge called elsewhere, or the 2nd and 3rd of this read */
+			g->mark_tid = 0;
+		}
+		c.mark = 1; /* not an operation: the trace notes its map's totals */
+		ms_trace_go_call(g->trace, &c);
+		return;
+	}
+	c.ev.op = (uint8_t)fi->op;
+	switch (fi->args) {
+	case GA_N_STAT:
+		n = r->args[0];
+		stat = r->args[1];
+		break;
+	case GA_N:
+		n = r->args[0];
+		break;
+	case GA_V_N:
+		v = r->args[0];
+		n = r->args[1];
+		break;
+	case GA_V_N_STAT:
+		v = r->args[0];
+		n = r->args[1];
+		stat = r->args[2];
+		break;
+	case GA_V_N_PREP:
+		v = r->args[0];
+		n = r->args[1];
+		c.ev.arg = r->args[2];
+		break;
+	default:
+		break;
+	}
+	c.req_len = n;
+	/* The kernel maps and unmaps whole pages; the runtime counts what it asked for. */
+	c.ev.len = fi->op == MS_OP_ALLOC || fi->op == MS_OP_FREE ? round_up(n, g->page) : n;
+	if (fi->op == MS_OP_RESERVE)
+		c.ev.arg = v; /* the hint; the address comes from the mmap */
+	else if (fi->op != MS_OP_ALLOC)
+		c.ev.addr = v;
+	if (fi->op == MS_OP_USED && fi->args != GA_V_N_PREP)
+		c.prep_unknown = 1; /* sysUsed inlined: its prepared argument is gone */
+	snprintf(c.stat, sizeof(c.stat), "%s", stat_name(g, stat));
+	wants_for(g, &c, v, n);
+	ms_trace_go_call(g->trace, &c);
+}
+
+/* ------------------------------------------------------------------ attaching */
+
+/* The function of ours whose body holds link address pc, or -1. */
+static int fn_at(const struct ms_go *g, uint64_t pc)
+{
+	for (int f = 0; f < MS_GO_FN_COUNT; f++) {
+		const struct ms_go_sym *s = g->sym[f];
+
+		if (s && pc >= s->addr && pc < s->addr + s->size)
+			return f;
+	}
+	return -1;
+}
+
+/*
+ * Is every call of OS half f made from a caller whose own probe stands for it (its
+ * wrapper, probed)? Then f needs no probe: every trap costs the traced program, and on
+ * sysUsedOS, sysUnusedOS or sysHugePageOS they would come with each span.
+ */
+static bool go_folded(const struct ms_go *g, int f)
+{
+	uint64_t sites[64];
+	long n = ms_go_elf_callers(&g->elf, g->sym[f]->addr, sites, 64);
+
+	if (n < 0 || n > 64)
+		return false; /* cannot tell: probe it */
+	for (long i = 0; i < n; i++) {
+		int c = fn_at(g, sites[i]);
+
+		if (c == f) /* its own restart after a stack growth (morestack's jump back) */
+			continue;
+		if (!covers(f, c) || !g->sym[c])
+			return false;
+	}
+	return true;
+}
+
+int ms_go_attach(struct ms_go *g, void *ebpf_state, struct ms_trace *t, char *info, size_t infolen)
+{
+	char failed[512] = "", inlined[512] = "";
+	int n = 0, err = 0;
+
+	if (!ms_ebpf_go_attach || !ms_ebpf_go_sink) {
+		snprintf(info, infolen, "eBPF capture is not built into this memstate");
+		return -EOPNOTSUPP;
+	}
+	g->trace = t;
+	ms_ebpf_go_sink(ebpf_state, go_record, g);
+	for (int f = 0; f < MS_GO_FN_COUNT; f++)
+		g->folded[f] = g->sym[f] && fn_info[f].parent >= 0 && go_folded(g, f);
+	for (int f = 0; f < MS_GO_FN_COUNT; f++) {
+		const char *bare = fn_info[f].name + 8; /* without "runtime." */
+		char *list;
+		size_t used;
+
+		if (g->folded[f] || (f == MS_GO_MARK_AT && !g->sym[MS_GO_MARK]))
+			continue;
+		if (!g->sym[f]) {
+			/* A wrapper the compiler inlined everywhere is seen through its OS
+			 * half; an OS half inlined into its wrapper, through the wrapper. */
+			bool covered =
+				fn_info[f].parent >= 0 ? g->sym[fn_info[f].parent] != NULL : false;
+
+			for (int k = 0; !covered && k < MS_GO_FN_COUNT; k++)
+				covered = fn_info[k].parent == f && g->sym[k];
+			if (!covered)
+				continue; /* not in this Go version at all */
+			list = inlined;
+		} else {
+			err = ms_ebpf_go_attach(ebpf_state, g->path,
+						g->sym[f]->off +
+							ms_go_elf_probe_skip(&g->elf, g->sym[f]),
+						(uint32_t)f);
+			if (!err) {
+				g->attached[f] = true;
+				n++;
+				continue;
+			}
+			list = failed;
+		}
+		used = strlen(list);
+		if (used + strlen(bare) + 40 < 512)
+			snprintf(list + used, 512 - used, "%s%s%s%s", used ? ", " : "", bare,
+				 list == failed ? ": " : "", list == failed ? strerror(-err) : "");
+	}
+	if (!n) {
+		snprintf(info, infolen, "no uprobe could be attached to %s (%s)", g->path,
+			 failed[0] ? failed : "no runtime functions");
+		return err ? err : -ENOENT;
+	}
+	snprintf(info, infolen, "%s, %d runtime functions probed%s%s%s%s", ms_go_version(g), n,
+		 inlined[0] ? "; inlined (seen through the other half): " : "", inlined,
+		 failed[0] ? "; NOT attached: " : "", failed);
+	return n;
+}
