@@ -71,9 +71,12 @@ UNITS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/%)
 
 # ---------------------------------------------------------------- test programs
 # Small programs the tests trace (raw syscall sequences, crashes...). No libmemstate:
-# they stand for programs no one instrumented. *_static.c ones are linked -static.
+# they stand for programs no one instrumented. STATIC_PROGS are also linked -static, as
+# NAME_static, from the same source.
 PROG_SRCS := $(wildcard tests/progs/*.c)
-PROGS := $(PROG_SRCS:tests/progs/%.c=$(BUILD)/tests/progs/%)
+STATIC_PROGS := rawseq
+PROGS := $(PROG_SRCS:tests/progs/%.c=$(BUILD)/tests/progs/%) \
+	 $(STATIC_PROGS:%=$(BUILD)/tests/progs/%_static)
 
 # ---------------------------------------------------------------- benchmarks
 BENCH_SRCS := $(wildcard bench/bench_*.c)
@@ -127,7 +130,7 @@ $(BUILD)/obj/tests/progs/%.o: tests/progs/%.c
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(CPPFLAGS) $(PROG_CFLAGS) -c $< -o $@
 
-$(BUILD)/tests/progs/%_static: $(BUILD)/obj/tests/progs/%_static.o
+$(BUILD)/tests/progs/%_static: $(BUILD)/obj/tests/progs/%.o
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) -static -o $@ $^ $(LDLIBS)
