@@ -342,16 +342,10 @@ int ms_cmd_convert(int argc, char **argv)
 		}
 	}
 	if (strcmp(out, "-")) {
-		fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		fd = ms_tl_create(out);
 		if (fd < 0) {
 			ms_tlp_close(p);
-			return ms_err("convert: cannot write %s: %s", out, strerror(errno));
-		}
-		/* An existing file keeps its mode through O_TRUNC: make it private too. */
-		if (fchmod(fd, 0600) && errno != EPERM && errno != EROFS) {
-			close(fd);
-			ms_tlp_close(p);
-			return ms_err("convert: cannot write %s: %s", out, strerror(errno));
+			return ms_err("convert: cannot write %s: %s", out, strerror(-fd));
 		}
 	}
 	if (!strcmp(to, "perfetto"))

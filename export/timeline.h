@@ -66,7 +66,14 @@ struct ms_tl_stat {
 
 struct ms_tl_writer;
 
-/* Create path (0600, truncating) or use fd (not closed by the writer unless owned). */
+/*
+ * Open path for a timeline or a conversion (both hold addresses): a regular file is
+ * created 0600, or made 0600 and then truncated (-EPERM, untouched, when it is another
+ * user's and readable by others); a device, pipe or socket is written as it is, its mode
+ * never changed. Returns the descriptor or -errno.
+ */
+int ms_tl_create(const char *path);
+/* Create path (ms_tl_create) or use fd (not closed by the writer unless owned). */
 struct ms_tl_writer *ms_tlw_open(const char *path, enum ms_tl_format fmt, int *err);
 struct ms_tl_writer *ms_tlw_fdopen(int fd, enum ms_tl_format fmt, int *err);
 

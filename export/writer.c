@@ -63,21 +63,51 @@ struct ms_tl_writer *ms_tlw_fdopen(int fd, enum ms_tl_format fmt, int *err)
 	return w;
 }
 
+int ms_tl_create(const char *path)
+{
+	struct stat st;
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	/*
+	 * Only a regular file is ours to make private and empty: -o /dev/null or a pipe is a
+	 * place to send bytes, and fchmod() on a device node (as root) would change it for
+	 * every user of the system. An existing file keeps its mode through O_TRUNC, so it is
+	 * made 0600 first; one we cannot (another user's) is refused while still unchanged,
+	 * rather than filled with addresses others may read.
+	 */
+	if (S_ISREG(st.st_mode)) {
+		if ((st.st_mode & 077) && fchmod(fd, 0600)) {
+			int err = -errno;
+
+			close(fd);
+			return err;
+		}
+		if (ftruncate(fd, 0)) {
+			int err = -errno;
+
+			close(fd);
+			return err;
+		}
+	}
+	return fd;
+}
+
 struct ms_tl_writer *ms_tlw_open(const char *path, enum ms_tl_format fmt, int *err)
 {
 	struct ms_tl_writer *w;
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int fd = ms_tl_create(path);
 
 	if (fd < 0) {
 		if (err)
-			*err = -errno;
-		return NULL;
-	}
-	/* An existing file keeps its mode through O_TRUNC: timelines hold addresses. */
-	if (fchmod(fd, 0600) && errno != EPERM && errno != EROFS) {
-		if (err)
-			*err = -errno;
-		close(fd);
+			*err = fd;
 		return NULL;
 	}
 	w = ms_tlw_fdopen(fd, fmt, err);
