@@ -113,6 +113,7 @@ int ms_conv_timeline(struct ms_tlp *p, int fd, bool jsonl, const struct ms_conv_
 	struct ms_tl_header hdr;
 	struct ms_tl_process pr;
 	struct ms_tl_item it;
+	bool summary = false; /* the input had one: the copy is closed by copying it */
 	int ret, err = 0;
 
 	w = ms_tlw_fdopen(fd, jsonl ? MS_TL_JSONL : MS_TL_JSON, &err);
@@ -150,6 +151,7 @@ int ms_conv_timeline(struct ms_tlp *p, int fd, bool jsonl, const struct ms_conv_
 			break;
 		case MS_TLI_SUMMARY:
 			err = ms_tlw_summary(w, &it.summary.totals, 0);
+			summary = true;
 			break;
 		}
 	}
@@ -167,8 +169,12 @@ int ms_conv_timeline(struct ms_tlp *p, int fd, bool jsonl, const struct ms_conv_
 		ms_tlw_close(w);
 		return MS_EXIT_ERROR;
 	}
-	/* A JSON Lines copy of a cut-short file stays cut short; a document must close. */
-	if (ret == MS_TLR_TRUNCATED && !jsonl) {
+	/*
+	 * A JSON Lines copy of a cut-short file stays cut short; a document must close, also
+	 * when the input was a closed document without a summary (the reader takes those):
+	 * without one the copy would end inside its sections, unreadable.
+	 */
+	if ((ret == MS_TLR_TRUNCATED || !summary) && !jsonl) {
 		struct ms_tlp *rp = p;
 		char msg[600];
 
