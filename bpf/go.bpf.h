@@ -26,8 +26,7 @@
 #define GO_ARG3(r) ((r)->regs[3])
 #endif
 
-SEC("uprobe")
-int ms_go_entry(struct pt_regs *ctx)
+static __always_inline int go_entry(struct pt_regs *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 tgid = id >> 32;
@@ -64,4 +63,22 @@ int ms_go_entry(struct pt_regs *ctx)
 #endif
 	rec_submit(r, sizeof(*r), false);
 	return 0;
+}
+
+/*
+ * Two copies: one per uprobe perf event (any kernel with attach cookies), one for a
+ * single uprobe_multi link over all the functions (6.6 and later; user space sets its
+ * attach type). Only the multi link detaches in one RCU grace period: perf-event uprobes
+ * wait for one each, which came to over a second after the program had ended.
+ */
+SEC("uprobe")
+int ms_go_entry(struct pt_regs *ctx)
+{
+	return go_entry(ctx);
+}
+
+SEC("uprobe")
+int ms_go_entry_multi(struct pt_regs *ctx)
+{
+	return go_entry(ctx);
 }

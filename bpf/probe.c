@@ -66,10 +66,14 @@ _Static_assert(MS_SAME_FIELD(struct ms_bpf_proc, comm, struct ms_proc_event, com
 /* ------------------------------------------------------------------ features */
 
 /* What this kernel lets us capture. */
-#define MS_FEAT_CORE   0x1 /* memory syscalls and the process tree: without it, nothing */
-#define MS_FEAT_FAULTS 0x2 /* user page faults */
-#define MS_FEAT_THP    0x4 /* THP collapse attribution */
-#define MS_FEAT_UPROBE 0x8 /* Go runtime uprobes (attach cookies), attached on demand */
+#define MS_FEAT_CORE   0x1  /* memory syscalls and the process tree: without it, nothing */
+#define MS_FEAT_FAULTS 0x2  /* user page faults */
+#define MS_FEAT_THP    0x4  /* THP collapse attribution */
+#define MS_FEAT_UPROBE 0x8  /* Go runtime uprobes (attach cookies), attached on demand */
+#define MS_FEAT_UMULTI 0x10 /* ... and as one uprobe_multi link (Linux 6.6) */
+
+/* Not in the uapi headers libbpf 1.1 builds against (Linux 6.6, include/uapi/linux/bpf.h). */
+#define MS_BPF_TRACE_UPROBE_MULTI 48
 
 struct ms_features {
 	unsigned have;		  /* MS_FEAT_* this kernel offers */
@@ -112,6 +116,50 @@ static int ms_tp_params(const struct btf *btf, const char *tp, const struct btf_
 	if (params)
 		*params = btf_params(t);
 	return btf_vlen(t);
+}
+
+/*
+ * Can a uprobe_multi link be made? A trivial program of that attach type, linked to a
+ * path that does not exist: -ENOENT means the kernel got as far as the path (6.6 on),
+ * -EINVAL that it does not know the attach type.
+ */
+static bool ms_probe_uprobe_multi(void)
+{
+	LIBBPF_OPTS(bpf_prog_load_opts, popts, .expected_attach_type = MS_BPF_TRACE_UPROBE_MULTI);
+	struct bpf_insn insns[] = {
+		{.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .imm = 0},
+		{.code = BPF_JMP | BPF_EXIT},
+	};
+	uint64_t off = 0x1000, cookie = 0;
+	union {
+		uint8_t raw[128];
+		uint32_t w[32];
+		uint64_t d[16];
+	} attr;
+	int prog, link;
+	bool ok;
+
+	/* Tests take the one-uprobe-each path on any kernel with this. */
+	if (getenv("MEMSTATE_UPROBE_MULTI") && !strcmp(getenv("MEMSTATE_UPROBE_MULTI"), "0"))
+		return false;
+	prog = bpf_prog_load(BPF_PROG_TYPE_KPROBE, NULL, "GPL", insns, 2, &popts);
+	if (prog < 0)
+		return false;
+	memset(&attr, 0, sizeof(attr));
+	attr.w[0] = (uint32_t)prog;
+	attr.w[2] = MS_BPF_TRACE_UPROBE_MULTI;
+	attr.d[2] = (uint64_t)(uintptr_t) "/nonexistent/memstate-uprobe-probe";
+	attr.d[3] = (uint64_t)(uintptr_t)&off;
+	attr.d[5] = (uint64_t)(uintptr_t)&cookie;
+	attr.w[12] = 1;
+	link = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
+	ok = link < 0 && errno == ENOENT;
+	if (link >= 0) {
+		ok = true;
+		close(link);
+	}
+	close(prog);
+	return ok;
 }
 
 static bool ms_has_caps(void)
@@ -175,10 +223,13 @@ static int ms_features_probe(struct ms_features *f)
 		goto out;
 	}
 	/* Go uprobes tell functions apart by their attach cookie (5.15 and later). */
-	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_get_attach_cookie, NULL) == 1)
+	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_get_attach_cookie, NULL) == 1) {
 		f->have |= MS_FEAT_UPROBE;
-	else
+		if (ms_probe_uprobe_multi())
+			f->have |= MS_FEAT_UMULTI;
+	} else {
 		ms_feat_note(f, "no bpf_get_attach_cookie (kernel older than 5.15): no Go uprobes");
+	}
 	if (ms_tp_params(btf, "page_fault_user", NULL) == 4 &&
 	    ms_tp_params(btf, "page_fault_kernel", NULL) == 4)
 		f->have |= MS_FEAT_FAULTS;
@@ -217,8 +268,9 @@ struct ms_ebpf {
 	bool stopped;			      /* stop() ran: programs detached, ring drained */
 	ms_ebpf_go_fn go_fn;		      /* where Go uprobe records go, NULL: dropped */
 	void *go_ctx;
-	struct bpf_link **go_links; /* uprobes attached by ms_ebpf_go_attach */
+	struct bpf_link **go_links; /* uprobes attached one by one (no uprobe_multi) */
 	unsigned ngo_links, go_links_cap;
+	int go_multi_fd; /* the uprobe_multi link, or -1 */
 };
 
 static int ms_libbpf_verbose;
@@ -466,6 +518,11 @@ static void ms_detach_all(struct memstate_bpf *s)
 
 static void ms_go_detach(struct ms_ebpf *st)
 {
+	/* One link for all (uprobe_multi): removing its uprobes waits for one RCU grace
+	 * period. Perf-event uprobes wait for one each, in turn (0.1 s apiece here). */
+	if (st->go_multi_fd >= 0)
+		close(st->go_multi_fd);
+	st->go_multi_fd = -1;
 	for (unsigned i = 0; i < st->ngo_links; i++)
 		bpf_link__destroy(st->go_links[i]);
 	st->ngo_links = 0;
@@ -498,6 +555,7 @@ static int ms_ebpf_open(const struct ms_source_cfg *cfg, const struct ms_sink *s
 		return -ENOMEM;
 	st->cfg = cfg ? *cfg : defaults;
 	st->sink = *sink;
+	st->go_multi_fd = -1;
 	st->page_size = sysconf(_SC_PAGESIZE);
 	ms_libbpf_verbose = st->cfg.verbose;
 	libbpf_set_print(ms_libbpf_print);
@@ -532,6 +590,11 @@ static int ms_ebpf_open(const struct ms_source_cfg *cfg, const struct ms_sink *s
 	}
 	if (!(st->feat.have & MS_FEAT_UPROBE))
 		bpf_program__set_autoload(st->skel->progs.ms_go_entry, false);
+	if (st->feat.have & MS_FEAT_UMULTI)
+		bpf_program__set_expected_attach_type(st->skel->progs.ms_go_entry_multi,
+						      MS_BPF_TRACE_UPROBE_MULTI);
+	else
+		bpf_program__set_autoload(st->skel->progs.ms_go_entry_multi, false);
 
 	/* Settings (rodata): the syscalls the inference wants, by this arch's numbers. */
 	for (unsigned nr = 0; nr < MS_BPF_SYS_BITS; nr++) {
@@ -711,32 +774,73 @@ void ms_ebpf_go_sink(void *state, ms_ebpf_go_fn fn, void *ctx)
 	st->go_ctx = ctx;
 }
 
-int ms_ebpf_go_attach(void *state, const char *path, uint64_t file_off, uint32_t cookie)
+/* All of them as one uprobe_multi link: the link's fd, or -errno. */
+static int ms_go_attach_multi(struct ms_ebpf *st, const char *path, const uint64_t *offs,
+			      const uint64_t *cookies, unsigned n)
 {
-	LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookie);
-	struct ms_ebpf *st = state;
-	struct bpf_link *l;
+	union {
+		uint8_t raw[128];
+		uint32_t w[32];
+		uint64_t d[16];
+	} attr;
+	int fd;
 
-	if (!st || st->stopped)
+	memset(&attr, 0, sizeof(attr));
+	attr.w[0] = (uint32_t)bpf_program__fd(st->skel->progs.ms_go_entry_multi);
+	attr.w[2] = MS_BPF_TRACE_UPROBE_MULTI;
+	attr.d[2] = (uint64_t)(uintptr_t)path;	  /* link_create.uprobe_multi.path */
+	attr.d[3] = (uint64_t)(uintptr_t)offs;	  /* offsets */
+	attr.d[5] = (uint64_t)(uintptr_t)cookies; /* cookies */
+	attr.w[12] = n;				  /* cnt; flags 0, pid 0: every process */
+	fd = (int)syscall(__NR_bpf, BPF_LINK_CREATE, &attr, sizeof(attr));
+	return fd < 0 ? -errno : fd;
+}
+
+int ms_ebpf_go_attach(void *state, const char *path, const uint64_t *offs, const uint64_t *cookies,
+		      unsigned n, int *errs)
+{
+	struct ms_ebpf *st = state;
+	unsigned ok = 0;
+	int fd;
+
+	if (!st || st->stopped || !n)
 		return -EINVAL;
 	if (!(st->feat.have & MS_FEAT_UPROBE))
 		return -EOPNOTSUPP;
-	if (st->ngo_links == st->go_links_cap) {
-		unsigned cap = st->go_links_cap ? 2 * st->go_links_cap : 16;
-		struct bpf_link **v = realloc(st->go_links, cap * sizeof(*v));
-
-		if (!v)
-			return -ENOMEM;
-		st->go_links = v;
-		st->go_links_cap = cap;
+	/* One link, when the kernel has them and takes every offset; else one by one,
+	 * which also tells which offsets it refuses. */
+	if ((st->feat.have & MS_FEAT_UMULTI) && st->go_multi_fd < 0 &&
+	    (fd = ms_go_attach_multi(st, path, offs, cookies, n)) >= 0) {
+		st->go_multi_fd = fd;
+		memset(errs, 0, n * sizeof(*errs));
+		return (int)n;
 	}
-	/* Every process mapping the file: the program filters on the traced tree, and a
-	 * per-process uprobe would not follow the threads the program creates later. */
-	l = bpf_program__attach_uprobe_opts(st->skel->progs.ms_go_entry, -1, path, file_off, &opts);
-	if (!l)
-		return -errno;
-	st->go_links[st->ngo_links++] = l;
-	return 0;
+	for (unsigned i = 0; i < n; i++) {
+		LIBBPF_OPTS(bpf_uprobe_opts, opts, .bpf_cookie = cookies[i]);
+		struct bpf_link *l;
+
+		if (st->ngo_links == st->go_links_cap) {
+			unsigned cap = st->go_links_cap ? 2 * st->go_links_cap : 16;
+			struct bpf_link **v = realloc(st->go_links, cap * sizeof(*v));
+
+			if (!v) {
+				errs[i] = -ENOMEM;
+				continue;
+			}
+			st->go_links = v;
+			st->go_links_cap = cap;
+		}
+		/* Every process mapping the file: the program filters on the traced tree, and a
+		 * per-process uprobe would not follow the threads the program creates later. */
+		l = bpf_program__attach_uprobe_opts(st->skel->progs.ms_go_entry, -1, path, offs[i],
+						    &opts);
+		errs[i] = l ? 0 : -errno;
+		if (l) {
+			st->go_links[st->ngo_links++] = l;
+			ok++;
+		}
+	}
+	return (int)ok;
 }
 
 const struct ms_source_ops ms_src_ebpf = {

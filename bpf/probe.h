@@ -124,14 +124,17 @@ int ms_thp_scan(pid_t pid, uint64_t addr, uint64_t len, ms_thp_scan_fn fn, void 
 /*
  * Go runtime uprobes on an open ms_src_ebpf state. ms_ebpf_go_sink names where the
  * records go (from poll(), like the sink's records); ms_ebpf_go_attach puts the uprobe
- * program at file offset file_off of the binary at path, for every process that maps it
- * (records only come from the traced tree), its records carrying cookie in `fn`.
- * Attach before the program runs; stop() detaches them. 0 or a negative errno
- * (-EOPNOTSUPP: this kernel has no attach cookies).
+ * program at the n file offsets offs of the binary at path, for every process that maps
+ * it (records only come from the traced tree), each offset's records carrying its
+ * cookie in `fn`: as one uprobe_multi link where the kernel has them (6.6), else one
+ * uprobe each. Attach before the program runs; stop() detaches them. Returns how many
+ * offsets are probed, errs[i] saying why offset i is not (0 when it is); or a negative
+ * errno (-EOPNOTSUPP: this kernel has no attach cookies).
  */
 typedef void (*ms_ebpf_go_fn)(void *ctx, const struct ms_bpf_go *rec);
 void ms_ebpf_go_sink(void *state, ms_ebpf_go_fn fn, void *ctx);
-int ms_ebpf_go_attach(void *state, const char *path, uint64_t file_off, uint32_t cookie);
+int ms_ebpf_go_attach(void *state, const char *path, const uint64_t *offs, const uint64_t *cookies,
+		      unsigned n, int *errs);
 #endif
 
 #endif /* MEMSTATE_BPF_PROBE_H */
