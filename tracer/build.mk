@@ -3,3 +3,30 @@ TRACER_SRCS := $(wildcard tracer/*.c)
 CLI_OBJS += $(TRACER_SRCS:%.c=$(BUILD)/obj/%.o)
 # Go uprobes read compressed DWARF (the Go linker's default) with zlib.
 CLI_LIBS += -lz
+
+# The rules below come before the top Makefile's `all`: keep `make` meaning `make all`.
+.DEFAULT_GOAL := all
+
+# samples/go: the Go sample the Go uprobe tests trace, built with the Debian toolchain
+# (golang-1.19-go, scripts/deps.sh) or a `go` on PATH; left out when there is none.
+# Standard library only: no network (GOPROXY=off), caches inside the build folder.
+GO ?= $(firstword $(wildcard /usr/lib/go-1.19/bin/go) $(shell command -v go 2>/dev/null))
+GO_SAMPLE := $(BUILD)/samples/go/gophases
+GO_ENV = GOCACHE=$(abspath $(BUILD))/go/cache GOPATH=$(abspath $(BUILD))/go/path \
+	GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local GOTELEMETRY=off CGO_ENABLED=0
+
+ifneq ($(GO),)
+samples: $(GO_SAMPLE)
+
+$(GO_SAMPLE): $(wildcard samples/go/*.go) samples/go/go.mod tracer/build.mk
+	$(call msg,GO,$@)
+	@mkdir -p $(@D)
+	$(Q)cd samples/go && $(GO_ENV) $(GO) build -trimpath -o $(abspath $@) .
+endif
+
+# The Go unit test drives the tracer's Go code and merge without eBPF.
+TRACER_GO_OBJS := $(BUILD)/obj/tracer/go.o $(BUILD)/obj/tracer/go_elf.o $(BUILD)/obj/tracer/trace.o
+$(BUILD)/tests/test_go: $(BUILD)/obj/tests/unit/test_go.o $(TRACER_GO_OBJS) $(LIB_A)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LDLIBS) -lcjson -lz

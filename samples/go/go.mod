@@ -1,0 +1,3 @@
+module memstate.example/gophases
+
+go 1.19
