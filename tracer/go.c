@@ -41,8 +41,8 @@
 
 /* bpf/probe.c: absent when the probe is not built (BPF=0). */
 extern void ms_ebpf_go_sink(void *state, ms_ebpf_go_fn fn, void *ctx) __attribute__((weak));
-extern int ms_ebpf_go_attach(void *state, const char *path, uint64_t file_off, uint32_t cookie)
-	__attribute__((weak));
+extern int ms_ebpf_go_attach(void *state, const char *path, const uint64_t *offs,
+			     const uint64_t *cookies, unsigned n, int *errs) __attribute__((weak));
 
 /* ------------------------------------------------------------------ the functions */
 
@@ -288,7 +288,7 @@ static void wants_for(struct ms_go *g, struct ms_go_call *c, uint64_t v, uint64_
 	}
 }
 
-static void go_record(void *ctx, const struct ms_bpf_go *r)
+void ms_go_record(void *ctx, const struct ms_bpf_go *r)
 {
 	struct ms_go *g = ctx;
 	const struct go_fn_info *fi;
@@ -380,7 +380,47 @@ static void go_record(void *ctx, const struct ms_bpf_go *r)
 	ms_trace_go_call(g->trace, &c);
 }
 
+void ms_go_bind(struct ms_go *g, struct ms_trace *t)
+{
+	g->trace = t;
+	for (int f = 0; f < MS_GO_FN_COUNT; f++) /* as if each were probed */
+		g->attached[f] = g->sym[f] != NULL;
+}
+
+uint64_t ms_go_fn_addr(const struct ms_go *g, enum ms_go_fn fn, uint64_t *size)
+{
+	const struct ms_go_sym *s = fn < MS_GO_FN_COUNT ? g->sym[fn] : NULL;
+
+	if (size)
+		*size = s ? s->size : 0;
+	return s ? s->addr : 0;
+}
+
+uint64_t ms_go_var_addr(const struct ms_go *g, const char *name)
+{
+	for (size_t i = 0; i < g->elf.nobjs; i++) {
+		if (!strcmp(g->elf.objs[i].name, name))
+			return g->elf.objs[i].addr;
+	}
+	return 0;
+}
+
+const char *ms_go_stat_name(struct ms_go *g, uint64_t addr)
+{
+	return stat_name(g, addr + g->bias);
+}
+
 /* ------------------------------------------------------------------ attaching */
+
+/* Append "name" or "name: why" to a comma-separated list. */
+static void list_add(char *list, size_t len, const char *name, const char *why)
+{
+	size_t used = strlen(list);
+
+	if (used + strlen(name) + (why ? strlen(why) + 2 : 0) + 3 < len)
+		snprintf(list + used, len - used, "%s%s%s%s", used ? ", " : "", name,
+			 why ? ": " : "", why ? why : "");
+}
 
 /* The function of ours whose body holds link address pc, or -1. */
 static int fn_at(const struct ms_go *g, uint64_t pc)
@@ -419,58 +459,57 @@ static bool go_folded(const struct ms_go *g, int f)
 
 int ms_go_attach(struct ms_go *g, void *ebpf_state, struct ms_trace *t, char *info, size_t infolen)
 {
-	char failed[512] = "", inlined[512] = "";
-	int n = 0, err = 0;
+	uint64_t offs[MS_GO_FN_COUNT], cookies[MS_GO_FN_COUNT];
+	int fns[MS_GO_FN_COUNT], errs[MS_GO_FN_COUNT], n, k = 0;
+	char failed[512] = "", inlined[512] = "", folded[512] = "";
 
 	if (!ms_ebpf_go_attach || !ms_ebpf_go_sink) {
 		snprintf(info, infolen, "eBPF capture is not built into this memstate");
 		return -EOPNOTSUPP;
 	}
 	g->trace = t;
-	ms_ebpf_go_sink(ebpf_state, go_record, g);
+	ms_ebpf_go_sink(ebpf_state, ms_go_record, g);
 	for (int f = 0; f < MS_GO_FN_COUNT; f++)
 		g->folded[f] = g->sym[f] && fn_info[f].parent >= 0 && go_folded(g, f);
 	for (int f = 0; f < MS_GO_FN_COUNT; f++) {
-		const char *bare = fn_info[f].name + 8; /* without "runtime." */
-		char *list;
-		size_t used;
+		bool covered;
 
+		if (g->folded[f])
+			list_add(folded, sizeof(folded), fn_info[f].name + 8, NULL);
 		if (g->folded[f] || (f == MS_GO_MARK_AT && !g->sym[MS_GO_MARK]))
 			continue;
-		if (!g->sym[f]) {
-			/* A wrapper the compiler inlined everywhere is seen through its OS
-			 * half; an OS half inlined into its wrapper, through the wrapper. */
-			bool covered =
-				fn_info[f].parent >= 0 ? g->sym[fn_info[f].parent] != NULL : false;
-
-			for (int k = 0; !covered && k < MS_GO_FN_COUNT; k++)
-				covered = fn_info[k].parent == f && g->sym[k];
-			if (!covered)
-				continue; /* not in this Go version at all */
-			list = inlined;
-		} else {
-			err = ms_ebpf_go_attach(ebpf_state, g->path,
-						g->sym[f]->off +
-							ms_go_elf_probe_skip(&g->elf, g->sym[f]),
-						(uint32_t)f);
-			if (!err) {
-				g->attached[f] = true;
-				n++;
-				continue;
-			}
-			list = failed;
+		if (g->sym[f]) {
+			fns[k] = f;
+			offs[k] = g->sym[f]->off + ms_go_elf_probe_skip(&g->elf, g->sym[f]);
+			cookies[k++] = (uint64_t)f;
+			continue;
 		}
-		used = strlen(list);
-		if (used + strlen(bare) + 40 < 512)
-			snprintf(list + used, 512 - used, "%s%s%s%s", used ? ", " : "", bare,
-				 list == failed ? ": " : "", list == failed ? strerror(-err) : "");
+		/* A wrapper the compiler inlined everywhere is seen through its OS half; an
+		 * OS half inlined into its wrapper, through the wrapper. */
+		covered = fn_info[f].parent >= 0 && g->sym[fn_info[f].parent];
+		for (int c = 0; !covered && c < MS_GO_FN_COUNT; c++)
+			covered = fn_info[c].parent == f && g->sym[c];
+		if (covered) /* else: not in this Go version at all */
+			list_add(inlined, sizeof(inlined), fn_info[f].name + 8, NULL);
+	}
+	n = k ? ms_ebpf_go_attach(ebpf_state, g->path, offs, cookies, (unsigned)k, errs) : -ENOENT;
+	if (n < 0) {
+		snprintf(info, infolen, "no uprobe could be attached to %s: %s", g->path,
+			 k ? strerror(-n) : "none of its runtime functions is known");
+		return n;
+	}
+	for (int i = 0; i < k; i++) {
+		g->attached[fns[i]] = !errs[i];
+		if (errs[i])
+			list_add(failed, sizeof(failed), fn_info[fns[i]].name + 8,
+				 strerror(-errs[i]));
 	}
 	if (!n) {
-		snprintf(info, infolen, "no uprobe could be attached to %s (%s)", g->path,
-			 failed[0] ? failed : "no runtime functions");
-		return err ? err : -ENOENT;
+		snprintf(info, infolen, "no uprobe could be attached to %s (%s)", g->path, failed);
+		return -ENOENT;
 	}
-	snprintf(info, infolen, "%s, %d runtime functions probed%s%s%s%s", ms_go_version(g), n,
+	snprintf(info, infolen, "%s, %d runtime functions probed%s%s%s%s%s%s", ms_go_version(g), n,
+		 folded[0] ? "; called only where a probe sees them: " : "", folded,
 		 inlined[0] ? "; inlined (seen through the other half): " : "", inlined,
 		 failed[0] ? "; NOT attached: " : "", failed);
 	return n;

@@ -119,6 +119,20 @@ int ms_go_attach(struct ms_go *g, void *ebpf_state, struct ms_trace *t, char *in
 /* Records dropped as the inner half of a wrapper (sysUsed -> sysUsedOS), for tests. */
 uint64_t ms_go_nested(const struct ms_go *g);
 
+/*
+ * What the uprobes feed, for tests and replays: ms_go_bind names the trace without
+ * attaching anything, ms_go_record takes one record as the ring buffer hands it over.
+ * ms_go_fn_addr: link-time address and size of fn in the binary (0: not in it).
+ */
+struct ms_bpf_go;
+void ms_go_bind(struct ms_go *g, struct ms_trace *t);
+void ms_go_record(void *g, const struct ms_bpf_go *r);
+uint64_t ms_go_fn_addr(const struct ms_go *g, enum ms_go_fn fn, uint64_t *size);
+/* Link-time address of a runtime data symbol or field by name ("runtime.memstats"), 0. */
+uint64_t ms_go_var_addr(const struct ms_go *g, const char *name);
+/* The name a stat pointer (link-time address) gets in the timeline. */
+const char *ms_go_stat_name(struct ms_go *g, uint64_t addr);
+
 /* ---- in the trace (trace.c) */
 
 /* Queue one call; ownership of nothing passes. */

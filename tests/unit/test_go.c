@@ -1,0 +1,507 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Go runtime uprobes, tracer side (tracer/go.c, go_elf.c and the merge in trace.c),
+ * without eBPF: records as the uprobe program would send them, built against the real
+ * Go sample's symbols, and syscall records as the eBPF source would, fed to a trace whose
+ * timeline is read back.
+ *
+ * Covers: reading a Go binary (version, functions, call sites, the probe point past the
+ * stack check, stat names from DWARF), refusing non-Go and stripped binaries; a call
+ * claims its own syscalls and takes sysAlloc's address from its mmap; unaligned sysAlloc
+ * lengths; sysUsed's prepared checked; faults in uprobe Prepared memory are
+ * access-prepared; sysUnused's NOHUGEPAGE hints applied as syscalls; MADV_FREE falling
+ * back to DONTNEED; api-mismatch for a syscall over another range and for a missing one;
+ * the OS half of a wrapper dropped, or standing for an inlined wrapper; a call waiting in
+ * the merge for its mmap; ReadMemStats marks taken where the counters are read.
+ *
+ * Needs the Go sample ($MEMSTATE_BUILD/samples/go/gophases): skipped without it.
+ */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bpf/probe.h"
+#include "export/timeline.h"
+#include "tracer/go.h"
+#include "tracer/go_elf.h"
+#include "tracer/trace.h"
+#include "test.h"
+#include "test_main.h"
+
+#define PG   4096ull
+#define HEAP 0xc000000000ull /* Go's first arena hint */
+
+static const char *sample_path(void)
+{
+	static char path[4096];
+	const char *b = getenv("MEMSTATE_BUILD");
+
+	snprintf(path, sizeof(path), "%s/samples/go/gophases", b ? b : "build");
+	return access(path, X_OK) ? NULL : path;
+}
+
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------------ a trace to feed */
+
+struct rig {
+	struct ms_go *g;
+	struct ms_trace *t;
+	struct ms_tl_writer *w;
+	char path[64]; /* the timeline (JSON Lines) */
+	uint64_t t0;   /* record times are t0 + µs */
+	cJSON *events[512];
+	int nev;
+};
+
+static void rig_open(struct rig *r, uint64_t window_ns)
+{
+	const char *bin = sample_path();
+	char why[512];
+	bool is_go;
+	int err, fd;
+	struct ms_trace_opts o = {.window_ns = window_ns};
+
+	if (!bin)
+		test_skip("no Go sample (install golang-1.19-go and run make)");
+	memset(r, 0, sizeof(*r));
+	r->g = ms_go_open(bin, &is_go, why, sizeof(why));
+	assert_true(r->g, "ms_go_open: %s", why);
+	snprintf(r->path, sizeof(r->path), "/tmp/memstate-test-go-XXXXXX");
+	fd = mkstemp(r->path);
+	assert_true(fd >= 0, "mkstemp");
+	close(fd);
+	r->w = ms_tlw_open(r->path, MS_TL_JSONL, &err);
+	assert_true(r->w, "writer");
+	r->t0 = mono_ns();
+	ms_tlw_header(r->w, &(struct ms_tl_header){.page_size = PG, .t0_ns = r->t0});
+	o.writer = r->w;
+	o.page_size = PG;
+	r->t = ms_trace_new(&o);
+	assert_true(r->t, "trace");
+	ms_go_bind(r->g, r->t);
+}
+
+static void rig_close(struct rig *r)
+{
+	for (int i = 0; i < r->nev; i++)
+		cJSON_Delete(r->events[i]);
+	ms_trace_free(r->t);
+	ms_go_free(r->g);
+	unlink(r->path);
+}
+
+/* Finish the trace and read its events back. */
+static void rig_finish(struct rig *r)
+{
+	char line[8192];
+	FILE *f;
+
+	ms_trace_finish(r->t, NULL, "done");
+	ms_tlw_close(r->w);
+	r->w = NULL;
+	f = fopen(r->path, "r");
+	assert_true(f, "timeline");
+	while (fgets(line, sizeof(line), f) && r->nev < 512) {
+		cJSON *j = cJSON_Parse(line);
+		cJSON *type = cJSON_GetObjectItem(j, "type");
+
+		if (j && cJSON_IsString(type) && !strcmp(type->valuestring, "event"))
+			r->events[r->nev++] = j;
+		else
+			cJSON_Delete(j);
+	}
+	fclose(f);
+}
+
+/* A runtime function entry, as bpf/go.bpf.h records it. */
+static void go_rec(struct rig *r, uint64_t us, uint32_t tid, enum ms_go_fn fn, uint64_t ret,
+		   uint64_t a0, uint64_t a1, uint64_t a2)
+{
+	uint64_t addr = ms_go_fn_addr(r->g, fn, NULL);
+	struct ms_bpf_go rec = {.type = MS_BPF_REC_GO,
+				.fn = fn,
+				.t_ns = r->t0 + us * 1000,
+				.pid = 100,
+				.tid = tid,
+				.ip = addr + 4,
+				.ret = ret,
+				.args = {a0, a1, a2, 0}};
+
+	assert_true(addr, "function %d is in the sample", (int)fn);
+	ms_go_record(r->g, &rec);
+}
+
+/* A caller's return address: inside fn (nested) or in no function of ours (0x401234). */
+static uint64_t inside(struct rig *r, enum ms_go_fn fn)
+{
+	uint64_t size, a = ms_go_fn_addr(r->g, fn, &size);
+
+	return a + size / 2;
+}
+#define ELSEWHERE 0x401234ull
+
+static void sys_rec(struct rig *r, uint64_t us, uint32_t tid, unsigned nr, int64_t ret, uint64_t a0,
+		    uint64_t a1, uint64_t a2, uint64_t a3)
+{
+	struct ms_sysrec s = {.t_ns = r->t0 + us * 1000,
+			      .pid = 100,
+			      .tid = tid,
+			      .nr = nr,
+			      .ret = ret,
+			      .args = {a0, a1, a2, a3, (uint64_t)-1, 0}};
+
+	ms_trace_sink(r->t)->on_syscall(ms_trace_sink(r->t)->ctx, &s);
+}
+
+static void fault_rec(struct rig *r, uint64_t us, uint32_t tid, uint64_t addr)
+{
+	struct ms_event ev = {.t_ns = r->t0 + us * 1000,
+			      .addr = addr,
+			      .len = PG,
+			      .pid = 100,
+			      .tid = tid,
+			      .op = MS_OP_PAGE_FAULT,
+			      .source = MS_SRC_KERNEL,
+			      .to = MS_STATE_UNCHANGED,
+			      .flags = MS_EVF_WRITE};
+
+	ms_trace_sink(r->t)->on_event(ms_trace_sink(r->t)->ctx, &ev);
+}
+
+#define RW	 (PROT_READ | PROT_WRITE)
+#define ANON	 (MAP_PRIVATE | MAP_ANONYMOUS)
+#define ANON_FIX (MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED)
+
+static const char *jstr(const cJSON *e, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItem(e, k);
+
+	return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static uint64_t jnum(const cJSON *e, const char *k)
+{
+	const cJSON *v = cJSON_GetObjectItem(e, k);
+
+	return cJSON_IsNumber(v) ? (uint64_t)v->valuedouble : (uint64_t)-1;
+}
+
+static const char *jviol(const cJSON *e)
+{
+	const cJSON *v = cJSON_GetObjectItem(e, "violation");
+
+	return cJSON_IsObject(v) ? jstr(v, "kind") : NULL;
+}
+
+/* The i-th event of op (from source src, NULL: any), or NULL. */
+static const cJSON *ev_find(struct rig *r, const char *op, const char *src, int i)
+{
+	for (int k = 0; k < r->nev; k++) {
+		const char *o = jstr(r->events[k], "op"), *s = jstr(r->events[k], "source");
+
+		if (o && !strcmp(o, op) && (!src || (s && !strcmp(s, src))) && i-- == 0)
+			return r->events[k];
+	}
+	return NULL;
+}
+
+static int ev_count(struct rig *r, const char *op, const char *src)
+{
+	int n = 0;
+
+	while (ev_find(r, op, src, n))
+		n++;
+	return n;
+}
+
+/* ------------------------------------------------------------------ the binary */
+
+TEST_BEGIN(test_reads_the_go_sample)
+{
+	const char *bin = sample_path();
+	struct ms_go_elf e;
+	char why[256], name[96];
+	const struct ms_go_sym *used, *used_os;
+	uint64_t sites[16], gc;
+	long n;
+	bool found = false;
+
+	if (!bin)
+		test_skip("no Go sample (install golang-1.19-go and run make)");
+	assert_true(!ms_go_elf_open(bin, &e, why, sizeof(why)), "open: %s", why);
+	expect_true(e.is_go && e.symtab, "a Go binary with symbols");
+	expect_true(!strncmp(e.version, "go1.", 4), "version %s", e.version);
+	used = ms_go_elf_func(&e, "runtime.sysUsed");
+	used_os = ms_go_elf_func(&e, "runtime.sysUsedOS");
+	assert_true(used && used_os, "sysUsed and sysUsedOS");
+	/* sysUsedOS is called by sysUsed and by sites that inlined sysUsed. */
+	n = ms_go_elf_callers(&e, used_os->addr, sites, 16);
+	expect_true(n >= 2, "sysUsedOS has %ld call sites", n);
+	for (long i = 0; i < n && i < 16; i++)
+		found |= sites[i] >= used->addr && sites[i] < used->addr + used->size;
+	expect_true(found, "one of them in sysUsed");
+	/* Past `cmp rsp, 16(r14)`: the jbe the kernel emulates. */
+	if (e.machine == 62 /* EM_X86_64 */)
+		expect_int_eq(ms_go_elf_probe_skip(&e, used), 4, "probe skip");
+	/* DWARF names a field of the runtime's variables. */
+	gc = 0;
+	for (size_t i = 0; i < e.nobjs; i++) {
+		if (!strcmp(e.objs[i].name, "runtime.gcController"))
+			gc = e.objs[i].addr;
+	}
+	assert_true(gc, "runtime.gcController");
+	found = false;
+	for (uint64_t off = 0; off < 4096 && !found; off += 8) {
+		ms_go_elf_name_addr(&e, gc + off, name, sizeof(name));
+		found = !strcmp(name, "runtime.gcController.heapReleased");
+	}
+	expect_true(found, "runtime.gcController.heapReleased named from DWARF");
+	ms_go_elf_name_addr(&e, 0x10, name, sizeof(name));
+	expect_str_eq(name, "0x10", "outside any symbol");
+	ms_go_elf_close(&e);
+}
+TEST_END
+
+TEST_BEGIN(test_refuses_non_go_and_stripped)
+{
+	const char *bin = sample_path();
+	char why[512], cmd[8400], stripped[] = "/tmp/memstate-test-go-strip-XXXXXX";
+	bool is_go = true;
+	struct ms_go *g;
+	int fd;
+
+	g = ms_go_open("/proc/self/exe", &is_go, why, sizeof(why));
+	expect_true(!g && !is_go, "a C program is not Go");
+	expect_true(strstr(why, "not a Go program") != NULL, "why: %s", why);
+	ms_go_free(g);
+	if (!bin)
+		test_skip("no Go sample");
+	fd = mkstemp(stripped);
+	assert_true(fd >= 0, "mkstemp");
+	close(fd);
+	snprintf(cmd, sizeof(cmd), "objcopy --strip-all '%s' '%s' 2>/dev/null", bin, stripped);
+	if (system(cmd)) {
+		unlink(stripped);
+		test_skip("no objcopy to strip the sample");
+	}
+	g = ms_go_open(stripped, &is_go, why, sizeof(why));
+	unlink(stripped);
+	expect_true(!g && is_go, "a stripped Go binary is Go, but unusable");
+	expect_true(strstr(why, "stripped Go binary") != NULL, "why: %s", why);
+	ms_go_free(g);
+}
+TEST_END
+
+/* ------------------------------------------------------------------ calls and syscalls */
+
+TEST_BEGIN(test_alloc_takes_its_mmap)
+{
+	struct rig r;
+	const cJSON *e;
+
+	rig_open(&r, 1000000);
+	/* sysAlloc(n unaligned, &memstats.other_sys): the kernel maps whole pages. */
+	go_rec(&r, 10, 7, MS_GO_ALLOC, ELSEWHERE, 2 * PG + 100,
+	       ms_go_var_addr(r.g, "runtime.memstats"), 0);
+	sys_rec(&r, 12, 7, SYS_mmap, 0x7f0000000000, 0, 2 * PG + 100, RW, ANON);
+	/* A failed one: no address, the errno. */
+	go_rec(&r, 20, 7, MS_GO_ALLOC, ELSEWHERE, 1ull << 40, 0, 0);
+	sys_rec(&r, 21, 7, SYS_mmap, -ENOMEM, 0, 1ull << 40, RW, ANON);
+	rig_finish(&r);
+	e = ev_find(&r, "sysAlloc", "uprobe", 0);
+	assert_true(e, "uprobe sysAlloc");
+	expect_u64_eq(jnum(e, "addr"), 0x7f0000000000, "address from the mmap");
+	expect_u64_eq(jnum(e, "len"), 3 * PG, "whole pages");
+	expect_true(jstr(e, "stat") && !strncmp(jstr(e, "stat"), "runtime.memstats", 16), "stat %s",
+		    jstr(e, "stat"));
+	e = ev_find(&r, "sysAlloc", "uprobe", 1);
+	assert_true(e, "the failed sysAlloc");
+	expect_u64_eq(jnum(e, "result"), ENOMEM, "its errno");
+	expect_int_eq(ev_count(&r, "sysAlloc", "syscall"), 0, "mmaps folded into the calls");
+	rig_close(&r);
+}
+TEST_END
+
+TEST_BEGIN(test_heap_life)
+{
+	struct rig r;
+	const cJSON *e;
+	uint64_t heap;
+	size_t nmarks;
+	const struct ms_go_mark *m;
+
+	rig_open(&r, 1000000);
+	heap = ms_go_var_addr(r.g, "runtime.gcController");
+	/* Reserve at a hint, map 64 pages, hand out 16 of them. */
+	go_rec(&r, 10, 7, MS_GO_RESERVE, ELSEWHERE, HEAP, 256 * PG, 0);
+	sys_rec(&r, 11, 7, SYS_mmap, HEAP, HEAP, 256 * PG, PROT_NONE, ANON);
+	go_rec(&r, 20, 7, MS_GO_MAP, ELSEWHERE, HEAP, 64 * PG, heap);
+	go_rec(&r, 21, 7, MS_GO_MAP_OS, inside(&r, MS_GO_MAP), HEAP, 64 * PG, 0);
+	sys_rec(&r, 22, 7, SYS_mmap, HEAP, HEAP, 64 * PG, RW, ANON_FIX);
+	go_rec(&r, 30, 7, MS_GO_USED, ELSEWHERE, HEAP, 16 * PG, 16 * PG);
+	go_rec(&r, 31, 7, MS_GO_USED_OS, inside(&r, MS_GO_USED), HEAP, 16 * PG, 0);
+	fault_rec(&r, 40, 7, HEAP + PG);      /* Ready: fine */
+	fault_rec(&r, 41, 8, HEAP + 20 * PG); /* Prepared: access-prepared */
+	/* sysUsed over 8 Ready + 8 Prepared pages declaring 16 Prepared: a mismatch. */
+	go_rec(&r, 50, 7, MS_GO_USED, ELSEWHERE, HEAP + 8 * PG, 16 * PG, 16 * PG);
+	/* Inlined sysUsed (sysUsedOS from elsewhere): prepared is what the map holds. */
+	go_rec(&r, 60, 7, MS_GO_USED_OS, ELSEWHERE, HEAP + 24 * PG, 8 * PG, 0);
+	/* Scavenge 8 pages: NOHUGEPAGE on the huge page around them, then DONTNEED. */
+	go_rec(&r, 70, 7, MS_GO_UNUSED, ELSEWHERE, HEAP, 8 * PG, 0);
+	sys_rec(&r, 71, 7, SYS_madvise, 0, HEAP, 64 * PG, MADV_NOHUGEPAGE, 0);
+	sys_rec(&r, 72, 7, SYS_madvise, 0, HEAP, 8 * PG, MADV_DONTNEED, 0);
+	/* MADV_FREE refused: the runtime falls back to DONTNEED; one call, both claimed. */
+	go_rec(&r, 80, 7, MS_GO_UNUSED, ELSEWHERE, HEAP + 8 * PG, 8 * PG, 0);
+	sys_rec(&r, 81, 7, SYS_madvise, -EINVAL, HEAP + 8 * PG, 8 * PG, MADV_FREE, 0);
+	sys_rec(&r, 82, 7, SYS_madvise, 0, HEAP + 8 * PG, 8 * PG, MADV_DONTNEED, 0);
+	/* ReadMemStats: the mark is where it reads the counters, not at its entry. */
+	go_rec(&r, 90, 9, MS_GO_MARK, ELSEWHERE, 0, 0, 0);
+	go_rec(&r, 91, 9, MS_GO_MARK_AT, inside(&r, MS_GO_MARK), 0, 0, 0);
+	go_rec(&r, 92, 9, MS_GO_MARK_AT, inside(&r, MS_GO_MARK), 0, 0, 0);
+	go_rec(&r, 100, 7, MS_GO_FREE, ELSEWHERE, HEAP, 256 * PG, heap);
+	sys_rec(&r, 101, 7, SYS_munmap, 0, HEAP, 256 * PG, 0, 0);
+	rig_finish(&r);
+
+	e = ev_find(&r, "sysReserve", "uprobe", 0);
+	assert_true(e, "sysReserve");
+	expect_u64_eq(jnum(e, "addr"), HEAP, "at its mmap's address");
+	expect_u64_eq(jnum(e, "hint"), HEAP, "hint");
+	e = ev_find(&r, "sysMap", "uprobe", 0);
+	assert_true(e, "sysMap");
+	expect_true(jstr(e, "stat") && !strncmp(jstr(e, "stat"), "runtime.gcController.", 21),
+		    "the stat the pointer names: %s", jstr(e, "stat"));
+	expect_int_eq(ev_count(&r, "sysMap", NULL), 1, "sysMapOS inside sysMap dropped");
+	expect_u64_eq(ms_go_nested(r.g), 2, "two nested OS halves dropped");
+	e = ev_find(&r, "pageFault", NULL, 0);
+	expect_true(e && !jviol(e), "a fault in Ready memory is fine");
+	e = ev_find(&r, "pageFault", NULL, 1);
+	expect_str_eq(e ? jviol(e) : NULL, "access-prepared", "a fault in Prepared memory");
+	e = ev_find(&r, "sysUsed", "uprobe", 1);
+	expect_str_eq(e ? jviol(e) : NULL, "accounting-mismatch", "prepared checked");
+	e = ev_find(&r, "sysUsed", "uprobe", 2);
+	assert_true(e, "the inlined sysUsed");
+	expect_true(!jviol(e), "no violation");
+	expect_u64_eq(jnum(e, "prepared"), 8 * PG, "prepared from the map");
+	expect_int_eq(ev_count(&r, "sysUnused", "uprobe"), 2, "two sysUnused");
+	expect_int_eq(ev_count(&r, "sysUnused", "syscall"), 0, "their madvises folded in");
+	expect_true(!jviol(ev_find(&r, "sysUnused", "uprobe", 1)), "FREE then DONTNEED is fine");
+	expect_int_eq(ev_count(&r, "sysNoHugePage", "syscall"), 1, "NOHUGEPAGE as a syscall");
+	expect_int_eq(ev_count(&r, "sysFree", NULL), 1, "one free");
+	m = ms_trace_go_marks(r.t, &nmarks);
+	assert_true(m && nmarks == 1, "one mark (%zu)", nmarks);
+	expect_u64_eq(m[0].sys, 64 * PG, "the runtime's own sum");
+	expect_u64_eq(m[0].prepared, 16 * 4096 + 32 * PG, "Prepared bytes charged");
+	expect_u64_eq(m[0].prepared + m[0].ready, 64 * PG, "Prepared + Ready");
+	expect_u64_eq(m[0].tid, 9, "the reading thread");
+	rig_close(&r);
+}
+TEST_END
+
+TEST_BEGIN(test_mismatches)
+{
+	struct rig r;
+	const cJSON *e;
+	struct ms_trace_stats st;
+
+	rig_open(&r, 1000000);
+	go_rec(&r, 10, 7, MS_GO_RESERVE, ELSEWHERE, 0, 64 * PG, 0);
+	sys_rec(&r, 11, 7, SYS_mmap, HEAP, 0, 64 * PG, PROT_NONE, ANON);
+	/* sysMap whose mmap lands elsewhere: flagged; the kernel's mapping applied. */
+	go_rec(&r, 20, 7, MS_GO_MAP, ELSEWHERE, HEAP, 16 * PG, 0);
+	sys_rec(&r, 21, 7, SYS_mmap, HEAP + 32 * PG, HEAP + 32 * PG, 16 * PG, RW, ANON_FIX);
+	/* sysFree that made no munmap before the thread's next call. */
+	go_rec(&r, 30, 7, MS_GO_FREE, ELSEWHERE, HEAP + 48 * PG, 8 * PG, 0);
+	go_rec(&r, 40, 7, MS_GO_FAULT, ELSEWHERE, HEAP, 4 * PG, 0);
+	sys_rec(&r, 41, 7, SYS_mmap, HEAP, HEAP, 4 * PG, PROT_NONE, ANON_FIX);
+	rig_finish(&r);
+	e = ev_find(&r, "sysMap", "uprobe", 0);
+	expect_str_eq(e ? jviol(e) : NULL, "api-mismatch", "mmap over another range");
+	expect_true(ev_find(&r, "sysMap", "syscall", 0) != NULL, "that mmap applied as such");
+	e = ev_find(&r, "sysFree", "uprobe", 0);
+	expect_str_eq(e ? jviol(e) : NULL, "api-mismatch", "no munmap");
+	ms_trace_get_stats(r.t, &st);
+	expect_u64_eq(st.mismatches, 2, "two mismatches");
+	rig_close(&r);
+}
+TEST_END
+
+TEST_BEGIN(test_call_waits_for_its_mmap)
+{
+	struct rig r;
+	uint64_t base;
+
+	rig_open(&r, 1000);
+	/* Now: a call whose mmap has not come yet holds the merge, a fault after it too. */
+	base = (mono_ns() - r.t0) / 1000;
+	go_rec(&r, base, 7, MS_GO_ALLOC, ELSEWHERE, 4 * PG, 0, 0);
+	fault_rec(&r, base + 5, 8, 0x7f0000000000);
+	usleep(3000);
+	ms_trace_flush(r.t, false);
+	expect_u64_eq(ms_tlw_events(r.w), 0, "nothing applied before the mmap");
+	sys_rec(&r, base + 1, 7, SYS_mmap, 0x7f0000000000, 0, 4 * PG, RW, ANON);
+	usleep(3000);
+	ms_trace_flush(r.t, false);
+	expect_u64_eq(ms_tlw_events(r.w), 2, "then the call and the fault, in order");
+	rig_finish(&r);
+	expect_true(!jviol(ev_find(&r, "pageFault", NULL, 0)), "the fault is in Ready memory");
+	rig_close(&r);
+}
+TEST_END
+
+TEST_BEGIN(test_rounding_and_marks)
+{
+	struct rig r;
+	size_t n;
+	const struct ms_go_mark *m;
+	uint64_t ms;
+
+	rig_open(&r, 1000000);
+	ms = ms_go_var_addr(r.g, "runtime.memstats");
+	/* heapArena metadata: 2165776 bytes asked, 2166784 mapped. */
+	go_rec(&r, 10, 7, MS_GO_ALLOC, ELSEWHERE, 2165776, ms, 0);
+	sys_rec(&r, 11, 7, SYS_mmap, 0x7f0000000000, 0, 2165776, RW, ANON);
+	/* The L2 arena map: sysAllocOS from elsewhere, no stat. */
+	go_rec(&r, 20, 7, MS_GO_ALLOC_OS, ELSEWHERE, 64 * PG, 0, 0);
+	sys_rec(&r, 21, 7, SYS_mmap, 0x7e0000000000, 0, 64 * PG, RW, ANON);
+	/* ReadMemStats flushes the mcaches, which may allocate (a sysAllocOS inside
+	 * sysAlloc is that sysAlloc's), and reads the counters after: so does the mark. */
+	go_rec(&r, 25, 9, MS_GO_MARK, ELSEWHERE, 0, 0, 0);
+	go_rec(&r, 30, 9, MS_GO_ALLOC, ELSEWHERE, 2 * PG, ms, 0);
+	go_rec(&r, 31, 9, MS_GO_ALLOC_OS, inside(&r, MS_GO_ALLOC), 2 * PG, 0, 0);
+	sys_rec(&r, 32, 9, SYS_mmap, 0x7d0000000000, 0, 2 * PG, RW, ANON);
+	go_rec(&r, 41, 9, MS_GO_MARK_AT, inside(&r, MS_GO_MARK), 0, 0, 0);
+	go_rec(&r, 42, 9, MS_GO_MARK_AT, ELSEWHERE, 0, 0, 0); /* merge called elsewhere */
+	rig_finish(&r);
+	m = ms_trace_go_marks(r.t, &n);
+	assert_true(m && n == 1, "one mark");
+	expect_u64_eq(m[0].sys, 2165776 + 2 * PG, "the runtime's sum");
+	expect_u64_eq(m[0].rounding, 2166784 - 2165776, "the kernel's rounding");
+	expect_u64_eq(m[0].ready, 2166784 + 2 * PG, "Ready bytes charged");
+	expect_u64_eq(m[0].prepared + m[0].ready - m[0].rounding, m[0].sys, "the identity");
+	expect_u64_eq(m[0].unstatted, 64 * PG, "sysAllocOS charges no stat");
+	expect_int_eq(ev_count(&r, "sysAlloc", "uprobe"), 3, "three allocations");
+	rig_close(&r);
+}
+TEST_END
+
+int main(void)
+{
+	return test_run(test_reads_the_go_sample, test_refuses_non_go_and_stripped,
+			test_alloc_takes_its_mmap, test_heap_life, test_mismatches,
+			test_call_waits_for_its_mmap, test_rounding_and_marks, NULL);
+}
