@@ -99,6 +99,19 @@ static bool covers(int f, int caller)
 	       (caller == fn_info[f].parent || (fn_info[f].also > 0 && caller == fn_info[f].also));
 }
 
+/*
+ * Where one uprobe sits (its attach cookie is its index): a function's entry, or a call
+ * site of an OS half outside its wrapper, where the wrapper was inlined.
+ */
+struct go_probe {
+	uint8_t fn;    /* enum ms_go_fn */
+	bool site;     /* at a call instruction: the callee's arguments are already set */
+	uint64_t addr; /* link-time address of the probed instruction */
+};
+
+#define MAX_PROBES 64
+#define MAX_SITES  8 /* call sites of one OS half worth probing one by one */
+
 /* A stat pointer already named. */
 struct go_stat_name {
 	uint64_t ptr;
@@ -110,7 +123,9 @@ struct ms_go {
 	char path[4096];
 	const struct ms_go_sym *sym[MS_GO_FN_COUNT]; /* NULL: not in the binary */
 	bool attached[MS_GO_FN_COUNT];
-	bool folded[MS_GO_FN_COUNT]; /* only called where its caller's probe sees it */
+	bool folded[MS_GO_FN_COUNT];	    /* only called where its caller's probe sees it */
+	struct go_probe probes[MAX_PROBES]; /* by attach cookie */
+	unsigned nprobes;
 	struct ms_trace *trace;
 	uint64_t page;	 /* the system's page size */
 	uint64_t huge;	 /* THP size, as the runtime reads it (0: none) */
@@ -292,20 +307,27 @@ void ms_go_record(void *ctx, const struct ms_bpf_go *r)
 {
 	struct ms_go *g = ctx;
 	const struct go_fn_info *fi;
-	const struct ms_go_sym *s, *w;
+	const struct go_probe *pr;
+	const struct ms_go_sym *w;
 	struct ms_go_call c;
 	uint64_t ret, v = 0, n = 0, stat = 0;
+	unsigned fn;
 
-	if (r->fn >= MS_GO_FN_COUNT || !(s = g->sym[r->fn]))
+	if (r->fn >= g->nprobes)
 		return;
-	fi = &fn_info[r->fn];
-	/* The hit address is the entry (plus the breakpoint's length on some kernels);
+	pr = &g->probes[r->fn];
+	fn = pr->fn;
+	if (!pr->addr || !g->sym[fn])
+		return;
+	fi = &fn_info[fn];
+	/* The hit address is the probed one (plus the breakpoint's length on some kernels);
 	 * a PIE's bias is page aligned. */
 	if (!g->bias_known) {
-		g->bias = g->elf.pie ? (r->ip - s->addr) & ~(g->page - 1) : 0;
+		g->bias = g->elf.pie ? (r->ip - pr->addr) & ~(g->page - 1) : 0;
 		g->bias_known = true;
 	}
-	if (fi->parent >= 0 && (w = g->sym[fi->parent]) && r->ret) {
+	/* At a call site the return address is not pushed yet, and the caller is known. */
+	if (!pr->site && fi->parent >= 0 && (w = g->sym[fi->parent]) && r->ret) {
 		ret = r->ret - g->bias;
 		if (ret >= w->addr && ret < w->addr + w->size) {
 			g->nested++;
@@ -313,7 +335,7 @@ void ms_go_record(void *ctx, const struct ms_bpf_go *r)
 		}
 	}
 	memset(&c, 0, sizeof(c));
-	c.fn = (uint8_t)r->fn;
+	c.fn = (uint8_t)fn;
 	c.ev.source = MS_SRC_UPROBE;
 	c.ev.pid = r->pid;
 	c.ev.tid = r->tid;
@@ -324,11 +346,11 @@ void ms_go_record(void *ctx, const struct ms_bpf_go *r)
 		 * from a fresh persistentalloc chunk), and only then reads the counters (its
 		 * first heapStatsDelta.merge): the mark is there when the binary lets us see it.
 		 */
-		if (r->fn == MS_GO_MARK && g->attached[MS_GO_MARK_AT]) {
+		if (fn == MS_GO_MARK && g->attached[MS_GO_MARK_AT]) {
 			g->mark_tid = r->tid;
 			return;
 		}
-		if (r->fn == MS_GO_MARK_AT) {
+		if (fn == MS_GO_MARK_AT) {
 			w = g->sym[MS_GO_MARK];
 			ret = r->ret - g->bias;
 			if (r->tid != g->mark_tid || !w || ret < w->addr ||
@@ -383,8 +405,13 @@ void ms_go_record(void *ctx, const struct ms_bpf_go *r)
 void ms_go_bind(struct ms_go *g, struct ms_trace *t)
 {
 	g->trace = t;
-	for (int f = 0; f < MS_GO_FN_COUNT; f++) /* as if each were probed */
+	/* As if each function were probed at its entry, with its number as cookie. */
+	for (int f = 0; f < MS_GO_FN_COUNT; f++) {
 		g->attached[f] = g->sym[f] != NULL;
+		g->probes[f] = (struct go_probe){.fn = (uint8_t)f,
+						 .addr = g->sym[f] ? g->sym[f]->addr : 0};
+	}
+	g->nprobes = MS_GO_FN_COUNT;
 }
 
 uint64_t ms_go_fn_addr(const struct ms_go *g, enum ms_go_fn fn, uint64_t *size)
@@ -435,53 +462,77 @@ static int fn_at(const struct ms_go *g, uint64_t pc)
 }
 
 /*
- * Is every call of OS half f made from a caller whose own probe stands for it (its
- * wrapper, probed)? Then f needs no probe: every trap costs the traced program, and on
- * sysUsedOS, sysUnusedOS or sysHugePageOS they would come with each span.
+ * The call sites of OS half f that its wrapper's probe does not see (the wrapper was
+ * inlined there), into sites. An OS half called only by its probed wrapper needs no
+ * probe: every trap costs the traced program (on sysUnusedOS or sysHugePageOS, one per
+ * span). Returns the number of such sites, or -1 when they cannot all be probed one by
+ * one (a site that is not a verified call instruction, too many): then f's entry is.
  */
-static bool go_folded(const struct ms_go *g, int f)
+static int go_sites(const struct ms_go *g, int f, uint64_t *sites, int max)
 {
-	uint64_t sites[64];
-	long n = ms_go_elf_callers(&g->elf, g->sym[f]->addr, sites, 64);
+	uint64_t found[64];
+	long n = ms_go_elf_callers(&g->elf, g->sym[f]->addr, found, 64);
+	int k = 0;
 
 	if (n < 0 || n > 64)
-		return false; /* cannot tell: probe it */
+		return -1;
 	for (long i = 0; i < n; i++) {
-		int c = fn_at(g, sites[i]);
+		int c = fn_at(g, found[i]);
 
 		if (c == f) /* its own restart after a stack growth (morestack's jump back) */
 			continue;
-		if (!covers(f, c) || !g->sym[c])
-			return false;
+		if (covers(f, c) && g->sym[c])
+			continue;
+		/* A uprobe on anything but an instruction's first byte would corrupt the
+		 * program: the byte pattern must decode as an instruction from the entry of
+		 * the function that holds it. */
+		if (k == max || !ms_go_elf_insn_start(&g->elf, found[i]))
+			return -1;
+		sites[k++] = found[i];
 	}
-	return true;
+	return k;
+}
+
+static void probe_add(struct ms_go *g, int f, bool site, uint64_t addr)
+{
+	if (g->nprobes < MAX_PROBES)
+		g->probes[g->nprobes++] = (struct go_probe){(uint8_t)f, site, addr};
 }
 
 int ms_go_attach(struct ms_go *g, void *ebpf_state, struct ms_trace *t, char *info, size_t infolen)
 {
-	uint64_t offs[MS_GO_FN_COUNT], cookies[MS_GO_FN_COUNT];
-	int fns[MS_GO_FN_COUNT], errs[MS_GO_FN_COUNT], n, k = 0;
-	char failed[512] = "", inlined[512] = "", folded[512] = "";
+	uint64_t offs[MAX_PROBES], cookies[MAX_PROBES], sites[MAX_SITES];
+	int errs[MAX_PROBES], n;
+	char failed[512] = "", inlined[512] = "", folded[512] = "", atsites[512] = "", buf[64];
 
 	if (!ms_ebpf_go_attach || !ms_ebpf_go_sink) {
 		snprintf(info, infolen, "eBPF capture is not built into this memstate");
 		return -EOPNOTSUPP;
 	}
 	g->trace = t;
+	g->nprobes = 0;
 	ms_ebpf_go_sink(ebpf_state, ms_go_record, g);
-	for (int f = 0; f < MS_GO_FN_COUNT; f++)
-		g->folded[f] = g->sym[f] && fn_info[f].parent >= 0 && go_folded(g, f);
 	for (int f = 0; f < MS_GO_FN_COUNT; f++) {
+		const struct ms_go_sym *s = g->sym[f];
 		bool covered;
+		int ns;
 
-		if (g->folded[f])
-			list_add(folded, sizeof(folded), fn_info[f].name + 8, NULL);
-		if (g->folded[f] || (f == MS_GO_MARK_AT && !g->sym[MS_GO_MARK]))
+		if (s && fn_info[f].parent >= 0 && (ns = go_sites(g, f, sites, MAX_SITES)) >= 0) {
+			/* Probed where its wrapper was inlined, or nowhere. */
+			g->folded[f] = !ns;
+			if (!ns)
+				list_add(folded, sizeof(folded), fn_info[f].name + 8, NULL);
+			for (int i = 0; i < ns; i++)
+				probe_add(g, f, true, sites[i]);
+			if (ns) {
+				snprintf(buf, sizeof(buf), "%s (%d)", fn_info[f].name + 8, ns);
+				list_add(atsites, sizeof(atsites), buf, NULL);
+			}
 			continue;
-		if (g->sym[f]) {
-			fns[k] = f;
-			offs[k] = g->sym[f]->off + ms_go_elf_probe_skip(&g->elf, g->sym[f]);
-			cookies[k++] = (uint64_t)f;
+		}
+		if (s) {
+			if (f != MS_GO_MARK_AT || g->sym[MS_GO_MARK])
+				probe_add(g, f, false, s->addr + ms_go_elf_probe_skip(&g->elf, s));
 			continue;
 		}
 		/* A wrapper the compiler inlined everywhere is seen through its OS half; an
@@ -492,24 +543,33 @@ int ms_go_attach(struct ms_go *g, void *ebpf_state, struct ms_trace *t, char *in
 		if (covered) /* else: not in this Go version at all */
 			list_add(inlined, sizeof(inlined), fn_info[f].name + 8, NULL);
 	}
-	n = k ? ms_ebpf_go_attach(ebpf_state, g->path, offs, cookies, (unsigned)k, errs) : -ENOENT;
+	for (unsigned i = 0; i < g->nprobes; i++) {
+		offs[i] = ms_go_elf_file_off(&g->elf, g->probes[i].addr);
+		cookies[i] = i;
+	}
+	n = g->nprobes ? ms_ebpf_go_attach(ebpf_state, g->path, offs, cookies, g->nprobes, errs)
+		       : -ENOENT;
 	if (n < 0) {
 		snprintf(info, infolen, "no uprobe could be attached to %s: %s", g->path,
-			 k ? strerror(-n) : "none of its runtime functions is known");
+			 g->nprobes ? strerror(-n) : "none of its runtime functions is known");
 		return n;
 	}
-	for (int i = 0; i < k; i++) {
-		g->attached[fns[i]] = !errs[i];
-		if (errs[i])
-			list_add(failed, sizeof(failed), fn_info[fns[i]].name + 8,
-				 strerror(-errs[i]));
+	for (unsigned i = 0; i < g->nprobes; i++) {
+		if (!errs[i]) {
+			g->attached[g->probes[i].fn] = true;
+			continue;
+		}
+		g->probes[i].addr = 0; /* its records, if any, are not trusted */
+		list_add(failed, sizeof(failed), fn_info[g->probes[i].fn].name + 8,
+			 strerror(-errs[i]));
 	}
 	if (!n) {
 		snprintf(info, infolen, "no uprobe could be attached to %s (%s)", g->path, failed);
 		return -ENOENT;
 	}
-	snprintf(info, infolen, "%s, %d runtime functions probed%s%s%s%s%s%s", ms_go_version(g), n,
-		 folded[0] ? "; called only where a probe sees them: " : "", folded,
+	snprintf(info, infolen, "%s, %d uprobes on the runtime%s%s%s%s%s%s%s%s", ms_go_version(g),
+		 n, atsites[0] ? "; at call sites: " : "", atsites,
+		 folded[0] ? "; seen through their callers: " : "", folded,
 		 inlined[0] ? "; inlined (seen through the other half): " : "", inlined,
 		 failed[0] ? "; NOT attached: " : "", failed);
 	return n;

@@ -35,6 +35,10 @@ struct ms_go_elf {
 	size_t nfuncs;
 	struct ms_go_sym *objs; /* runtime data symbols, by address */
 	size_t nobjs;
+	struct ms_go_range {
+		uint64_t addr, size;
+	} * text; /* every function symbol, by address (for whose body holds a PC) */
+	size_t ntext;
 	struct ms_go_dwarf *dw; /* parsed on first use, NULL until then */
 	bool dw_failed;		/* no usable DWARF: names stay symbol+offset */
 };
@@ -60,6 +64,15 @@ long ms_go_elf_callers(const struct ms_go_elf *e, uint64_t addr, uint64_t *sites
  * 0 when the prologue is not one of those (or not amd64).
  */
 unsigned ms_go_elf_probe_skip(const struct ms_go_elf *e, const struct ms_go_sym *fn);
+/*
+ * Is link address addr the start of an instruction? Decodes (lengths only) the function
+ * holding it from its entry: Go's compiled code keeps no data in .text, so the walk stays
+ * on instruction boundaries. false when it does not land there, when an instruction is
+ * not one the decoder knows, or off amd64. A uprobe may only go where this says true.
+ */
+bool ms_go_elf_insn_start(const struct ms_go_elf *e, uint64_t addr);
+/* File offset of link address addr (in an allocated section), or 0. */
+uint64_t ms_go_elf_file_off(const struct ms_go_elf *e, uint64_t addr);
 /*
  * Name the runtime variable (or field of one) at link-time address addr, e.g.
  * "runtime.memstats.stacks_sys" or "runtime.gcController.heapReleased"; falls back to

@@ -49,7 +49,7 @@ EOF
 	run -0 --separate-stderr "$MEMSTATE" run -v --go-marks "$BATS_TEST_TMPDIR/m.jsonl" \
 		-o "$BATS_TEST_TMPDIR/t.json" -- "$GOPHASES"
 	echo "$output" >"$BATS_TEST_TMPDIR/out"
-	[[ $stderr == *"memstate: go: go1."*"runtime functions probed"* ]] || fail "$stderr"
+	[[ $stderr == *"memstate: go: go1."*"uprobes on the runtime"* ]] || fail "$stderr"
 	[[ $stderr != *"NOT attached"* ]] || fail "$stderr"
 	run -0 marks_match "$BATS_TEST_TMPDIR/out" "$BATS_TEST_TMPDIR/m.jsonl"
 	assert_output "12 marks match"

@@ -256,8 +256,20 @@ TEST_BEGIN(test_reads_the_go_sample)
 		found |= sites[i] >= used->addr && sites[i] < used->addr + used->size;
 	expect_true(found, "one of them in sysUsed");
 	/* Past `cmp rsp, 16(r14)`: the jbe the kernel emulates. */
-	if (e.machine == 62 /* EM_X86_64 */)
+	if (e.machine == 62 /* EM_X86_64 */) {
 		expect_int_eq(ms_go_elf_probe_skip(&e, used), 4, "probe skip");
+		/* Only instruction starts may take a uprobe: the call sites are, the bytes
+		 * inside an instruction are not. */
+		expect_true(ms_go_elf_insn_start(&e, used->addr), "an entry");
+		expect_true(ms_go_elf_insn_start(&e, used->addr + 4), "the jbe");
+		expect_true(!ms_go_elf_insn_start(&e, used->addr + 1), "inside the cmp");
+		expect_true(!ms_go_elf_insn_start(&e, used->addr + 5), "inside the jbe");
+		for (long i = 0; i < n && i < 16; i++) {
+			if (sites[i] < used_os->addr || sites[i] >= used_os->addr + used_os->size)
+				expect_true(ms_go_elf_insn_start(&e, sites[i]),
+					    "call site %#" PRIx64, sites[i]);
+		}
+	}
 	/* DWARF names a field of the runtime's variables. */
 	gc = 0;
 	for (size_t i = 0; i < e.nobjs; i++) {
