@@ -79,8 +79,8 @@ struct tproc {
 struct ms_trace {
 	struct ms_trace_opts o;
 	struct ms_sink sink;
-	uint64_t seq;	    /* one sequence for all spaces: one timeline */
-	struct item **heap; /* min-heap on (t, arrival) */
+	uint64_t seq;	   /* one sequence for all spaces: one timeline */
+	struct hent *heap; /* min-heap on (t, arrival) */
 	size_t nheap, heap_cap;
 	uint64_t arrivals;
 	struct item *free_items; /* pool */
@@ -195,6 +195,21 @@ static struct tidq *tidq_find(struct ms_trace *t, uint32_t tid, bool create)
 
 /* ------------------------------------------------------------------ the merge heap */
 
+/*
+ * A heap slot carries its item's key: sifting compares slots of one array instead of
+ * following a pointer per comparison (a cache miss each; the heap holds a window's worth
+ * of records, thousands, and every record passes through it).
+ */
+struct hent {
+	uint64_t t, arrival;
+	struct item *it;
+};
+
+static bool hent_before(const struct hent *a, const struct hent *b)
+{
+	return a->t < b->t || (a->t == b->t && a->arrival < b->arrival);
+}
+
 static bool item_before(const struct item *a, const struct item *b)
 {
 	return a->t < b->t || (a->t == b->t && a->arrival < b->arrival);
@@ -226,30 +241,33 @@ static int heap_push(struct ms_trace *t, struct item *it)
 {
 	size_t i;
 
+	struct hent e = {it->t, it->arrival, it};
+
 	if (t->nheap == t->heap_cap) {
 		size_t cap = t->heap_cap ? 2 * t->heap_cap : 1024;
-		struct item **h = realloc(t->heap, cap * sizeof(*h));
+		struct hent *h = realloc(t->heap, cap * sizeof(*h));
 
 		if (!h)
 			return -ENOMEM;
 		t->heap = h;
 		t->heap_cap = cap;
 	}
-	for (i = t->nheap++; i > 0 && item_before(it, t->heap[(i - 1) / 2]); i = (i - 1) / 2)
+	for (i = t->nheap++; i > 0 && hent_before(&e, &t->heap[(i - 1) / 2]); i = (i - 1) / 2)
 		t->heap[i] = t->heap[(i - 1) / 2];
-	t->heap[i] = it;
+	t->heap[i] = e;
 	return 0;
 }
 
 static struct item *heap_pop(struct ms_trace *t)
 {
-	struct item *top = t->heap[0], *last = t->heap[--t->nheap];
+	struct item *top = t->heap[0].it;
+	struct hent last = t->heap[--t->nheap];
 	size_t i = 0, c;
 
 	while ((c = 2 * i + 1) < t->nheap) {
-		if (c + 1 < t->nheap && item_before(t->heap[c + 1], t->heap[c]))
+		if (c + 1 < t->nheap && hent_before(&t->heap[c + 1], &t->heap[c]))
 			c++;
-		if (!item_before(t->heap[c], last))
+		if (!hent_before(&t->heap[c], &last))
 			break;
 		t->heap[i] = t->heap[c];
 		i = c;
@@ -1039,9 +1057,9 @@ void ms_trace_flush(struct ms_trace *t, bool drain)
 {
 	uint64_t now = drain ? UINT64_MAX : mono_ns();
 
-	while (t->nheap && (drain || t->heap[0]->t + t->o.window_ns <= now)) {
+	while (t->nheap && (drain || t->heap[0].t + t->o.window_ns <= now)) {
 		/* A Go call whose syscall has not come yet holds the merge (briefly). */
-		if (!drain && t->heap[0]->kind == IT_GO && !go_ready(t, t->heap[0], now))
+		if (!drain && t->heap[0].it->kind == IT_GO && !go_ready(t, t->heap[0].it, now))
 			break;
 		apply_item(t, heap_pop(t));
 	}
