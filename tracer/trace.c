@@ -1237,8 +1237,10 @@ bool ms_maps_line(const char *line, struct ms_event *ev)
 
 	if (n < 6 || hi <= lo)
 		return false;
+	/* [uprobes]: the page the kernel single-steps probed instructions in, made by the
+	 * tracer's own uprobes (Go), never by the program. */
 	if (!strcmp(path, "[vdso]") || !strcmp(path, "[vvar]") || !strcmp(path, "[vsyscall]") ||
-	    !strcmp(path, "[vvar_vclock]"))
+	    !strcmp(path, "[vvar_vclock]") || !strcmp(path, "[uprobes]"))
 		return false;
 	*ev = (struct ms_event){.addr = lo, .len = hi - lo, .t_ns = mono_ns()};
 	if (inode || perms[3] == 's' || path[0] == '/') {

@@ -111,6 +111,17 @@ e = [e for e in d["events"] if e["violation"]][0]
 pageFault kernel {'Prepared': 4096}"
 }
 
+@test "--verify-maps: the map agrees with the kernel's at the Go program's exit" {
+	require_root_bpf
+	require_go_sample
+	run -0 --separate-stderr "$MEMSTATE" run --verify-maps -o "$BATS_TEST_TMPDIR/t.json" -- \
+		"$GOPHASES" -rounds 1 -quiet
+	# (the kernel's [uprobes] page, where probed instructions are single-stepped, is not
+	# the program's)
+	[[ $stderr == *"map check: 1 process compared with /proc/PID/maps, all agree"* ]] ||
+		fail "$stderr"
+}
+
 @test "--no-go traces a Go program by its syscalls alone" {
 	require_root_bpf
 	require_go_sample
