@@ -131,8 +131,12 @@ static const struct {
 	unsigned nr;
 	const char *name;
 } syscalls[] = {
-	{SYS_mmap, "mmap"},	  {SYS_munmap, "munmap"}, {SYS_mprotect, "mprotect"},
-		{SYS_madvise, "madvise"}, {SYS_mremap, "mremap"}, {SYS_brk, "brk"},
+	{SYS_mmap, "mmap"},
+	{SYS_munmap, "munmap"},
+	{SYS_mprotect, "mprotect"},
+	{SYS_madvise, "madvise"},
+	{SYS_mremap, "mremap"},
+	{SYS_brk, "brk"},
 	{SYS_pkey_mprotect, "pkey_mprotect"},
 };
 
