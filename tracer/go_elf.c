@@ -220,8 +220,10 @@ static int read_symbols(struct ms_go_elf *e)
 			return -ENOMEM;
 		}
 	}
-	qsort(e->objs, e->nobjs, sizeof(*e->objs), sym_cmp);
-	qsort(e->text, e->ntext, sizeof(*e->text), range_cmp);
+	if (e->nobjs) /* qsort's array may not be NULL, even empty */
+		qsort(e->objs, e->nobjs, sizeof(*e->objs), sym_cmp);
+	if (e->ntext)
+		qsort(e->text, e->ntext, sizeof(*e->text), range_cmp);
 	return 0;
 }
 
@@ -783,23 +785,23 @@ static uint64_t uleb(struct dw_cur *c)
 
 static int64_t sleb(struct dw_cur *c)
 {
-	int64_t v = 0;
+	uint64_t v = 0; /* built unsigned: shifting into a signed sign bit is not defined */
 	unsigned s = 0;
 	uint8_t b;
 
 	do {
 		if (c->p >= c->end) {
 			c->bad = true;
-			return v;
+			return (int64_t)v;
 		}
 		b = *c->p++;
 		if (s < 64)
-			v |= (int64_t)(b & 0x7f) << s;
+			v |= (uint64_t)(b & 0x7f) << s;
 		s += 7;
 	} while (b & 0x80);
 	if (s < 64 && (b & 0x40))
-		v |= -((int64_t)1 << s);
-	return v;
+		v |= ~0ull << s; /* sign extension */
+	return (int64_t)v;
 }
 
 /* A debug section's bytes, inflated when the linker compressed it (SHF_COMPRESSED). */
