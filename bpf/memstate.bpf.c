@@ -31,6 +31,9 @@ char LICENSE[] SEC("license") = "Dual MIT/GPL";
 const volatile __u64 sys_mask[MS_BPF_SYS_BITS / 64] = {};
 const volatile __u32 nr_madvise = 0;	 /* madvise: its MADV_COLLAPSE feeds THP attribution */
 const volatile __u32 madv_collapse = 25; /* MADV_COLLAPSE */
+/* Calls that give address space back: stamped at their entry (see ms_sys_enter). */
+const volatile __s32 nr_munmap = -1;
+const volatile __s32 nr_mremap = -1;
 const volatile __u32 page_shift = 12;	 /* folio->index is in pages */
 const volatile __u64 pmd_size = 2 << 20; /* THP size */
 /* Wake the consumer each time a CPU has submitted another 2^wakeup_shift bytes. */
@@ -87,6 +90,7 @@ struct ms_task {
 	__s32 thp_status; /* half-seen collapse: the collapse status, when it came first */
 	__u32 thp_half;	  /* which half is waiting: THP_HALF_* */
 	__u64 thp_cursor; /* MADV_COLLAPSE: PMD ranges scanned so far; reset at its exit */
+	__u64 enter_ns;	  /* munmap/mremap in progress: when it entered */
 };
 
 #define THP_HALF_NONE	  0
@@ -260,6 +264,36 @@ static __always_inline void forget_mm(__u64 mm, __u32 tgid)
 
 static __always_inline void thp_collapse_done(struct task_struct *task);
 
+static __always_inline bool gives_back(long nr)
+{
+	return nr == nr_munmap || nr == nr_mremap;
+}
+
+/*
+ * When a call happened, for the tracer's time-ordered merge: thread B's munmap(X) can
+ * reach its exit after thread A's mmap() was given X and returned, and ordered by exit
+ * the shadow map would free A's new memory. A call that gives address space back does
+ * so after its entry, and a call that gets that space returns after that, so munmap and
+ * mremap carry their entry time (kept here per thread), every other call its exit time:
+ * each such pair is then in the kernel's order.
+ */
+SEC("tp_btf/sys_enter")
+int BPF_PROG(ms_sys_enter, struct pt_regs *regs, long id)
+{
+	struct task_struct *task;
+	struct ms_task *t;
+
+	if (!gives_back(id))
+		return 0;
+	task = bpf_get_current_task_btf();
+	if (!bit_test(traced_bits, task->tgid))
+		return 0;
+	t = bpf_task_storage_get(&tasks, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (t)
+		t->enter_ns = bpf_ktime_get_ns();
+	return 0;
+}
+
 SEC("tp_btf/sys_exit")
 int BPF_PROG(ms_sys_exit, struct pt_regs *regs, long ret)
 {
@@ -285,6 +319,14 @@ int BPF_PROG(ms_sys_exit, struct pt_regs *regs, long ret)
 	r->type = MS_BPF_REC_SYSCALL;
 	r->pad0 = 0;
 	r->t_ns = bpf_ktime_get_ns();
+	if (gives_back(nr)) {
+		struct ms_task *t = bpf_task_storage_get(&tasks, task, NULL, 0);
+
+		if (t && t->enter_ns) {
+			r->t_ns = t->enter_ns;
+			t->enter_ns = 0;
+		}
+	}
 	r->pid = tgid;
 	r->tid = task->pid;
 	r->nr = nr;

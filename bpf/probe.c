@@ -439,8 +439,8 @@ static uint64_t ms_pmd_size(void)
 /* Programs of each feature, for autoload and attach. */
 static struct bpf_program *ms_feat_prog(struct memstate_bpf *s, unsigned feat, int i)
 {
-	struct bpf_program *core[] = {s->progs.ms_sys_exit, s->progs.ms_fork, s->progs.ms_exec,
-				      s->progs.ms_exit, NULL};
+	struct bpf_program *core[] = {s->progs.ms_sys_enter, s->progs.ms_sys_exit, s->progs.ms_fork,
+				      s->progs.ms_exec,	     s->progs.ms_exit,	   NULL};
 	struct bpf_program *faults[] = {s->progs.ms_page_fault, s->progs.ms_page_fault_kernel,
 					NULL};
 	struct bpf_program *thp[] = {s->progs.ms_thp_collapse, s->progs.ms_thp_scan_pmd, NULL};
@@ -457,6 +457,8 @@ static struct bpf_program *ms_feat_prog(struct memstate_bpf *s, unsigned feat, i
 
 static struct bpf_link **ms_prog_link(struct memstate_bpf *s, struct bpf_program *p)
 {
+	if (p == s->progs.ms_sys_enter)
+		return &s->links.ms_sys_enter;
 	if (p == s->progs.ms_sys_exit)
 		return &s->links.ms_sys_exit;
 	if (p == s->progs.ms_fork)
@@ -602,6 +604,8 @@ static int ms_ebpf_open(const struct ms_source_cfg *cfg, const struct ms_sink *s
 			st->skel->rodata->sys_mask[nr / 64] |= 1ull << (nr % 64);
 	}
 	st->skel->rodata->nr_madvise = SYS_madvise;
+	st->skel->rodata->nr_munmap = SYS_munmap;
+	st->skel->rodata->nr_mremap = SYS_mremap;
 	st->skel->rodata->madv_collapse = MADV_COLLAPSE;
 	st->skel->rodata->page_shift = ms_log2(st->page_size);
 	st->skel->rodata->pmd_size = ms_pmd_size();

@@ -35,8 +35,8 @@
 
 #include "source.h"
 
-#define BATCH_STOPS	4096	 /* stops handled per poll before letting the loop breathe */
-#define POLL_BUDGET_US	5000	 /* time spent following stops before the loop's turn */
+#define BATCH_STOPS    4096 /* stops handled per poll before letting the loop breathe */
+#define POLL_BUDGET_US 5000 /* time spent following stops before the loop's turn */
 
 struct task {
 	pid_t tid;	      /* 0: free slot */
@@ -394,6 +394,7 @@ static void syscall_entry(struct pt *p, struct task *t)
 		return;
 	}
 	t->rec = (struct ms_sysrec){
+		.t_ns = mono_ns(),
 		.pid = (uint32_t)t->tgid,
 		.tid = (uint32_t)t->tid,
 		.nr = (uint32_t)r.orig_rax,
@@ -403,11 +404,24 @@ static void syscall_entry(struct pt *p, struct task *t)
 	ptrace(PTRACE_SYSCALL, t->tid, 0, 0); /* stop again at its exit */
 }
 
+/*
+ * When a call happened, for the time-ordered merge. The tracer sees a stop only when it
+ * gets to it, and threads' stops come in any order: thread B's munmap(X) may be handled
+ * after thread A's mmap() that the kernel gave X once B had unmapped it, and the shadow
+ * map would free A's new memory. A call that gives address space back does so after its
+ * entry, and any call that gets that space returns after it was given back, so those are
+ * stamped at entry, all others at exit: every such pair is then in the kernel's order.
+ */
+static bool gives_back(uint32_t nr)
+{
+	return nr == SYS_munmap || nr == SYS_mremap;
+}
+
 static void syscall_exit(struct pt *p, struct task *t)
 {
 	struct user_regs_struct r;
 
-		t->in_call = false;
+	t->in_call = false;
 	if (!t->wanted) {
 		resume(p, t->tid, 0);
 		return;
@@ -418,7 +432,8 @@ static void syscall_exit(struct pt *p, struct task *t)
 		return;
 	}
 	t->rec.ret = (int64_t)r.rax;
-	t->rec.t_ns = mono_ns();
+	if (!gives_back(t->rec.nr))
+		t->rec.t_ns = mono_ns();
 	/* Let the program go on first: recording the call is off its path. */
 	resume(p, t->tid, 0);
 	p->sink->on_syscall(p->sink->ctx, &t->rec);
