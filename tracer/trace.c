@@ -423,6 +423,10 @@ static bool proc_ended(uint32_t pid)
 
 bool ms_trace_settled(struct ms_trace *t)
 {
+	/* Records still in the merge may name processes not known yet (a fork whose
+	 * child outlives its parent): those must be followed too. */
+	if (t->nheap)
+		return false;
 	for (size_t i = 0; i < t->nprocs; i++) {
 		struct tproc *p = t->procs[i];
 

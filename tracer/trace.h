@@ -55,7 +55,8 @@ void ms_trace_flush(struct ms_trace *t, bool drain);
 bool ms_trace_exit_status(struct ms_trace *t, uint32_t pid, int *code, int *sig);
 /* Whether every process seen so far has exited. */
 bool ms_trace_all_exited(const struct ms_trace *t);
-/* Every process has ended: those not seen exiting are looked up (gone or zombie = ended). */
+/* Every process has ended (those not seen exiting are looked up: gone or zombie = ended)
+ * and no record waits in the merge. */
 bool ms_trace_settled(struct ms_trace *t);
 /* Sources' lost records, added to the summary. */
 void ms_trace_lost(struct ms_trace *t, uint64_t n);
