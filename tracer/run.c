@@ -169,6 +169,10 @@ static void *capture_thread(void *arg)
 		return NULL;
 	l->interrupted = ms_session_loop(l->s, l->pid, &l->status);
 	l->reaped = l->status != -1;
+	/* Stopped tracing at the user's request: the program must not run on untraced and
+	 * unwatched (under ptrace it could not: its seccomp filter needs the tracer). */
+	if (l->interrupted && !l->reaped)
+		kill(l->pid, SIGKILL);
 	if (l->s->live && ms_live_set_done)
 		ms_live_set_done(l->s->live);
 	return NULL;
@@ -256,7 +260,8 @@ int ms_cmd_run(int argc, char **argv)
 	if (!l.reaped)
 		l.reaped = ms_session_status(&s, pid, &l.status);
 	if (!l.reaped || (l.interrupted && !WIFEXITED(l.status) && !WIFSIGNALED(l.status)))
-		snprintf(what, sizeof(what), "stopped tracing %s (pid %d)", argv[i], (int)pid);
+		snprintf(what, sizeof(what), "stopped tracing %s (pid %d)%s", argv[i], (int)pid,
+			 l.interrupted ? " and killed it" : "");
 	else if (WIFSIGNALED(l.status))
 		snprintf(what, sizeof(what), "%s killed by signal %d", argv[i], WTERMSIG(l.status));
 	else
