@@ -6,7 +6,14 @@
 A JSON document validates as a whole; a JSON Lines file line by line against
 #/$defs/line, with the header first and (when present) the summary last. Prints one
 line per problem and exits 1 on any; exits 77 when python3-jsonschema is missing.
+
+Events are validated once per *shape*: the event with each integer replaced by where it
+falls among the integer bounds the schema uses (minimum, maximum, const) and everything
+else kept. Two events of one shape pass or fail together, so this is exact, and a
+timeline of 100k events validates in seconds instead of minutes. The schema is checked
+for keywords that would make a shape not enough (then every event is validated).
 """
+import bisect
 import json
 import sys
 
@@ -15,6 +22,58 @@ try:
 except ImportError:
     print("python3-jsonschema is not installed", file=sys.stderr)
     sys.exit(77)
+
+
+EXACT_KEYS = {"multipleOf", "uniqueItems", "exclusiveMinimum", "exclusiveMaximum"}
+
+
+def int_bounds(node, out):
+    """Integer bounds used anywhere in the schema; None if shapes are not enough."""
+    if isinstance(node, dict):
+        if EXACT_KEYS & node.keys():
+            return None
+        for k, v in node.items():
+            if k in ("minimum", "maximum", "const", "enum") and not isinstance(v, dict):
+                for x in v if isinstance(v, list) else [v]:
+                    if isinstance(x, int) and not isinstance(x, bool):
+                        out.add(x)
+            elif int_bounds(v, out) is None:
+                return None
+    elif isinstance(node, list):
+        for v in node:
+            if int_bounds(v, out) is None:
+                return None
+    return out
+
+
+def shaper(bounds):
+    bounds = sorted(bounds)
+
+    def shape(v):
+        if isinstance(v, bool) or v is None or isinstance(v, str):
+            return v
+        if isinstance(v, int):
+            return ["#int", bisect.bisect_left(bounds, v), bisect.bisect_right(bounds, v)]
+        if isinstance(v, float):
+            return ["#float", v]
+        if isinstance(v, list):
+            return [shape(x) for x in v]
+        return {k: shape(x) for k, x in v.items()}
+
+    return lambda v: json.dumps(shape(v), sort_keys=True)
+
+
+def distinct(items, key):
+    """(index, item) of the first item of each shape (all of them without a key)."""
+    if key is None:
+        return list(enumerate(items))
+    seen, out = set(), []
+    for i, item in enumerate(items):
+        k = key(item)
+        if k not in seen:
+            seen.add(k)
+            out.append((i, item))
+    return out
 
 
 def main():
@@ -30,6 +89,8 @@ def main():
     line_schema["$ref"] = "#/$defs/line"
     line_schema.pop("type", None)
     lines = cls(line_schema)
+    bounds = int_bounds(schema, set())
+    key = shaper(bounds) if bounds is not None else None
     bad = 0
     for path in sys.argv[2:]:
         with open(path, "rb") as f:
@@ -47,9 +108,9 @@ def main():
                 except ValueError as e:
                     print(f"{path}:{n}: not JSON: {e}")
                     bad += 1
-            for n, item in enumerate(items, 1):
+            for n, item in distinct(items, key):
                 for e in lines.iter_errors(item):
-                    print(f"{path}:{n}: {e.message} at {list(e.absolute_path)}")
+                    print(f"{path}:{n + 1}: {e.message} at {list(e.absolute_path)}")
                     bad += 1
             if items[0].get("type") != "header":
                 print(f"{path}:1: the first line is not the header")
@@ -60,6 +121,9 @@ def main():
                 bad += 1
         else:
             doc = json.loads(data)
+            if isinstance(doc, dict) and isinstance(doc.get("events"), list):
+                # the events array has no array-level keyword: one of each shape
+                doc["events"] = [e for _, e in distinct(doc["events"], key)]
             for e in whole.iter_errors(doc):
                 print(f"{path}: {e.message} at {list(e.absolute_path)}")
                 bad += 1
