@@ -848,7 +848,9 @@ int ms_space_check_locked(struct ms_space *sp, struct ms_event *ev)
 	null_ok = (ev->op == MS_OP_ALLOC || ev->op == MS_OP_RESERVE) && ev->result;
 	if (ev->len == 0 || p->e < p->s || p->e == 0 || (semantic && !ev->addr && !null_ok)) {
 		ev->to = MS_STATE_UNCHANGED;
-		if (!ev->result)
+		/* Marked refused, except an alloc or reserve at NULL: refused, it would read
+		 * as "no address" on replay (null_ok) and be judged otherwise. */
+		if (!ev->result && !((ev->op == MS_OP_ALLOC || ev->op == MS_OP_RESERVE) && !ev->addr))
 			ev->result = EINVAL;
 		if (!semantic)
 			return 0;

@@ -133,6 +133,17 @@ TEST_BEGIN(test_violations_each_kind)
 	expect_int_eq(ev.violation, MS_V_INVALID_RANGE, "zero length");
 	ev = API(sp, MS_OP_UNUSED, UINT64_MAX - PS + 1, 2 * PS);
 	expect_int_eq(ev.violation, MS_V_INVALID_RANGE, "wrapping range");
+	/* Replayed as recorded (`memstate check`), an event is judged the same again: an
+	 * alloc claiming success at NULL must not read as a refused one the second time. */
+	ev = API(sp, MS_OP_ALLOC, 0, PS + 1);
+	expect_int_eq(ev.violation, MS_V_INVALID_RANGE, "alloc at NULL");
+	{
+		struct ms_event again = ev;
+
+		again.violation = 0;
+		ms_space_apply(sp, &again);
+		expect_int_eq(again.violation, MS_V_INVALID_RANGE, "alloc at NULL, replayed");
+	}
 	ev = API(sp, MS_OP_ALLOC, BASE + 100 * PS, PS);
 	expect_int_eq(ev.violation, 0, "alloc clean");
 	ev = API(sp, MS_OP_ALLOC, BASE + 100 * PS, PS);
@@ -159,7 +170,7 @@ TEST_BEGIN(test_violations_each_kind)
 
 		ms_space_totals(sp, &t);
 		expect_u64_eq(t.by_kind[MS_V_DOUBLE_FREE], 2, "double-free count");
-		expect_u64_eq(t.by_kind[MS_V_INVALID_RANGE], 3, "invalid-range count");
+		expect_u64_eq(t.by_kind[MS_V_INVALID_RANGE], 5, "invalid-range count");
 		expect_u64_eq(t.violations, ms_space_violation_count(sp), "all kept");
 	}
 	expect_valid(sp, "end");
