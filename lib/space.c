@@ -850,7 +850,8 @@ int ms_space_check_locked(struct ms_space *sp, struct ms_event *ev)
 		ev->to = MS_STATE_UNCHANGED;
 		/* Marked refused, except an alloc or reserve at NULL: refused, it would read
 		 * as "no address" on replay (null_ok) and be judged otherwise. */
-		if (!ev->result && !((ev->op == MS_OP_ALLOC || ev->op == MS_OP_RESERVE) && !ev->addr))
+		if (!ev->result &&
+		    !((ev->op == MS_OP_ALLOC || ev->op == MS_OP_RESERVE) && !ev->addr))
 			ev->result = EINVAL;
 		if (!semantic)
 			return 0;
