@@ -1,0 +1,121 @@
+#!/usr/bin/env bats
+# Security and transparency: what a traced program can do to memstate (nothing), what
+# memstate does to a traced program (nothing visible), who may be traced, who may read
+# a timeline.
+
+load reliability_helpers
+
+PY=/usr/bin/python3
+
+# A hostile program scribbles over its API channel slot (garbage, racing ring indices,
+# records forged in the name of pid 1 and of the tracer): memstate survives, records only
+# what it could validate, in the program's own name, and `check` agrees with it.
+hostile() {
+	local cap=$1 d=$BATS_TEST_TMPDIR
+	need_cap "$cap"
+	run -0 --separate-stderr "$MEMSTATE" run --capture "$cap" -o "$d/t.json" -- \
+		"$PROGS/chan_scribble" all 0.5
+	assert_output "scribbled yes"
+	valid_timeline "$d/t.json"
+	run -0 json_query "$d/t.json" 'sorted({e["pid"] for e in d["events"]}) == [d["processes"][0]["pid"]]'
+	assert_output True
+}
+
+@test "ptrace: a program scribbling over its API channel cannot harm the tracer" {
+	hostile ptrace
+}
+@test "ebpf: a program scribbling over its API channel cannot harm the tracer" {
+	hostile ebpf
+}
+
+# Every file memstate writes holds addresses: 0600, whatever the umask.
+@test "timelines and conversions are created 0600 under umask 000" {
+	local d=$BATS_TEST_TMPDIR f
+	umask 000
+	run -0 "$MEMSTATE" run -q --capture ptrace -o "$d/t.json" -- "$PROGS/rawseq"
+	run -0 "$MEMSTATE" run -q --capture ptrace -f jsonl -o "$d/t.jsonl" -- "$PROGS/rawseq"
+	run -0 "$MEMSTATE" convert --to perfetto "$d/t.json" -o "$d/p.json"
+	run -0 "$MEMSTATE" convert --to svg "$d/t.json" -o "$d/p.svg"
+	run -0 "$MEMSTATE" report --json "$d/t.json"
+	for f in t.json t.jsonl p.json p.svg; do
+		assert_equal "$f $(stat -c %a "$d/$f")" "$f 600"
+	done
+}
+
+# attach: only a process the caller could ptrace; the refusal is one line, exit 2.
+@test "attach refuses a process the caller may not trace" {
+	[ "$(id -u)" -eq 0 ] || skip "needs root (to become another user)"
+	command -v setpriv >/dev/null || skip "needs setpriv"
+	sleep 30 &
+	local target=$!
+	run -2 --separate-stderr setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		"$MEMSTATE" attach --capture ptrace -p "$target" -o /dev/null
+	kill "$target"
+	assert_equal "$stderr" "memstate: cannot attach to pid $target: Operation not permitted"
+	# and no eBPF for an unprivileged user: one line saying so
+	run -2 --separate-stderr setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		"$MEMSTATE" run --capture ebpf -o /dev/null -- /bin/true
+	[ "${#lines[@]}" -eq 0 ] || fail "stdout: $output"
+	[[ $stderr == memstate:* ]] || fail "stderr: $stderr"
+	assert_equal "$(wc -l <<<"$stderr")" 1
+}
+
+# No user string reaches a shell: names full of shell syntax are only ever names.
+@test "program and file names are never given to a shell" {
+	local d=$BATS_TEST_TMPDIR weird
+	weird="$d/a;touch \$HOME-pwned \`id\`|\$(id)'\""
+	mkdir -p "$weird"
+	cp "$PROGS/rawseq" "$weird/prog;rm -rf x"
+	run -0 --separate-stderr "$MEMSTATE" run --capture ptrace -o "$weird/t.json;id" -- \
+		"$weird/prog;rm -rf x"
+	[ -s "$weird/t.json;id" ] || fail "no timeline"
+	run -0 "$MEMSTATE" convert --to perfetto "$weird/t.json;id" -o "$weird/p \$(id).json"
+	[ -s "$weird/p \$(id).json" ] || fail "no conversion"
+	[ ! -e "$HOME-pwned" ] || fail "a shell ran"
+	run -0 bash -c "grep -rlE '\\b(system|popen)\\(' '$ROOT'/lib '$ROOT'/tracer '$ROOT'/export '$ROOT'/tui '$ROOT'/bpf --include=*.c || true"
+	assert_output ""
+}
+
+# Transparency: stdout, stderr, exit status and death by signal are the same traced
+# and untraced (memstate -q writes nothing of its own), for each capture source.
+same() {
+	local cap=$1 d=$BATS_TEST_TMPDIR want=0 got=0
+	shift
+	need_cap "$cap"
+	"$@" >"$d/plain.out" 2>"$d/plain.err" </dev/null || want=$?
+	"$MEMSTATE" run -q --capture "$cap" -o "$d/t.json" -- "$@" >"$d/traced.out" \
+		2>"$d/traced.err" </dev/null || got=$?
+	assert_equal "status $got" "status $want"
+	# (digits masked: a few programs print their own addresses or pids)
+	assert_equal "$(sed 's/[0-9]/N/g' "$d/traced.out" | md5sum)" \
+		"$(sed 's/[0-9]/N/g' "$d/plain.out" | md5sum)"
+	assert_equal "$(sed 's/[0-9]/N/g' "$d/traced.err")" "$(sed 's/[0-9]/N/g' "$d/plain.err")"
+}
+
+py_both='
+import os, signal, sys
+x = [bytearray(4096) for i in range(20000)]
+print("out", len(x)); sys.stdout.flush()
+print("err", sum(len(b) for b in x), file=sys.stderr)
+got = []
+signal.signal(signal.SIGUSR1, lambda s, f: got.append(s))
+os.kill(os.getpid(), signal.SIGUSR1)
+print("signal", got)
+sys.exit(7)'
+
+transparent() {
+	local cap=$1
+	same "$cap" "$PY" -c "$py_both"
+	same "$cap" sort -n "$ROOT/tests/data/known.json"
+	same "$cap" "$PROGS/rawseq_static"
+	same "$cap" "$PROGS/mthreads"
+	same "$cap" "$PROGS/segv"
+	same "$cap" sh -c 'echo child >&2; kill -TERM $$'
+}
+
+@test "ptrace: traced programs behave the same (output, status, signals)" {
+	transparent ptrace
+}
+@test "ebpf: traced programs behave the same (output, status, signals)" {
+	transparent ebpf
+}
