@@ -12,7 +12,7 @@
  * Rounds alternate raw and instrumented loops; the median of the per-round ratios is
  * reported with its spread (min..max), so a noisy neighbour moves both sides.
  *
- * usage: bench_lib [quick]
+ * usage: bench_lib [quick | tree | count | count-api]   (tree: the tree part alone)
  */
 #include <inttypes.h>
 #include <malloc.h>
@@ -346,6 +346,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	bench_tree(quick);
+	if (argc > 1 && !strcmp(argv[1], "tree")) /* bench/load.sh: the tree alone */
+		return 0;
 	bench_syscalls(quick);
 	return 0;
 }

@@ -25,3 +25,10 @@ BUILD=$BUILD bench/capture.sh $([ -n "$quick" ] && echo 3)
 echo
 echo "== export (bench/bench_export.sh)"
 BUILD=$BUILD bench/bench_export.sh $([ -n "$quick" ] && echo 200000)
+echo
+echo "== load (bench/load.sh)"
+if [ -n "$quick" ]; then
+	BUILD=$BUILD bench/load.sh 100000 200000
+else
+	BUILD=$BUILD bench/load.sh
+fi

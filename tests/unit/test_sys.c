@@ -177,7 +177,9 @@ TEST_END
 /* ------------------------------------------------------------------ threads */
 
 #define THREADS 8
-#define ROUNDS	20000
+
+/* Operations per thread: MEMSTATE_LOAD_ROUNDS (bench/load.sh runs 1M), else 20000. */
+static long rounds = 20000;
 
 static char *shared_area;
 
@@ -192,7 +194,7 @@ static void *worker(void *arg)
 	(void)st;
 	if (!own)
 		return (void *)1;
-	for (int r = 0; r < ROUNDS; r++) {
+	for (long r = 0; r < rounds; r++) {
 		uint64_t x = test_rand(&seed);
 		int i = (int)(x % 32);
 		char *pg = own + (size_t)i * ps;
@@ -242,7 +244,8 @@ TEST_BEGIN(test_threads_keep_invariants)
 	expect_u64_eq(after.bytes[MS_READY], before.bytes[MS_READY], "Ready back where it was");
 	expect_u64_eq(after.bytes[MS_RESERVED], before.bytes[MS_RESERVED], "Reserved back");
 	expect_u64_eq(after.bytes[MS_PREPARED], before.bytes[MS_PREPARED], "Prepared back");
-	expect_true(after.events - before.events >= THREADS * ROUNDS, "all operations recorded");
+	expect_true(after.events - before.events >= (uint64_t)(THREADS * rounds),
+		    "all operations recorded");
 	expect_int_eq(ms_space_verify(ms_process_space(), why, sizeof(why)), 0, why);
 	ms_sys_free(shared_area, 16 * ps, NULL);
 }
@@ -251,6 +254,8 @@ TEST_END
 int main(void)
 {
 	ps = (size_t)sysconf(_SC_PAGESIZE);
+	if (getenv("MEMSTATE_LOAD_ROUNDS"))
+		rounds = atol(getenv("MEMSTATE_LOAD_ROUNDS"));
 	ms_set_print(NULL); /* violations are expected here; the callback sees them */
 	return test_run(test_real_lifecycle, test_alloc_and_hints,
 			test_refused_ranges_make_no_syscall, test_note_without_syscalls,
