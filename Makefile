@@ -199,4 +199,5 @@ uninstall:
 clean:
 	rm -rf build
 
+-include tests/fuzz/build.mk
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

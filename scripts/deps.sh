@@ -9,7 +9,7 @@ packages=(
 	build-essential pkg-config clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev
 	libncurses-dev libcjson-dev bats bats-assert bats-support
 	golang-1.19-go strace tmux librsvg2-bin python3 python3-jsonschema clang-format cppcheck
-	valgrind linux-perf ltrace
+	valgrind linux-perf ltrace libclang-rt-14-dev
 )
 
 missing=()
