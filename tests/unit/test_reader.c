@@ -806,12 +806,78 @@ TEST_BEGIN(test_playback_fork_exec)
 }
 TEST_END
 
+/*
+ * A JSON Lines file cut short is checked for the sections it finished: a violation list
+ * once an item of a later section came, the final map once the processes began. Lines of
+ * fork_exec.jsonl kept: a bit per line, 1 << 0 the header (a 0 bit drops the line).
+ */
+static uint64_t replay_lines(const char *text, uint32_t keep, int *ret)
+{
+	const char *cut = tmp_path("lines.jsonl");
+	struct ms_tl_item it;
+	struct ms_tlp *p;
+	char msg[600], *buf = malloc(strlen(text) + 1);
+	size_t n = 0;
+	uint64_t dis;
+
+	assert_true(buf != NULL, "memory");
+	for (unsigned l = 0; *text; l++) {
+		const char *end = strchr(text, '\n');
+		size_t len = end ? (size_t)(end - text) + 1 : strlen(text);
+
+		if (keep & 1u << l) {
+			memcpy(buf + n, text, len);
+			n += len;
+		}
+		text += len;
+	}
+	spit(cut, buf, n);
+	free(buf);
+	p = ms_tlp_open(cut, msg, sizeof(msg));
+	assert_true(p != NULL, "open: %s", msg);
+	while ((*ret = ms_tlp_next(p, &it, NULL)) == 1)
+		;
+	dis = ms_tlp_disagreements(p);
+	ms_tlp_close(p);
+	return dis;
+}
+
+TEST_BEGIN(test_playback_cut_short_sections)
+{
+	/* lines: 0 header, 1-3 events, 4 note, 5-10 events (6: pid 200's sysFree),
+	 * 11 violation, 12-13 processes, 14 summary */
+	const uint32_t events = 0x7ff, no_free = events & ~(1u << 6);
+	char *text;
+	size_t len;
+	int ret;
+
+	text = slurp("tests/data/fork_exec.jsonl", &len);
+	if (!text)
+		test_skip("run from the repository root");
+	expect_u64_eq(replay_lines(text, 0x3fff, &ret), 0, "whole but the summary");
+	expect_int_eq(ret, MS_TLR_TRUNCATED, "cut short");
+	expect_u64_eq(replay_lines(text, events | 1u << 11 | 1u << 12, &ret), 0,
+		      "cut in the processes");
+	/* Cut before a section ends: what it lacks may come after the cut. */
+	expect_u64_eq(replay_lines(text, events, &ret), 0, "cut before the violations");
+	expect_u64_eq(replay_lines(text, no_free, &ret), 0, "cut before the map");
+	/* Past it: the section is whole, and what it lacks is a disagreement. */
+	expect_u64_eq(replay_lines(text, events | 1u << 12, &ret), 1,
+		      "the violation list ended without the double free");
+	expect_u64_eq(replay_lines(text, no_free | 1u << 11 | 1u << 12, &ret), 1,
+		      "the map ended without pid 200's region");
+	expect_int_eq(ret, MS_TLR_TRUNCATED, "cut short");
+	free(text);
+}
+TEST_END
+
 int main(void)
 {
-	int ret = test_run(test_sample_fields, test_copy_is_identical, test_random_events_exact,
-			   test_truncated_every_offset, test_mutations_never_crash,
-			   test_exact_limits, test_member_order_and_unknowns,
-			   test_writer_section_order, test_playback_fork_exec, NULL);
+	int ret =
+		test_run(test_sample_fields, test_copy_is_identical, test_random_events_exact,
+			 test_truncated_every_offset, test_mutations_never_crash, test_exact_limits,
+			 test_member_order_and_unknowns, test_writer_section_order,
+			 test_playback_fork_exec, test_playback_cut_short_sections, NULL);
 	char cmd[300];
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
