@@ -159,6 +159,15 @@ static int runs_visit(const struct ms_region *r, void *ctx)
 	return rs->err;
 }
 
+/*
+ * A range no call can have worked on: the kernel refuses a misaligned start (EINVAL) and
+ * never returns one, and no range wraps. A record that claims one is not the kernel's.
+ */
+static bool impossible_range(uint64_t addr, uint64_t len, uint64_t ps)
+{
+	return (addr & (ps - 1)) || addr + len < addr;
+}
+
 /* Split [addr, addr+len) into runs of one outcome and record each. */
 static int emit_runs(struct ms_space *sp, const struct ms_sysrec *rec, uint64_t addr, uint64_t len,
 		     classify_fn cls, uint8_t kind)
@@ -166,6 +175,9 @@ static int emit_runs(struct ms_space *sp, const struct ms_sysrec *rec, uint64_t 
 	struct runs rs = {.cap = 16, .pos = addr, .cls = cls};
 	int n = 0, r;
 
+	/* Runs after the first would start aligned and apply: one event, which is refused. */
+	if (impossible_range(addr, len, ms_space_page_size(sp)))
+		return emit(sp, rec, cls(NULL), addr, len, kind, 0);
 	rs.v = rs.local;
 	ms_space_foreach_in_locked(sp, addr, len, runs_visit, &rs);
 	if (!rs.err && rs.pos < addr + len)
@@ -304,6 +316,10 @@ static int infer_mremap(struct ms_space *sp, const struct ms_sysrec *rec, uint64
 		return emit(sp, rec, MS_OP_FREE, old, old_len, MS_KIND_ANON, (int32_t)-rec->ret);
 	if (old_len == 0) /* a second mapping of shared memory */
 		return emit(sp, rec, MS_OP_FILE_MAP, to, new_len, MS_KIND_FILE, 0);
+	/* A move the kernel cannot have made: recorded refused as a whole, nothing changes
+	 * (freeing the old range and then failing to recreate it would lose it). */
+	if (impossible_range(old, old_len, ps) || impossible_range(to, new_len, ps))
+		return emit(sp, rec, MS_OP_FREE, old, old_len, MS_KIND_ANON, EINVAL);
 	/* Copy the old range's pieces out first: recording the move changes them. */
 	ms_space_foreach_in_locked(sp, old, old_len, pieces_add, &p);
 	if (p.err) {

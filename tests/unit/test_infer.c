@@ -180,6 +180,37 @@ TEST_BEGIN(test_mremap)
 }
 TEST_END
 
+/* A success the kernel cannot have returned (misaligned, wrapping) changes nothing. */
+TEST_BEGIN(test_impossible_records_change_nothing)
+{
+	struct ms_totals before, after;
+	char why[128];
+
+	setup();
+	MMAP(A, 0, 8 * PS, PROT_NONE, ANON);
+	MMAP(A + 8 * PS, A + 8 * PS, 8 * PS, RW, ANON | MAP_FIXED);
+	ms_space_totals(sp, &before);
+	/* runs after a misaligned start begin aligned: the Ready half would be decommitted */
+	expect_int_eq(sys(SYS_mprotect, 0, A + 100, 16 * PS, PROT_NONE, 0, 0), 0, "mprotect");
+	expect_int_eq(sys(SYS_mmap, (int64_t)(A + 100), A + 100, 16 * PS, RW, ANON | MAP_FIXED, 0),
+		      1, "mmap MAP_FIXED");
+	expect_int_eq(out[0].result, EINVAL, "refused");
+	/* the old range would be freed, then its copy at the new place refused */
+	expect_int_eq(sys(SYS_mremap, (int64_t)(A + 100 * PS + 1), A, 16 * PS, 16 * PS,
+			  MREMAP_MAYMOVE, 0),
+		      1, "mremap to a misaligned place");
+	expect_int_eq(out[0].result, EINVAL, "refused");
+	expect_int_eq(sys(SYS_mremap, (int64_t)(UINT64_MAX & ~(PS - 1)), A, 16 * PS, 16 * PS,
+			  MREMAP_MAYMOVE, 0),
+		      1, "mremap past the end of memory");
+	expect_int_eq(out[0].to, MS_STATE_UNCHANGED, "nothing moved");
+	ms_space_totals(sp, &after);
+	expect_true(!memcmp(before.bytes, after.bytes, sizeof(before.bytes)), "same bytes");
+	expect_int_eq(at(A + 8 * PS), MS_READY, "the Ready half stayed");
+	expect_int_eq(ms_space_verify(sp, why, sizeof(why)), 0, why);
+}
+TEST_END
+
 TEST_BEGIN(test_brk)
 {
 	struct ms_totals t;
@@ -226,7 +257,8 @@ TEST_END
 int main(void)
 {
 	int r = test_run(test_mmap_rows, test_file_mappings_are_their_own_kind,
-			 test_mprotect_and_madvise, test_mremap, test_brk, test_clone_for_fork,
+			 test_mprotect_and_madvise, test_mremap,
+			 test_impossible_records_change_nothing, test_brk, test_clone_for_fork,
 			 NULL);
 
 	ms_space_free(sp);
