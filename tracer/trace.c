@@ -215,14 +215,17 @@ static bool item_before(const struct item *a, const struct item *b)
 	return a->t < b->t || (a->t == b->t && a->arrival < b->arrival);
 }
 
+/* A record to queue; NULL (the record counted lost) when memory ran out. */
 static struct item *item_new(struct ms_trace *t, uint8_t kind, uint64_t ts)
 {
 	struct item *it = t->free_items;
 
-	if (it)
+	if (it) {
 		t->free_items = it->next_free;
-	else if (!(it = malloc(sizeof(*it))))
+	} else if (!(it = malloc(sizeof(*it)))) {
+		t->st.lost++;
 		return NULL;
+	}
 	it->kind = kind;
 	it->t = ts;
 	it->arrival = t->arrivals++;
@@ -999,10 +1002,8 @@ void ms_trace_go_call(struct ms_trace *t, const struct ms_go_call *c)
 	struct item *it = item_new(t, IT_GO, c->ev.t_ns);
 	struct tidq *q;
 
-	if (!it) {
-		t->st.lost++;
+	if (!it)
 		return;
-	}
 	it->u.go = *c;
 	q = tidq_find(t, c->ev.tid, true);
 	if (q)
@@ -1093,10 +1094,8 @@ static void on_syscall(void *ctx, const struct ms_sysrec *rec)
 	struct item *it = item_new(t, IT_SYS, rec->t_ns);
 	struct tidq *q;
 
-	if (!it) {
-		t->st.lost++;
+	if (!it)
 		return;
-	}
 	it->u.sys = *rec;
 	q = tidq_find(t, rec->tid, true);
 	if (q)
@@ -1109,10 +1108,8 @@ static void on_event(void *ctx, struct ms_event *ev)
 	struct ms_trace *t = ctx;
 	struct item *it = item_new(t, IT_EVENT, ev->t_ns);
 
-	if (!it) {
-		t->st.lost++;
+	if (!it)
 		return;
-	}
 	it->u.ev = *ev;
 	queue(t, it);
 }
@@ -1123,10 +1120,8 @@ static void on_api(void *ctx, struct ms_event *ev, const char *stat_name)
 	struct item *it = item_new(t, IT_API, ev->t_ns);
 	struct tidq *q;
 
-	if (!it) {
-		t->st.lost++;
+	if (!it)
 		return;
-	}
 	it->u.ev = *ev;
 	snprintf(it->stat, sizeof(it->stat), "%s", stat_name ? stat_name : "");
 	q = tidq_find(t, ev->tid, true);
@@ -1199,10 +1194,8 @@ static void on_proc(void *ctx, const struct ms_proc_event *pe)
 	struct ms_trace *t = ctx;
 	struct item *it = item_new(t, IT_PROC, pe->t_ns);
 
-	if (!it) {
-		t->st.lost++;
+	if (!it)
 		return;
-	}
 	it->u.proc = *pe;
 	queue(t, it);
 	if (pe->type == MS_PROC_EXEC && t->o.seed_exec)
