@@ -26,6 +26,9 @@ echo
 echo "== export (bench/bench_export.sh)"
 BUILD=$BUILD bench/bench_export.sh $([ -n "$quick" ] && echo 200000)
 echo
+echo "== Go programs (bench/bench_go.sh)"
+BUILD=$BUILD bench/bench_go.sh $([ -n "$quick" ] && echo 3)
+echo
 echo "== load (bench/load.sh)"
 if [ -n "$quick" ]; then
 	BUILD=$BUILD bench/load.sh 100000 200000
