@@ -78,12 +78,14 @@ static int write_failed(const struct ms_conv_opts *o, int err)
 	return ms_err("convert: writing %s: %s", o->out_name, strerror(-err));
 }
 
-/* A truncated input still makes a whole document: the replay's closing sections. */
+/*
+ * A truncated input still makes a whole document: the replay's closing sections, from
+ * where the input's stopped (what it listed of each process is not written twice).
+ */
 static int close_from_replay(struct ms_tlp *p, struct ms_tl_writer *w)
 {
 	size_t n = ms_tlp_nprocs(p);
 	struct ms_tl_process *procs = calloc(n ? n : 1, sizeof(*procs));
-	struct ms_totals sum;
 	int err;
 
 	if (!procs)
@@ -91,18 +93,19 @@ static int close_from_replay(struct ms_tlp *p, struct ms_tl_writer *w)
 	for (size_t i = 0; i < n; i++) {
 		struct ms_tlp_proc *pr = ms_tlp_proc_at(p, i);
 
-		procs[i] = (struct ms_tl_process){.pid = pr->pid,
-						  .ppid = pr->ppid,
-						  .exe = pr->exe,
-						  .exit_code = pr->exited ? pr->exit_code : -1,
-						  .exit_signal = pr->exit_signal,
-						  .space = pr->sp};
+		procs[i] = (struct ms_tl_process){
+			.pid = pr->pid,
+			.ppid = pr->ppid,
+			.exe = pr->exe,
+			.exit_code = pr->exited ? pr->exit_code : -1,
+			.exit_signal = pr->exit_signal,
+			.space = pr->sp,
+			.violations_done = pr->viol_cursor,
+			/* a listed interval differed: where to go on is unknown */
+			.regions_done = pr->map_differs ? SIZE_MAX : pr->map_cursor,
+			.listed = pr->listed};
 	}
 	err = ms_tlw_finish(w, procs, n);
-	if (err == -EINVAL) { /* its closing sections had begun: only the summary is missing */
-		ms_tlp_totals(p, &sum);
-		err = ms_tlw_summary(w, &sum, 0);
-	}
 	free(procs);
 	return err;
 }

@@ -426,6 +426,7 @@ static void play_process(struct ms_tlp *p, const struct ms_tl_item *it)
 
 	if (!pr)
 		return;
+	pr->listed = true;
 	if (it->process.ppid)
 		pr->ppid = it->process.ppid;
 	free(pr->exe);

@@ -39,6 +39,7 @@ struct ms_tlp_proc {
 	uint64_t events;	   /* events replayed for it */
 	uint64_t first_ns;	   /* t_ns of its first event */
 	uint64_t last_ns;	   /* t_ns of its last event */
+	bool listed;		   /* the processes section has its item */
 	bool has_recorded;	   /* recorded totals below are set (processes section) */
 	struct ms_totals recorded; /* its recorded summary */
 	size_t viol_cursor;	   /* next replay violation to match against the list */

@@ -19,6 +19,7 @@
 #ifndef MEMSTATE_EXPORT_TIMELINE_H
 #define MEMSTATE_EXPORT_TIMELINE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -55,6 +56,11 @@ struct ms_tl_process {
 	int exit_signal;	/* 0 when none */
 	struct ms_space *space; /* its final map, totals and violations; may be NULL */
 	uint64_t dropped;	/* events lost outside the space's own log (e.g. probe drops) */
+	/* What was written of it item by item before ms_tlw_finish (a copy closing a
+	 * timeline cut short), which finish then leaves out: */
+	size_t violations_done; /* its first violations */
+	size_t regions_done;	/* its first final intervals (SIZE_MAX: all) */
+	bool listed;		/* its processes item */
 };
 
 /* One named counter of a process at the end (a Go sysMemStat). */
@@ -83,7 +89,11 @@ int ms_tlw_header(struct ms_tl_writer *w, const struct ms_tl_header *hdr);
  * caller holds sp's lock. Events are written in the order given.
  */
 int ms_tlw_event(struct ms_tl_writer *w, struct ms_space *sp, const struct ms_event *ev);
-/* Violations, regions, processes and summary; flushes. Takes each space's lock. */
+/*
+ * Violations, regions, processes and summary; flushes. Takes each space's lock. After items
+ * written one by one, the section being written is completed (what procs[i] says was done
+ * is left out) and the ones after it written; -EINVAL once the summary is out.
+ */
 int ms_tlw_finish(struct ms_tl_writer *w, const struct ms_tl_process *procs, size_t nprocs);
 
 /*

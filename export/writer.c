@@ -558,6 +558,7 @@ struct region_ctx {
 	struct ms_tl_writer *w; /* destination */
 	struct ms_space *sp;	/* whose map it is (stat names) */
 	uint32_t pid;		/* whose map it is */
+	size_t skip;		/* intervals written already */
 };
 
 static int put_space_region(const struct ms_region *r, void *arg)
@@ -566,6 +567,10 @@ static int put_space_region(const struct ms_region *r, void *arg)
 	struct ms_stat_info st;
 	const char *stat = NULL;
 
+	if (c->skip) {
+		c->skip--;
+		return 0;
+	}
 	if (r->stat && !ms_space_stat_info_locked(c->sp, r->stat, &st))
 		stat = st.name;
 	return ms_tlw_region(c->w, c->pid, r, stat);
@@ -610,20 +615,20 @@ int ms_tlw_finish(struct ms_tl_writer *w, const struct ms_tl_process *procs, siz
 	struct ms_totals sum = {0}, t;
 	uint64_t dropped = 0;
 
-	if (w->section > MS_SEC_VIOLATIONS)
+	if (w->section > MS_SEC_PROCESSES)
 		return -EINVAL;
-	enter(w, MS_SEC_VIOLATIONS);
-	for (size_t i = 0; i < nprocs; i++) {
+	/* A section already closed cannot be reopened: what it lacks stays out. */
+	for (size_t i = 0; i < nprocs && w->section <= MS_SEC_VIOLATIONS; i++) {
 		struct ms_violation v;
 
 		if (!procs[i].space)
 			continue;
-		for (size_t k = 0; !ms_space_violation_get(procs[i].space, k, &v); k++)
+		for (size_t k = procs[i].violations_done;
+		     !ms_space_violation_get(procs[i].space, k, &v); k++)
 			ms_tlw_violation(w, v.ev.seq, v.ev.pid, v.ev.violation, v.message);
 	}
-	enter(w, MS_SEC_REGIONS);
-	for (size_t i = 0; i < nprocs; i++) {
-		struct region_ctx c = {w, procs[i].space, procs[i].pid};
+	for (size_t i = 0; i < nprocs && w->section <= MS_SEC_REGIONS; i++) {
+		struct region_ctx c = {w, procs[i].space, procs[i].pid, procs[i].regions_done};
 
 		if (!procs[i].space)
 			continue;
@@ -633,7 +638,8 @@ int ms_tlw_finish(struct ms_tl_writer *w, const struct ms_tl_process *procs, siz
 	}
 	enter(w, MS_SEC_PROCESSES);
 	for (size_t i = 0; i < nprocs; i++) {
-		put_space_process(w, &procs[i]);
+		if (!procs[i].listed)
+			put_space_process(w, &procs[i]);
 		if (procs[i].space) {
 			ms_space_totals(procs[i].space, &t);
 			add_totals(&sum, &t);

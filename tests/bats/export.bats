@@ -107,6 +107,28 @@ validate() {
 	assert_output 600
 }
 
+@test "convert: a JSON Lines file cut in its closing sections closes whole, nothing twice" {
+	local d=$BATS_TEST_TMPDIR n
+	# known: 6 lines to its events, a violation, 3 regions, 1 process, the summary;
+	# fork_exec: 11 lines to its events, a violation, 2 processes, the summary
+	run -0 "$MEMSTATE" convert --to jsonl "$DATA/known.json" -o "$d/k.jsonl"
+	for n in k7 k8 k9 k10 k11 f12 f13 f14; do
+		if [ "${n:0:1}" = k ]; then
+			head -n "${n:1}" "$d/k.jsonl" >"$d/$n.jsonl"
+		else
+			head -n "${n:1}" "$DATA/fork_exec.jsonl" >"$d/$n.jsonl"
+		fi
+		run -0 "$MEMSTATE" convert --to json "$d/$n.jsonl" -o "$d/$n.json"
+		run -1 "$MEMSTATE" check "$d/$n.json"
+		assert_output --partial "1 violation (double-free 1); agrees with the recorded timeline"
+		run json_query "$d/$n.json" 'len(d["violations"]), len(d["regions"]), len(d["processes"])'
+		assert_output "$([ "${n:0:1}" = k ] && echo "(1, 3, 1)" || echo "(1, 0, 2)")"
+		# from a pipe, replayed as it is read: the same copy
+		"$MEMSTATE" convert --to json - <"$d/$n.jsonl" >"$d/$n.stdin.json" 2>/dev/null
+		run -0 cmp "$d/$n.json" "$d/$n.stdin.json"
+	done
+}
+
 # ---------------------------------------------------------------- check
 
 @test "check: goheap is clean and agrees with its timeline (both forms)" {

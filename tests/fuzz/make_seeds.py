@@ -10,7 +10,8 @@
   chan             hostile-program scripts for fuzz_chan.c (an op byte, a slot byte, ...)
 
 The byte layouts are those the harnesses read; see the comment above each function.
-Fixed crash reproducers (crash-*) are not made here: they are kept as libFuzzer wrote them.
+Fixed crash reproducers (crash-*, minimised) are not made here, nor the regression inputs
+of reader/*.lines<N> (a timeline's first N lines, cut in its closing sections).
 """
 import os
 import shutil
