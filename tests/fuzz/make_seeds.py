@@ -153,7 +153,7 @@ def infer():
 
 # ------------------------------------------------------------------ chan
 # A step: op (%9), a (slot: a%64 when a & 0x40, else a%3; owner (a>>2)%5: our child, the
-# tracer, init, a gone pid, not a pid). Ops: 0 claim; 1 push: u8 (0x80 floods the ring),
+# tracer, init, a gone pid, not a pid). Ops: 0 claim; 1 push: u8 (0xff floods the ring),
 # then an event (b: odd -> raw bytes, else op b>>1, and addr, len, arg, stat, tid bytes);
 # 2 stat name: index, 32 bytes; 3 scribble on the ring header: field, u64; 4/5 poll;
 # 6 scribble while the tracer reads: field, u64; 7 raw record: u16 index, bytes; 8 give up.
@@ -179,7 +179,7 @@ def chan():
         s += [0, a, 1, a, 0] + chan_event(1, owner, 2)
     s += [4, 0, 8, 1, 4, 0]
     put("chan", "owners", bytes(s))
-    s = [0, 0, 1, 0, 0x80] + chan_event(0, 0, 1) + [4, 0, 4, 0]
+    s = [0, 0, 1, 0, 0xff] + chan_event(0, 0, 1) + [4, 0, 4, 0]
     put("chan", "flood", bytes(s))
     s = [0, 0, 1, 7, 0] + chan_event(1)
     for field in range(8):
