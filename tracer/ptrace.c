@@ -442,7 +442,7 @@ static void syscall_exit(struct pt *p, struct task *t)
 static void new_task(struct pt *p, struct task *parent, int event)
 {
 	unsigned long msg = 0;
-	pid_t child, tgid;
+	pid_t child, tgid, parent_tgid = parent->tgid; /* task_find() may move the table */
 	struct task *c;
 
 	ptrace(PTRACE_GETEVENTMSG, parent->tid, 0, &msg);
@@ -453,7 +453,7 @@ static void new_task(struct pt *p, struct task *parent, int event)
 		c->tgid = tgid;
 	if (tgid == child) { /* a new process: a copy of its parent's address space */
 		p->live_procs++;
-		emit_proc(p, MS_PROC_FORK, child, parent->tgid, 0, 0);
+		emit_proc(p, MS_PROC_FORK, child, parent_tgid, 0, 0);
 	}
 }
 
