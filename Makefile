@@ -64,6 +64,8 @@ MEMSTATE := $(BUILD)/bin/memstate
 # ---------------------------------------------------------------- samples
 SAMPLE_SRCS := samples/goheap.c $(wildcard samples/zoo/*.c)
 SAMPLES := $(SAMPLE_SRCS:samples/%.c=$(BUILD)/samples/%)
+# Sanitized samples skip the leak check while a tracer is attached (it cannot run then).
+SAMPLE_SAN_OBJS := $(if $(filter 1,$(SANITIZE)),$(BUILD)/obj/tests/san/lsan_traced.o)
 
 # ---------------------------------------------------------------- unit tests
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -115,7 +117,7 @@ $(MEMSTATE): $(CLI_OBJS) $(LIB_A)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(CLI_OBJS) $(LIB_A) $(CLI_LIBS) $(LDLIBS)
 
-$(BUILD)/samples/%: $(BUILD)/obj/samples/%.o $(LIB_A)
+$(BUILD)/samples/%: $(BUILD)/obj/samples/%.o $(SAMPLE_SAN_OBJS) $(LIB_A)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
