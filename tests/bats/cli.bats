@@ -93,10 +93,18 @@ print(len(x))'
 	assert_output --partial "0 violations"
 	# Every sysMap/sysUnused/sysFree of the heap is an API event; no syscall event repeats one.
 	run -0 json_query "$BATS_TEST_TMPDIR/g.json" '
+api = {(e["addr"], e["len"]) for e in d["events"] if e["source"] == "api"}
+ops = sorted(set(e["op"] for e in d["events"] if e["source"] == "api") & {"sysReserve", "sysMap", "sysUnused", "sysUsed", "sysFree"})
+twice = sum(1 for e in d["events"] if e["source"] == "syscall" and (e["addr"], e["len"]) in api)
+ops, twice, d["summary"]["violations"]'
+	assert_output "(['sysFree', 'sysMap', 'sysReserve', 'sysUnused', 'sysUsed'], 0, 0)"
+	# A plain goheap makes no such syscall but the library's. A sanitized one (make
+	# SANITIZE=1) has a runtime mapping memory of its own: ASan's shadow and allocator.
+	ldd "$SAMPLES/goheap" | grep -q libasan && return
+	run -0 json_query "$BATS_TEST_TMPDIR/g.json" '
 sorted(set(e["source"] for e in d["events"] if e["op"] in ("sysMap", "sysUnused", "sysUsed"))),
-sum(1 for e in d["events"] if e["source"] == "syscall" and e["op"] in ("sysReserve", "sysMap", "sysUnused")),
-d["summary"]["violations"]'
-	assert_output "(['api'], 0, 0)"
+sum(1 for e in d["events"] if e["source"] == "syscall" and e["op"] in ("sysReserve", "sysMap", "sysUnused"))'
+	assert_output "(['api'], 0)"
 }
 
 @test "a zoo program's violation is in the traced timeline" {
