@@ -7,6 +7,7 @@
 #   make lint       clang-format check and cppcheck
 #   make install PREFIX=/usr/local
 #   make SANITIZE=1 ASan + UBSan build (in build/asan)
+#   make test-sanitize  that build, then every test against it; any sanitizer report fails
 
 SANITIZE ?= 0
 ifeq ($(SANITIZE),1)
@@ -84,7 +85,7 @@ PROGS := $(PROG_SRCS:tests/progs/%.c=$(BUILD)/tests/progs/%) \
 BENCH_SRCS := $(wildcard bench/bench_*.c)
 BENCHES := $(BENCH_SRCS:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all lib cli samples units progs benches deps demo test bench bench-quick lint format install uninstall clean
+.PHONY: all lib cli samples units progs benches deps demo test test-sanitize bench bench-quick lint format install uninstall clean
 all: lib cli samples units progs benches
 
 lib: $(LIB_A) $(LIB_SO_LINK)
@@ -160,6 +161,14 @@ demo: deps
 test: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(Q)BUILD=$(BUILD) tests/run.sh
+
+# The same suite against an ASan + UBSan + LeakSanitizer build, in its own folder (the
+# normal build is left alone). tests/run.sh sees the sanitized memstate and fails a suite
+# for each report any process of it left; the test programs stay unsanitized.
+SAN_BUILD := $(if $(filter 1,$(SANITIZE)),$(BUILD),$(BUILD)/asan)
+test-sanitize: deps
+	$(Q)$(MAKE) --no-print-directory SANITIZE=1 BUILD=$(SAN_BUILD) all
+	$(Q)BUILD=$(SAN_BUILD) tests/run.sh
 
 bench: all
 	$(Q)BUILD=$(BUILD) bench/run.sh
