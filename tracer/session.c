@@ -352,15 +352,18 @@ int ms_session_child(struct ms_session *s)
 {
 	char fd[16];
 
-	for (unsigned i = 0; i < s->nsrc; i++) {
-		if (s->src[i]->child_setup && s->src[i]->child_setup(s->state[i]))
-			return -1;
-	}
+	/* setenv may allocate, and an allocation may map memory: first, before the ptrace
+	 * source's seccomp filter makes a memory syscall wait for a tracer that serves no
+	 * stops until the exec. */
 	if (s->chan) {
 		snprintf(fd, sizeof(fd), "%d", ms_src_channel_fd(s->chan));
 		setenv(MS_CHAN_ENV, fd, 1);
 	} else {
 		unsetenv(MS_CHAN_ENV);
+	}
+	for (unsigned i = 0; i < s->nsrc; i++) {
+		if (s->src[i]->child_setup && s->src[i]->child_setup(s->state[i]))
+			return -1;
 	}
 	return 0;
 }
