@@ -212,3 +212,7 @@ clean:
 
 -include tests/fuzz/build.mk
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# Objects built through pattern rules are kept (make would delete them as intermediates,
+# and rebuild them all on the next change).
+.SECONDARY:
