@@ -34,8 +34,8 @@ FUZZ_PROBE := printf 'int LLVMFuzzerTestOneInput(const char *d, long n){return 0
 FUZZ_LIB := $(LIB_SRCS)
 FUZZ_EXPORT := export/jsonin.c export/reader.c export/playback.c export/cmd_convert.c \
 	       export/perfetto.c export/svg.c
-FUZZ_SRCS_reader := $(FUZZ_LIB) $(FUZZ_EXPORT)
-FUZZ_SRCS_convert := $(FUZZ_LIB) $(FUZZ_EXPORT)
+FUZZ_SRCS_reader := $(FUZZ_LIB) $(FUZZ_EXPORT) tests/fuzz/cli_quiet.c
+FUZZ_SRCS_convert := $(FUZZ_LIB) $(FUZZ_EXPORT) tests/fuzz/cli_quiet.c
 FUZZ_SRCS_space := $(FUZZ_LIB)
 FUZZ_SRCS_infer := $(FUZZ_LIB)
 FUZZ_SRCS_chan := $(FUZZ_LIB) tracer/chan.c tracer/trace.c

@@ -13,19 +13,6 @@
 
 static struct fuzz_file in, out;
 
-int ms_err(const char *fmt, ...)
-{
-	(void)fmt;
-	return 2;
-}
-
-int ms_usage_err(const char *cmd, const char *fmt, ...)
-{
-	(void)cmd;
-	(void)fmt;
-	return 2;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;

@@ -17,20 +17,6 @@
 
 static struct fuzz_file in, copy, again;
 
-/* The CLI's message helpers (tracer/main.c), quiet here: errors are expected. */
-int ms_err(const char *fmt, ...)
-{
-	(void)fmt;
-	return 2;
-}
-
-int ms_usage_err(const char *cmd, const char *fmt, ...)
-{
-	(void)cmd;
-	(void)fmt;
-	return 2;
-}
-
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;

@@ -6,6 +6,7 @@
 #include <errno.h>
 
 #include "memstate/space.h"
+#include "tests/page_model.h"
 #include "test.h"
 #include "test_main.h"
 
@@ -331,103 +332,7 @@ TEST_END
 
 #define NPAGES 1024
 
-struct page {
-	uint8_t state, huge, file, inferred, thp;
-	uint16_t stat;
-};
-
 static struct page model[NPAGES];
-
-static unsigned model_violation(const struct ms_event *ev, const uint64_t from[4], uint64_t p0,
-				uint64_t np)
-{
-	uint64_t len = np * PS;
-	bool other = false;
-
-	if (ev->source != MS_SRC_API)
-		return 0;
-	for (uint64_t i = p0; i < p0 + np; i++)
-		other |= model[i].stat && model[i].stat != ev->stat;
-	switch (ev->op) {
-	case MS_OP_ALLOC:
-	case MS_OP_RESERVE:
-		return from[MS_NONE] != len ? MS_V_ILLEGAL_TRANSITION : 0;
-	case MS_OP_MAP:
-		return from[MS_RESERVED] != len ? MS_V_ILLEGAL_TRANSITION : 0;
-	case MS_OP_USED:
-		if (from[MS_NONE] || from[MS_RESERVED])
-			return MS_V_ILLEGAL_TRANSITION;
-		return ev->arg != from[MS_PREPARED] ? MS_V_ACCOUNTING_MISMATCH : 0;
-	case MS_OP_UNUSED:
-	case MS_OP_FAULT:
-		return from[MS_READY] != len ? MS_V_ILLEGAL_TRANSITION : 0;
-	case MS_OP_FREE:
-		if (from[MS_NONE])
-			return MS_V_DOUBLE_FREE;
-		return other ? MS_V_ACCOUNTING_MISMATCH : 0;
-	case MS_OP_HUGE_PAGE:
-	case MS_OP_NO_HUGE_PAGE:
-	case MS_OP_HUGE_PAGE_COLLAPSE:
-		return from[MS_NONE] || from[MS_RESERVED] ? MS_V_HINT_ON_UNMAPPED : 0;
-	default:
-		return 0;
-	}
-}
-
-static void model_apply(const struct ms_event *ev, uint64_t p0, uint64_t np)
-{
-	bool infer = ev->source != MS_SRC_API;
-
-	if (ev->result)
-		return;
-	for (uint64_t i = p0; i < p0 + np; i++) {
-		struct page *p = &model[i];
-
-		switch (ev->op) {
-		case MS_OP_ALLOC:
-			*p = (struct page){.state = MS_READY, .stat = ev->stat};
-			break;
-		case MS_OP_RESERVE:
-			*p = (struct page){.state = MS_RESERVED};
-			break;
-		case MS_OP_MAP:
-			*p = (struct page){
-				.state = MS_PREPARED, .stat = ev->stat, .inferred = infer};
-			break;
-		case MS_OP_USED:
-			if (!p->file && p->state == MS_PREPARED) {
-				p->state = MS_READY;
-				p->inferred = 0;
-			}
-			break;
-		case MS_OP_UNUSED:
-			if (!p->file && p->state == MS_READY) {
-				p->state = MS_PREPARED;
-				p->inferred = infer;
-				p->thp = 0;
-			}
-			break;
-		case MS_OP_FREE:
-			*p = (struct page){0};
-			break;
-		case MS_OP_FAULT:
-			*p = (struct page){.state = MS_RESERVED, .stat = p->stat};
-			break;
-		case MS_OP_HUGE_PAGE:
-		case MS_OP_NO_HUGE_PAGE:
-			if (p->state != MS_NONE)
-				p->huge = ev->op == MS_OP_HUGE_PAGE ? 1 : 2;
-			break;
-		case MS_OP_HUGE_PAGE_COLLAPSE:
-			if (!p->file && (p->state == MS_PREPARED || p->state == MS_READY))
-				p->thp = 1;
-			break;
-		case MS_OP_FILE_MAP:
-			*p = (struct page){.state = MS_READY, .file = 1};
-			break;
-		}
-	}
-}
 
 struct cmp_ctx {
 	uint64_t page; /* next page expected */
@@ -527,7 +432,7 @@ TEST_BEGIN(test_differential_1m)
 				 : p->state == MS_PREPARED && !p->inferred ? MS_V_ACCESS_PREPARED
 									   : 0;
 		} else {
-			want_v = model_violation(&ev, want_from, p0, np);
+			want_v = page_model_violation(model, PS, &ev, want_from, p0, np);
 		}
 		ms_space_apply(sp, &ev);
 		if (memcmp(ev.from, want_from, sizeof(want_from)) || ev.violation != want_v) {
@@ -549,7 +454,7 @@ TEST_BEGIN(test_differential_1m)
 				p->inferred = 0;
 			}
 		} else {
-			model_apply(&ev, p0, np);
+			page_model_apply(model, &ev, p0, np);
 		}
 		if (i % 997 == 0 || i == ops - 1) {
 			struct cmp_ctx c = {0};
