@@ -6,10 +6,14 @@
 # the untraced median; the spread is min..max of the per-round ratios.
 #
 #   bench/capture.sh [ROUNDS]            (root for eBPF and perf trace)
+#
+# SYSLOOP=N sets the syscall-heavy workload's rounds (default 250000, 1M syscalls: under
+# plain strace and ptrace that is minutes a run).
 set -u
 cd "$(dirname "$0")/.."
 BUILD=${BUILD:-build}
 ROUNDS=${1:-5}
+SYSLOOP=${SYSLOOP:-250000}
 M=$BUILD/bin/memstate
 P=$BUILD/tests/progs
 tmp=$(mktemp -d /tmp/bench-capture-XXXXXX)
@@ -65,6 +69,6 @@ bench() {
 
 echo "== capture cost: median of $ROUNDS rounds, ratio to untraced (min..max)"
 bench "fault-heavy: touch 1 GiB in 4 KiB pages" "$P/touchmem" 1024
-bench "syscall-heavy: 250k rounds of mmap/touch/madvise/munmap" "$P/sysloop" 250000
+bench "syscall-heavy: $SYSLOOP rounds of mmap/touch/madvise/munmap" "$P/sysloop" "$SYSLOOP"
 bench "python3: build and drop a 5M-element list" /usr/bin/python3 -c 'x = [str(i) for i in range(5000000)]; del x'
 bench "goheap (libmemstate API channel)" "$BUILD/samples/goheap" 600
