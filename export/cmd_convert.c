@@ -113,8 +113,6 @@ static int close_from_replay(struct ms_tlp *p, struct ms_tl_writer *w)
 int ms_conv_timeline(struct ms_tlp *p, int fd, bool jsonl, const struct ms_conv_opts *o)
 {
 	struct ms_tl_writer *w;
-	struct ms_tl_header hdr;
-	struct ms_tl_process pr;
 	struct ms_tl_item it;
 	bool summary = false; /* the input had one: the copy is closed by copying it */
 	int ret, err = 0;
@@ -123,40 +121,8 @@ int ms_conv_timeline(struct ms_tlp *p, int fd, bool jsonl, const struct ms_conv_
 	if (!w)
 		return write_failed(o, err);
 	while (!err && (ret = ms_tlp_next(p, &it, NULL)) == 1) {
-		switch (it.type) {
-		case MS_TLI_HEADER:
-			hdr = (struct ms_tl_header){.argc = it.header.argc,
-						    .argv = (char *const *)it.header.argv,
-						    .page_size = it.header.page_size,
-						    .tool = it.header.tool,
-						    .capture = it.header.capture};
-			err = ms_tlw_header(w, &hdr);
-			break;
-		case MS_TLI_EVENT:
-			err = ms_tlw_event_names(w, &it.event.ev, it.event.stat, it.event.message);
-			break;
-		case MS_TLI_VIOLATION:
-			err = ms_tlw_violation(w, it.violation.seq, it.violation.pid,
-					       it.violation.kind, it.violation.message);
-			break;
-		case MS_TLI_REGION:
-			err = ms_tlw_region(w, it.region.pid, &it.region.r, it.region.stat);
-			break;
-		case MS_TLI_PROCESS:
-			pr = (struct ms_tl_process){.pid = it.process.pid,
-						    .ppid = it.process.ppid,
-						    .exe = it.process.exe,
-						    .exit_code = it.process.exit_code,
-						    .exit_signal = it.process.exit_signal};
-			err = ms_tlw_process(w, &pr,
-					     it.process.has_summary ? &it.process.totals : NULL,
-					     it.process.stats, it.process.nstats);
-			break;
-		case MS_TLI_SUMMARY:
-			err = ms_tlw_summary(w, &it.summary.totals, 0);
-			summary = true;
-			break;
-		}
+		err = ms_tl_copy_item(w, &it);
+		summary |= it.type == MS_TLI_SUMMARY;
 	}
 	if (err == -EINVAL) {
 		ms_tlw_close(w);

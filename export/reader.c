@@ -1323,3 +1323,37 @@ int ms_tlr_next(struct ms_tl_reader *r, struct ms_tl_item *item)
 	r->done_ret = ret;
 	return ret;
 }
+
+int ms_tl_copy_item(struct ms_tl_writer *w, const struct ms_tl_item *it)
+{
+	struct ms_tl_header h;
+	struct ms_tl_process p;
+
+	switch (it->type) {
+	case MS_TLI_HEADER:
+		h = (struct ms_tl_header){.argc = it->header.argc,
+					  .argv = (char *const *)it->header.argv,
+					  .page_size = it->header.page_size,
+					  .tool = it->header.tool,
+					  .capture = it->header.capture};
+		return ms_tlw_header(w, &h);
+	case MS_TLI_EVENT:
+		return ms_tlw_event_names(w, &it->event.ev, it->event.stat, it->event.message);
+	case MS_TLI_VIOLATION:
+		return ms_tlw_violation(w, it->violation.seq, it->violation.pid, it->violation.kind,
+					it->violation.message);
+	case MS_TLI_REGION:
+		return ms_tlw_region(w, it->region.pid, &it->region.r, it->region.stat);
+	case MS_TLI_PROCESS:
+		p = (struct ms_tl_process){.pid = it->process.pid,
+					   .ppid = it->process.ppid,
+					   .exe = it->process.exe,
+					   .exit_code = it->process.exit_code,
+					   .exit_signal = it->process.exit_signal};
+		return ms_tlw_process(w, &p, it->process.has_summary ? &it->process.totals : NULL,
+				      it->process.stats, it->process.nstats);
+	case MS_TLI_SUMMARY:
+		return ms_tlw_summary(w, &it->summary.totals, 0);
+	}
+	return 0;
+}

@@ -99,6 +99,8 @@ struct ms_tl_reader;
 struct ms_tl_reader *ms_tlr_open(const char *path, int *err, char *msg, size_t msglen);
 /* Next item: 1 with *item filled, MS_TLR_END, MS_TLR_TRUNCATED, or -EINVAL / -errno. */
 int ms_tlr_next(struct ms_tl_reader *r, struct ms_tl_item *item);
+/* Write an item as read to a timeline writer (a copy: convert, round trips). */
+int ms_tl_copy_item(struct ms_tl_writer *w, const struct ms_tl_item *it);
 /* One line saying where and what went wrong, after a negative ms_tlr_next(). */
 const char *ms_tlr_error(const struct ms_tl_reader *r);
 /* Which form the file is in (known once the header has been read). */

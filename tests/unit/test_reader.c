@@ -168,8 +168,6 @@ static int copy_timeline(const char *in, const char *out, enum ms_tl_format fmt,
 {
 	struct ms_tl_reader *r;
 	struct ms_tl_writer *w;
-	struct ms_tl_header h;
-	struct ms_tl_process p;
 	struct ms_tl_item it;
 	char msg[256];
 	int err = 0, ret;
@@ -183,39 +181,7 @@ static int copy_timeline(const char *in, const char *out, enum ms_tl_format fmt,
 		return err;
 	}
 	while (!err && (ret = ms_tlr_next(r, &it)) == 1) {
-		switch (it.type) {
-		case MS_TLI_HEADER:
-			h = (struct ms_tl_header){.argc = it.header.argc,
-						  .argv = (char *const *)it.header.argv,
-						  .page_size = it.header.page_size,
-						  .tool = it.header.tool,
-						  .capture = it.header.capture};
-			err = ms_tlw_header(w, &h);
-			break;
-		case MS_TLI_EVENT:
-			err = ms_tlw_event_names(w, &it.event.ev, it.event.stat, it.event.message);
-			break;
-		case MS_TLI_VIOLATION:
-			err = ms_tlw_violation(w, it.violation.seq, it.violation.pid,
-					       it.violation.kind, it.violation.message);
-			break;
-		case MS_TLI_REGION:
-			err = ms_tlw_region(w, it.region.pid, &it.region.r, it.region.stat);
-			break;
-		case MS_TLI_PROCESS:
-			p = (struct ms_tl_process){.pid = it.process.pid,
-						   .ppid = it.process.ppid,
-						   .exe = it.process.exe,
-						   .exit_code = it.process.exit_code,
-						   .exit_signal = it.process.exit_signal};
-			err = ms_tlw_process(w, &p,
-					     it.process.has_summary ? &it.process.totals : NULL,
-					     it.process.stats, it.process.nstats);
-			break;
-		case MS_TLI_SUMMARY:
-			err = ms_tlw_summary(w, &it.summary.totals, 0);
-			break;
-		}
+		err = ms_tl_copy_item(w, &it);
 	}
 	*last = ret;
 	ms_tlr_close(r);
