@@ -113,4 +113,11 @@ static inline void page_model_apply(struct page *model, const struct ms_event *e
 	}
 }
 
+/* Whether two pages of the model are alike (could share one interval of the map). */
+static inline bool page_model_same(const struct page *a, const struct page *b)
+{
+	return a->state == b->state && a->huge == b->huge && a->file == b->file &&
+	       a->inferred == b->inferred && a->thp == b->thp && a->stat == b->stat;
+}
+
 #endif

@@ -34,12 +34,6 @@ struct cmp_ctx {
 	char why[200];
 };
 
-static bool same_page(const struct page *a, const struct page *b)
-{
-	return a->state == b->state && a->huge == b->huge && a->file == b->file &&
-	       a->inferred == b->inferred && a->thp == b->thp && a->stat == b->stat;
-}
-
 static int cmp_region(const struct ms_region *r, void *arg)
 {
 	struct cmp_ctx *c = arg;
@@ -81,7 +75,7 @@ static int cmp_region(const struct ms_region *r, void *arg)
 			return c->bad = 1;
 		}
 	}
-	if (p1 < NPAGES && m[p1].state != MS_NONE && same_page(&m[p1], &m[p1 - 1]) &&
+	if (p1 < NPAGES && m[p1].state != MS_NONE && page_model_same(&m[p1], &m[p1 - 1]) &&
 	    c->page != p1) {
 		/* the next interval must start here and differ: checked when it comes */
 	}

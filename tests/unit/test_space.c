@@ -340,12 +340,6 @@ struct cmp_ctx {
 	char why[160];
 };
 
-static bool same_page(const struct page *a, const struct page *b)
-{
-	return a->state == b->state && a->huge == b->huge && a->file == b->file &&
-	       a->inferred == b->inferred && a->thp == b->thp && a->stat == b->stat;
-}
-
 static int cmp_region(const struct ms_region *r, void *arg)
 {
 	struct cmp_ctx *c = arg;
@@ -373,7 +367,7 @@ static int cmp_region(const struct ms_region *r, void *arg)
 		}
 	}
 	/* maximal: the page after must differ (or be None) */
-	if (p1 < NPAGES && model[p1].state != MS_NONE && same_page(&model[p1], &model[p1 - 1])) {
+	if (p1 < NPAGES && model[p1].state != MS_NONE && page_model_same(&model[p1], &model[p1 - 1])) {
 		/* it may be the next region only if they differ; equal means a missed merge */
 		snprintf(c->why, sizeof(c->why),
 			 "interval ends at page %" PRIu64 " without a change", p1);
