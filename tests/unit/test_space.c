@@ -367,7 +367,8 @@ static int cmp_region(const struct ms_region *r, void *arg)
 		}
 	}
 	/* maximal: the page after must differ (or be None) */
-	if (p1 < NPAGES && model[p1].state != MS_NONE && page_model_same(&model[p1], &model[p1 - 1])) {
+	if (p1 < NPAGES && model[p1].state != MS_NONE &&
+	    page_model_same(&model[p1], &model[p1 - 1])) {
 		/* it may be the next region only if they differ; equal means a missed merge */
 		snprintf(c->why, sizeof(c->why),
 			 "interval ends at page %" PRIu64 " without a change", p1);
