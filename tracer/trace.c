@@ -698,6 +698,8 @@ static void apply_proc(struct ms_trace *t, struct item *it)
 
 /* ------------------------------------------------------------------ Go runtime calls */
 
+static void go_slack_add(struct tproc *p, uint64_t addr, uint64_t extra);
+
 /*
  * A Go runtime function entry (go.h) is applied at its entry time, and claims the
  * syscalls Go's implementation makes for it (its wants): the thread's syscalls from the
@@ -712,18 +714,8 @@ static void go_copy(struct tproc *p, const struct tproc *parent)
 {
 	p->go_sys = parent->go_sys;
 	p->nslack = 0;
-	for (size_t i = 0; i < parent->nslack; i++) {
-		if (p->nslack == p->slack_cap) {
-			size_t cap = p->slack_cap ? 2 * p->slack_cap : 8;
-			struct go_slack *v = realloc(p->slack, cap * sizeof(*v));
-
-			if (!v)
-				return;
-			p->slack = v;
-			p->slack_cap = cap;
-		}
-		p->slack[p->nslack++] = parent->slack[i];
-	}
+	for (size_t i = 0; i < parent->nslack; i++)
+		go_slack_add(p, parent->slack[i].addr, parent->slack[i].extra);
 }
 
 /* What a syscall asks of memory, for telling a call's own syscalls from others. */
