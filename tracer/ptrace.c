@@ -631,6 +631,24 @@ void ms_ptrace_release(void *state)
 	p->nheld = 0;
 }
 
+/* The entry stamp of the oldest munmap/mremap entered and not yet returned, or 0. */
+static uint64_t pt_pending_since(void *state)
+{
+	struct pt *p = state;
+	uint64_t oldest = 0, now = mono_ns();
+
+	for (size_t i = 0; i < p->cap; i++) {
+		const struct task *t = &p->tasks[i];
+
+		/* (a call entered more than a second ago no longer holds the merge: a thread
+		 * that never comes back must not stop it) */
+		if (t->tid && t->in_call && t->wanted && gives_back(t->rec.nr) &&
+		    now - t->rec.t_ns < 1000000000ull && (!oldest || t->rec.t_ns < oldest))
+			oldest = t->rec.t_ns;
+	}
+	return oldest;
+}
+
 /* Processes still alive under the source. */
 unsigned ms_ptrace_live(void *state)
 {
@@ -648,5 +666,6 @@ const struct ms_source_ops ms_src_ptrace = {
 	.stop = pt_stop,
 	.close = pt_close,
 	.lost = pt_lost,
+	.pending_since = pt_pending_since,
 	.reaps = true,
 };

@@ -437,6 +437,19 @@ bool ms_session_status(struct ms_session *s, pid_t pid, int *status)
 	return true;
 }
 
+/* The oldest time a source's records still to come may carry (0: none). */
+static uint64_t pending_since(const struct ms_session *s)
+{
+	uint64_t oldest = 0, t;
+
+	for (unsigned i = 0; i < s->nsrc; i++) {
+		if (s->src[i]->pending_since && (t = s->src[i]->pending_since(s->state[i])) &&
+		    (!oldest || t < oldest))
+			oldest = t;
+	}
+	return oldest;
+}
+
 static bool reaping_source(const struct ms_session *s)
 {
 	for (unsigned i = 0; i < s->nsrc; i++) {
@@ -463,6 +476,7 @@ int ms_session_loop(struct ms_session *s, pid_t child, int *status)
 		poll(pfd, n, 10);
 		for (unsigned i = 0; i < s->nsrc; i++)
 			s->src[i]->poll(s->state[i], 0);
+		ms_trace_hold(s->trace, pending_since(s));
 		ms_trace_flush(s->trace, false);
 		if (s->held)
 			verify_held(s);

@@ -51,6 +51,12 @@ struct ms_source_ops {
 	void (*close)(void *state);
 	/* Records lost so far (counted, never silent). */
 	uint64_t (*lost)(void *state);
+	/*
+	 * Optional: the time stamp of the oldest record still to come that will carry an
+	 * earlier time than records already delivered (a munmap stamped at its entry whose
+	 * exit is not seen yet), or 0. The merge releases nothing from that time on.
+	 */
+	uint64_t (*pending_since)(void *state);
 	/* The source waits for and reaps the traced processes (ptrace): the caller must not. */
 	bool reaps;
 };

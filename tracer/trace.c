@@ -83,6 +83,7 @@ struct ms_trace {
 	struct hent *heap; /* min-heap on (t, arrival) */
 	size_t nheap, heap_cap;
 	uint64_t arrivals;
+	uint64_t hold_ns;	 /* ms_trace_hold(): release nothing stamped from then on */
 	struct item *free_items; /* pool */
 	struct tidq *tids;	 /* open addressing on tid */
 	size_t ntids_cap, ntids;
@@ -1050,11 +1051,19 @@ static void apply_item(struct ms_trace *t, struct item *it)
 	item_free(t, it);
 }
 
+void ms_trace_hold(struct ms_trace *t, uint64_t t_ns)
+{
+	t->hold_ns = t_ns;
+}
+
 void ms_trace_flush(struct ms_trace *t, bool drain)
 {
 	uint64_t now = drain ? UINT64_MAX : mono_ns();
 
 	while (t->nheap && (drain || t->heap[0].t + t->o.window_ns <= now)) {
+		/* A call stamped at its entry and not returned yet sorts before what is next. */
+		if (!drain && t->hold_ns && t->heap[0].t >= t->hold_ns)
+			break;
 		/* A Go call whose syscall has not come yet holds the merge (briefly). */
 		if (!drain && t->heap[0].it->kind == IT_GO && !go_ready(t, t->heap[0].it, now))
 			break;

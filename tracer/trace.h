@@ -51,6 +51,8 @@ void ms_trace_exited(struct ms_trace *t, uint32_t pid, int exit_code, int exit_s
 
 /* Apply every queued record older than the window (all of them when drain is true). */
 void ms_trace_flush(struct ms_trace *t, bool drain);
+/* Until changed: release no record stamped at or after t_ns (0: no such bound). */
+void ms_trace_hold(struct ms_trace *t, uint64_t t_ns);
 /* pid's exit as learned: true with code (-1 if killed) and signal (0 if none). */
 bool ms_trace_exit_status(struct ms_trace *t, uint32_t pid, int *code, int *sig);
 /* Whether every process seen so far has exited. */
