@@ -56,10 +56,7 @@ signalled() {
 	env --default-signal=INT "$MEMSTATE" run --capture "$cap" -o "$d/t.json" -- \
 		"$PROGS/burst" "$d/log" 0 loop 2 200 >"$d/out" 2>"$d/err" 3>&- &
 	pid=$!
-	for _ in $(seq 100); do
-		[ "$(wc -l <"$d/log" 2>/dev/null || echo 0)" -gt 2000 ] && break
-		sleep 0.05
-	done
+	log_grows_past "$d/log" 2000
 	kill -"$sig" "$pid"
 	n=$(kill -l "$sig")
 	# (not `run wait`: run's subshell cannot wait for a job still running)
@@ -101,10 +98,7 @@ stubborn() {
 	"$MEMSTATE" run --capture "$cap" -f jsonl -o "$d/t.jsonl" -- \
 		"$PROGS/burst" "$d/log" 0 stubborn 2 200 >"$d/out" 2>"$d/err" 3>&- &
 	pid=$!
-	for _ in $(seq 100); do
-		[ "$(wc -l <"$d/log" 2>/dev/null || echo 0)" -gt 2000 ] && break
-		sleep 0.05
-	done
+	log_grows_past "$d/log" 2000
 	kill -TERM "$pid"
 	sleep 0.3
 	kill -TERM "$pid"

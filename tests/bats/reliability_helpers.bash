@@ -92,3 +92,11 @@ no_leftovers() {
 state_of() {
 	sed -nE 's/^State:\s+(\S).*/\1/p' "/proc/$1/status" 2>/dev/null || true
 }
+
+# log_grows_past LOG N: wait (up to 5 s) until the program has logged more than N calls.
+log_grows_past() {
+	for _ in $(seq 100); do
+		[ "$(wc -l <"$1" 2>/dev/null || echo 0)" -gt "$2" ] && return 0
+		sleep 0.05
+	done
+}
