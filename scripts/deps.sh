@@ -10,7 +10,25 @@ packages=(
 	libncurses-dev libcjson-dev bats bats-assert bats-support
 	golang-1.19-go strace tmux librsvg2-bin python3 python3-jsonschema clang-format cppcheck
 	valgrind linux-perf ltrace libclang-rt-14-dev
+	libzstd-dev zstd protobuf-compiler chromium libjemalloc2 libjemalloc-dev nodejs
 )
+
+# Test-only npm tools, installed under the build folder (never system-wide): DuckDB
+# runs the SQL of docs/analysis.md against timelines in the tests.
+npm_tools() {
+	local dir=${BUILD:-build}/npm
+	[ -d "$dir/node_modules/@duckdb/node-api" ] && return 0
+	command -v npm >/dev/null || {
+		echo "memstate: npm is missing: the DuckDB tests will be skipped" >&2
+		return 0
+	}
+	mkdir -p "$dir"
+	if ! npm install --no-audit --no-fund --silent --prefix "$dir" \
+		@duckdb/node-api@1.5.6-r.1 >"$dir/install.log" 2>&1; then
+		echo "memstate: npm install @duckdb/node-api failed; see $dir/install.log" >&2
+	fi
+	return 0
+}
 
 missing=()
 for p in "${packages[@]}"; do
@@ -18,7 +36,10 @@ for p in "${packages[@]}"; do
 		missing+=("$p")
 	fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
+if [ ${#missing[@]} -eq 0 ]; then
+	npm_tools
+	exit 0
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
 	echo "memstate: missing Debian packages: ${missing[*]}" >&2
@@ -36,3 +57,4 @@ if ! apt-get install -y -q --no-install-recommends "${missing[@]}" >/tmp/memstat
 		exit 1
 	fi
 fi
+npm_tools
