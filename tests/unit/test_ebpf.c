@@ -265,11 +265,20 @@ static bool out_range(const char *out, const char *word, uint64_t *addr, uint64_
 	return false;
 }
 
+/*
+ * Faults of pid in [lo, hi) after the mmap that returned lo: the same addresses may have
+ * been mapped, touched and unmapped before (a sanitizer's runtime does), and those faults
+ * are not the program's faults on this mapping.
+ */
 static size_t count_faults_in(pid_t pid, uint64_t lo, uint64_t hi)
 {
-	size_t n = 0;
+	size_t n = 0, from = 0;
 
-	for (size_t i = 0; i < nrecs; i++) {
+	for (size_t i = 0; i < nrecs; i++)
+		if (recs[i].kind == REC_SYS && recs[i].sys.pid == (uint32_t)pid &&
+		    recs[i].sys.nr == SYS_mmap && recs[i].sys.ret == (int64_t)lo)
+			from = i;
+	for (size_t i = from; i < nrecs; i++) {
 		const struct ms_event *e = &recs[i].ev;
 
 		if (recs[i].kind == REC_EVENT && e->op == MS_OP_PAGE_FAULT &&
