@@ -51,14 +51,13 @@ LIB_SO_LINK := $(BUILD)/lib/libmemstate.so
 # commands it owns say so at run time.
 CLI_OBJS :=
 CLI_LIBS :=
-# TUI=0 / EXPORT=0 / BPF=0 leave a folder's commands out (as a missing library does).
+# EXPORT=0 / BPF=0 leave a folder's commands out (as a missing library does); TUI=0 leaves
+# the curses part out (view, run --tui).
 include tracer/build.mk
 ifneq ($(EXPORT),0)
 -include export/build.mk
 endif
-ifneq ($(TUI),0)
 -include tui/build.mk
-endif
 -include bpf/build.mk
 MEMSTATE := $(BUILD)/bin/memstate
 

@@ -14,7 +14,7 @@
 #include "bpf/go.h"
 #include "memstate/channel.h"
 #include "session.h"
-#include "tui_hooks.h"
+#include "tui/live.h"
 
 volatile int ms_session_stops;
 static volatile pid_t forward_pid;
@@ -289,7 +289,7 @@ int ms_session_setup(struct ms_session *s, const struct ms_session_opts *o, int 
 			return ms_err("cannot write %s: %s", o->out, strerror(-err));
 	}
 	if (o->tui) {
-		if (!ms_live_init || !ms_tui_run)
+		if (!ms_tui_available())
 			return ms_err("--tui is not built into this memstate (install "
 				      "libncurses-dev and rebuild)");
 		s->live = calloc(1, sizeof(*s->live));
@@ -520,7 +520,7 @@ int ms_session_finish(struct ms_session *s, const char *what)
 		s->src[i]->stop(s->state[i]);
 	for (unsigned i = 0; i < s->nsrc; i++)
 		s->src[i]->poll(s->state[i], 0);
-	if (s->live && ms_live_set_done)
+	if (s->live)
 		ms_live_set_done(s->live);
 	err = ms_trace_finish(s->trace, s->o.quiet ? NULL : stderr, what);
 	if (s->o.go_marks) {
