@@ -990,8 +990,9 @@ static void apply_go(struct ms_trace *t, struct item *it)
 		go_slack_drop(p, ev.addr, ev.addr + ev.len);
 }
 
-void ms_trace_go_call(struct ms_trace *t, const struct ms_go_call *c)
+static void on_go(void *ctx, const struct ms_go_call *c)
 {
+	struct ms_trace *t = ctx;
 	struct item *it = item_new(t, IT_GO, c->ev.t_ns);
 	struct tidq *q;
 
@@ -1412,6 +1413,7 @@ struct ms_trace *ms_trace_new(const struct ms_trace_opts *opts)
 		.on_api = on_api,
 		.on_proc = on_proc,
 		.on_lost = on_lost,
+		.on_go = on_go,
 	};
 	return t;
 }
