@@ -177,14 +177,20 @@ bench: all
 bench-quick: all
 	$(Q)BUILD=$(BUILD) bench/quick.sh
 
+# Every C folder: clang-format, the layers on the includes (docs/architecture.md), cppcheck
+# (the BPF program is clang -target bpf code over vmlinux.h: format-checked only).
 LINT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+LINT_DIRS := lib bpf export tracer tui tests bench samples
 lint:
 	$(call msg,FORMAT,check)
 	$(Q)clang-format --dry-run -Werror $(LINT_SRCS)
-	$(call msg,CPPCHECK,lib export)
+	$(call msg,LAYERS,check)
+	$(Q)scripts/check_layers.sh
+	$(call msg,CPPCHECK,$(LINT_DIRS))
 	$(Q)cppcheck -q --error-exitcode=1 --enable=warning,portability,performance \
 		--inline-suppr --std=c11 -Ilib/include -I. -D__GNUC__ \
-		--suppress=missingIncludeSystem lib export
+		--suppress=missingIncludeSystem --include=scripts/cppcheck.h \
+		-i bpf/memstate.bpf.c $(LINT_DIRS)
 
 format:
 	$(Q)clang-format -i $(LINT_SRCS)

@@ -122,10 +122,10 @@ struct ms_go {
 	struct go_probe probes[MAX_PROBES]; /* by attach cookie */
 	unsigned nprobes;
 	const struct ms_sink *sink; /* where calls go (on_go) */
-	uint64_t page;	 /* the system's page size */
-	uint64_t huge;	 /* THP size, as the runtime reads it (0: none) */
-	uint64_t nested; /* OS halves dropped as their wrapper's */
-	uint64_t bias;	 /* load bias of a PIE (learned from the first record) */
+	uint64_t page;		    /* the system's page size */
+	uint64_t huge;		    /* THP size, as the runtime reads it (0: none) */
+	uint64_t nested;	    /* OS halves dropped as their wrapper's */
+	uint64_t bias;		    /* load bias of a PIE (learned from the first record) */
 	bool bias_known;
 	uint32_t mark_tid;	    /* thread inside ReadMemStats, its counters not read yet */
 	struct go_stat_name *stats; /* named stat pointers */
@@ -543,8 +543,7 @@ int ms_go_attach(struct ms_go *g, const struct ms_source_ops *src, void *state,
 		offs[i] = ms_go_elf_file_off(&g->elf, g->probes[i].addr);
 		cookies[i] = i;
 	}
-	n = g->nprobes ? src->go_attach(state, g->path, offs, cookies, g->nprobes, errs)
-		       : -ENOENT;
+	n = g->nprobes ? src->go_attach(state, g->path, offs, cookies, g->nprobes, errs) : -ENOENT;
 	if (n < 0) {
 		snprintf(info, infolen, "no uprobe could be attached to %s: %s", g->path,
 			 g->nprobes ? strerror(-n) : "none of its runtime functions is known");

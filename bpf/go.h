@@ -22,7 +22,6 @@
 #include "lib/source.h"
 #include "memstate/event.h"
 
-
 /* The runtime functions memstate probes; the attach cookie is this number. */
 enum ms_go_fn {
 	MS_GO_ALLOC = 0, /* runtime.sysAlloc(n, stat) */

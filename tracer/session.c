@@ -344,8 +344,7 @@ int ms_session_setup(struct ms_session *s, const struct ms_session_opts *o, int 
 	}
 	snprintf(s->capture_desc, sizeof(s->capture_desc), "%s%s%s%s",
 		 s->nsrc && s->state[0] != s->chan ? s->src[0]->name : "", s->go ? "+go" : "",
-		 s->nsrc && s->state[0] != s->chan && s->chan ? "+" : "",
-		 s->chan ? "api" : "");
+		 s->nsrc && s->state[0] != s->chan && s->chan ? "+" : "", s->chan ? "api" : "");
 	hdr.t0_ns = s->t0;
 	hdr.capture = s->capture_desc;
 	if (s->writer && ms_tlw_header(s->writer, &hdr))
