@@ -7,7 +7,8 @@ EXPORT_CJSON_OK := $(wildcard /usr/include/cjson/cJSON.h)
 
 # Reading and replaying: the commands, the TUI's `memstate view`, tests and benchmarks.
 EXPORT_READ_OBJS := $(addprefix $(BUILD)/obj/export/,jsonin.o reader.o playback.o)
-EXPORT_CMD_OBJS := $(addprefix $(BUILD)/obj/export/,cmd_check.o cmd_convert.o perfetto.o svg.o metrics.o)
+EXPORT_CMD_OBJS := $(addprefix $(BUILD)/obj/export/,cmd_check.o cmd_convert.o perfetto.o svg.o \
+	metrics.o diff.o html.o)
 
 CLI_OBJS += $(EXPORT_READ_OBJS) $(EXPORT_CMD_OBJS)
 ifneq ($(EXPORT_CJSON_OK),)

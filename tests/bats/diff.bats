@@ -1,6 +1,8 @@
 #!/usr/bin/env bats
-# Verdicts (SPEC section 10): `memstate check --limit`; every metric name parses, bad
-# expressions exit 2 with one line naming the metrics.
+# Verdicts across runs (SPEC section 10): `memstate check --limit`, `memstate diff` with its
+# table, JSON and Markdown, `--fail-on`; every metric name parses, bad expressions exit 2
+# with one line naming the metrics; a timeline against itself changes nothing; a workload
+# run at two sizes grows as expected; a new violation fails `violations=+0`.
 
 load helpers
 
@@ -71,9 +73,92 @@ setup_file() {
 	assert_equal "${#stderr_lines[@]}" 1
 	[[ $stderr == *"unknown metric 'nope'; metrics: peak_footprint, bytes.STATE"* ]]
 	[[ $stderr == *"stats.NAME.peak"* ]]
+	for e in peak_footprint=5% peak_footprint=+ peak_footprint=+x% peak_footprint=+5%% \
+		nope=+1 peak_footprint=+1Q; do
+		run -2 --separate-stderr "$MEMSTATE" diff --fail-on "$e" "$f" "$f"
+		[ "${#stderr_lines[@]}" -eq 1 ] || fail "$e: ${#stderr_lines[@]} lines: $stderr"
+	done
 	# prefixes that pick nothing, metrics a timeline does not record: exit 2 too
 	run -2 --separate-stderr "$MEMSTATE" check --limit 999:events=1 "$f"
 	[[ $stderr == *"no process 999"* ]]
 	run -2 --separate-stderr "$MEMSTATE" check --limit resident=1 "$f"
 	[[ $stderr == *"does not record resident"* ]]
+	run -2 --separate-stderr "$MEMSTATE" diff --fail-on nosuch:events=+0 "$f" "$f"
+	assert_equal "${#stderr_lines[@]}" 1
+	run -2 --separate-stderr "$MEMSTATE" diff "$f" "$BATS_TEST_TMPDIR/missing.json"
+	assert_equal "${#stderr_lines[@]}" 1
+	run -2 --separate-stderr "$MEMSTATE" diff "$f"
+	assert_equal "${#stderr_lines[@]}" 1
+}
+
+# ---------------------------------------------------------------- diff
+
+@test "diff of a timeline against itself: every change zero, exit 0 with every --fail-on =+0" {
+	local g=$BATS_FILE_TMPDIR/g.json m args=()
+	for m in $METRICS; do args+=(--fail-on "$m=+0"); done
+	run -0 --separate-stderr "$MEMSTATE" diff --json "${args[@]}" "$g" "$g"
+	run -0 python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+assert not d["failed"]
+assert len(d["scopes"]) >= 2, d["scopes"]
+n = 0
+for s in d["scopes"]:
+    for k, v in s["metrics"].items():
+        assert v["change"] == 0 and v["base"] == v["new"], (s["scope"], k, v)
+        n += 1
+    assert s["regions_changed"] == [], s
+assert "stats.heap.peak" in d["scopes"][0]["metrics"]
+assert all(not v["failed"] for v in d["verdicts"]) and d["verdicts"]
+print(n)' "$output"
+	run -0 "$MEMSTATE" diff "$g" "$g"
+	assert_output --partial "peak_footprint"
+	refute_output --regexp ' [+-][0-9]'
+}
+
+@test "a workload at two sizes: the expected growth, --fail-on exits 1 past the allowance" {
+	local d=$BATS_TEST_TMPDIR
+	run -0 "$MEMSTATE" run -o "$d/64.json" -- "$PROGS/touchn" 64
+	run -0 "$MEMSTATE" run -o "$d/256.json" -- "$PROGS/touchn" 256
+	run -0 --separate-stderr "$MEMSTATE" diff --json "$d/64.json" "$d/256.json"
+	run -0 python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+t = d["scopes"][0]["metrics"]
+# 192 more pages mapped and touched (the loader and libc may add a mapping or two)
+grow = 192 * 4096
+assert grow <= t["peak_bytes.Ready"]["change"] <= grow + 512 * 1024, t["peak_bytes.Ready"]
+assert grow <= t["peak_footprint"]["change"] <= grow + 512 * 1024, t["peak_footprint"]
+p = d["scopes"][1]
+assert p["base_process"]["exe"].endswith("touchn") and p["new_process"]["exe"].endswith("touchn")
+groups = {(g["made_by"], g["len"]): g for g in p["regions_changed"]}
+assert groups[("sysAlloc", 256 * 4096)]["new_count"] == 1, groups
+assert groups[("sysAlloc", 64 * 4096)]["base_count"] == 1, groups
+if t["page_faults"]["base"]:  # eBPF sees faults; ptrace alone does not
+    assert t["page_faults"]["change"] >= 150, t["page_faults"]
+' "$output"
+	run -1 "$MEMSTATE" diff --fail-on peak_footprint=+10% "$d/64.json" "$d/256.json"
+	assert_output --partial "FAIL peak_footprint=+10%: total"
+	run -1 "$MEMSTATE" diff --fail-on touchn:peak_bytes.Ready=+700K "$d/64.json" "$d/256.json"
+	run -0 "$MEMSTATE" diff --fail-on peak_footprint=+4M --fail-on violations=+0 \
+		"$d/64.json" "$d/256.json"
+	assert_output --partial "ok peak_footprint=+4M"
+	run -0 "$MEMSTATE" diff --fail-on peak_footprint=+10% "$d/256.json" "$d/64.json"
+	run -0 "$MEMSTATE" diff --markdown "$d/64.json" "$d/256.json"
+	assert_output --regexp '\| `peak_bytes.Ready` \| [0-9.]+ KiB \| [0-9.]+ MiB \| \+[0-9.]+ (KiB|MiB) \| \+[0-9.]+% \|'
+	assert_output --partial '#### touchn #1 (pid'
+}
+
+@test "violations=+0 catches a new violation; the kind shows in the diff" {
+	local d=$BATS_FILE_TMPDIR
+	run -0 "$MEMSTATE" diff --fail-on violations=+0 "$d/small.json" "$d/small.json"
+	run -1 "$MEMSTATE" diff --fail-on violations=+0 "$d/small.json" "$d/double.json"
+	assert_output --partial "FAIL violations=+0: total, 0 -> 1"
+	assert_output --regexp 'violations.double-free +0 +1 +\+1 +new'
+	run -1 "$MEMSTATE" diff --fail-on violations.double-free=+0 "$d/small.json" "$d/double.json"
+	run -0 "$MEMSTATE" diff --fail-on violations.illegal-transition=+0 "$d/small.json" \
+		"$d/double.json"
+	# check's own verdict and its limit agree
+	run -1 "$MEMSTATE" check --limit violations=0 "$d/double.json"
+	assert_output --partial "limit exceeded: violations = 1 > 0"
 }
