@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "diff.h"
-#include "jsonbuf.h"
+#include "lib/jsonbuf.h"
 
 /* ------------------------------------------------------------------ matching */
 

@@ -10,9 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "playback.h"
-#include "tracer/cli.h"
-#include "tracer/verdict.h"
+#include "export/playback.h"
+#include "cli.h"
+#include "verdict.h"
 
 static void usage(FILE *f)
 {
