@@ -244,7 +244,7 @@ static int keep_region(const struct ms_region *r, void *arg)
 	memset(k, 0, sizeof(*k));
 	k->pid = pr->pid;
 	k->r = *r;
-	if (r->stat && !ms_space_stat_info(pr->sp, r->stat, &si) && si.name)
+	if (r->stat && !ms_space_stat_info_locked(pr->sp, r->stat, &si) && si.name)
 		snprintf(k->stat, sizeof(k->stat), "%s", si.name);
 	return 0;
 }

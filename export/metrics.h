@@ -27,7 +27,7 @@
 
 #include "playback.h"
 
-#define MS_MX_SERIES	 256  /* points of a bytes-over-time series */
+#define MS_MX_SERIES	 256u /* points of a bytes-over-time series */
 #define MS_MX_MAX_GROUPS 4096 /* region groups kept per process (more: counted as "other") */
 
 /* Bytes per state over time, in buckets that double in width as the trace goes on. */

@@ -15,6 +15,30 @@
 #include "export/html.h"
 #include "verdict.h"
 
+int ms_cli_report_html(const char *path, bool html, const char *out)
+{
+	struct ms_mx_opts mo = {.keep = true};
+	struct ms_metrics *m;
+	char msg[1200];
+	int err;
+
+	if (!html)
+		return ms_usage_err("report", "-o is for --html");
+	if (!out)
+		return ms_usage_err("report", "--html needs -o FILE");
+	if (!strcmp(path, "-"))
+		return ms_usage_err("report",
+				    "--html reads the timeline twice: give a file, not -");
+	if (ms_mx_load(path, &mo, &m, msg, sizeof(msg)))
+		return ms_err("report: %s", msg);
+	if (!m->complete)
+		fprintf(stderr, "memstate report: warning: %s was cut short: shown up to its end\n",
+			m->name);
+	err = ms_html_report(out, path, m, msg, sizeof(msg));
+	ms_mx_free(m);
+	return err ? ms_err("report: %s", msg) : MS_EXIT_OK;
+}
+
 static void usage(FILE *f)
 {
 	fprintf(f,

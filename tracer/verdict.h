@@ -26,4 +26,7 @@ int ms_cli_expr_add(const char *cmd, const char *flag, const char *arg, bool gro
  */
 int ms_cli_limits(const struct ms_metrics *m, const struct ms_mx_expr *exprs, size_t n);
 
+/* report --html -o OUT TRACE (in cmd_diff.c, with diff's page). An exit status. */
+int ms_cli_report_html(const char *path, bool html, const char *out);
+
 #endif /* MEMSTATE_TRACER_VERDICT_H */
