@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <getopt.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +38,37 @@ int ms_cli_report_html(const char *path, bool html, const char *out)
 	err = ms_html_report(out, path, m, msg, sizeof(msg));
 	ms_mx_free(m);
 	return err ? ms_err("report: %s", msg) : MS_EXIT_OK;
+}
+
+/* One timeline measured on its own thread: BASE and NEW are read side by side. */
+struct load {
+	const char *path;	     /* the timeline */
+	const struct ms_mx_opts *mo; /* what to keep */
+	struct ms_metrics *m;	     /* result */
+	int err;		     /* ms_mx_load()'s */
+	char msg[1200];		     /* its line */
+};
+
+static void *load_thread(void *arg)
+{
+	struct load *l = arg;
+
+	l->err = ms_mx_load(l->path, l->mo, &l->m, l->msg, sizeof(l->msg));
+	return NULL;
+}
+
+/* Measure both; stdin cannot be read twice but may be one of them. 0 or the first error. */
+static int load_both(struct load *a, struct load *b)
+{
+	pthread_t t;
+	bool threaded = !pthread_create(&t, NULL, load_thread, a);
+
+	if (!threaded)
+		load_thread(a);
+	load_thread(b);
+	if (threaded)
+		pthread_join(t, NULL);
+	return a->err ? a->err : b->err;
 }
 
 static void usage(FILE *f)
@@ -142,10 +174,17 @@ int ms_cmd_diff(int argc, char **argv)
 	if (!strcmp(argv[optind], "-") && !strcmp(argv[optind + 1], "-"))
 		return ms_usage_err("diff", "only one of BASE and NEW can be stdin");
 	mo.keep = html;
-	if (ms_mx_load(argv[optind], &mo, &base, msg, sizeof(msg)) ||
-	    ms_mx_load(argv[optind + 1], &mo, &now, msg, sizeof(msg))) {
-		ret = ms_err("diff: %s", msg);
-		goto out;
+	{
+		struct load a = {.path = argv[optind], .mo = &mo},
+			    b = {.path = argv[optind + 1], .mo = &mo};
+
+		err = load_both(&a, &b);
+		base = a.m;
+		now = b.m;
+		if (err) {
+			ret = ms_err("diff: %s", a.err ? a.msg : b.msg);
+			goto out;
+		}
 	}
 	if (!base->complete)
 		fprintf(stderr,
