@@ -927,10 +927,14 @@ static void draw(struct svg *g)
 	unsigned W = g->o->width, H = g->o->height;
 	char peak[32];
 
+	if (!g->o->embed)
+		ms_jb_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+			      "<svg xmlns=\"http://www.w3.org/2000/svg\"");
+	else /* inside HTML the parser knows SVG; the page names no URL at all */
+		ms_jb_puts(b, "<svg class=\"map\"");
 	put_fmt(b,
-		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%u\" height=\"%u\" "
-		"viewBox=\"0 0 %u %u\" font-family=\"sans-serif\" font-size=\"11\">\n",
+		" width=\"%u\" height=\"%u\" viewBox=\"0 0 %u %u\" font-family=\"sans-serif\" "
+		"font-size=\"11\">\n",
 		W, H, W, H);
 	ms_jb_puts(b, "<title>memstate: ");
 	put_text(b, g->title);
