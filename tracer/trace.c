@@ -589,6 +589,32 @@ static bool api_matches(const struct ms_event *ev, const struct ms_sysrec *r, ch
 	return true;
 }
 
+/*
+ * A jemalloc hook's syscalls: the hook runs the allocator's own OS layer (or the program's
+ * hooks), whose syscalls are not one per hook (an aligned alloc maps, unmaps and trims), so
+ * every memory syscall the thread made inside the hook is its own: the hook's declared
+ * transition stands for them all. At the window's edges (clock slack) only syscalls over
+ * the hook's own range are taken.
+ */
+static void claim_hook_syscalls(struct tidq *q, const struct ms_event *ev)
+{
+	uint64_t b = ev->t_ns, e = ev->t_ns + ev->aux, s, end;
+
+	for (size_t i = 0; i < q->sys.n; i++) {
+		struct item *it = dq_at(&q->sys, i);
+
+		if (it->t > e + SLACK_NS)
+			break;
+		if (it->t + SLACK_NS < b || it->claimed)
+			continue;
+		if (it->t >= b && it->t <= e)
+			it->claimed = true;
+		else if (sys_range(&it->u.sys, &s, &end) && s < ev->addr + ev->len &&
+			 ev->addr < end)
+			it->claimed = true;
+	}
+}
+
 static void apply_api(struct ms_trace *t, struct item *it)
 {
 	struct ms_event *ev = &it->u.ev;
@@ -608,7 +634,9 @@ static void apply_api(struct ms_trace *t, struct item *it)
 	 * reads) may reach a neighbour's syscall: one that matches what this call does is
 	 * taken first; another of the same kind strictly inside it is a mismatch.
 	 */
-	if (q && !(ev->flags & MS_EVF_NOTE)) {
+	if (q && ev->source == MS_SRC_JEMALLOC) {
+		claim_hook_syscalls(q, ev);
+	} else if (q && !(ev->flags & MS_EVF_NOTE)) {
 		uint64_t b = ev->t_ns, e = ev->t_ns + ev->aux;
 		unsigned want = api_syscall(ev) >= 0, got = 0;
 		char other[160];

@@ -1,0 +1,106 @@
+#!/usr/bin/env bats
+# jemalloc programs traced through their extent hooks (libmemstate-jemalloc.so, preloaded
+# by memstate run): detection by DT_NEEDED and LD_PRELOAD, --alloc jemalloc|none, every
+# hook an operation of source "jemalloc" whose syscalls are not counted twice, arenas made
+# with arenas.create and the huge arena covered, zero violations on real programs.
+
+load helpers
+
+PROGS=$BUILD/tests/progs
+LIBJE=$(ls /usr/lib/*/libjemalloc.so.2 2>/dev/null | head -1)
+
+require_jemalloc() {
+	[ -x "$PROGS/je_mthreads" ] && [ -n "$LIBJE" ] && return 0
+	skip "libjemalloc2/libjemalloc-dev are not installed (make deps)"
+}
+
+# hooks_summary FILE: "violations=N lost=N" then one "op result count" line per hook kind.
+hooks_summary() {
+	python3 - "$1" <<'PY'
+import json, sys, collections
+d = json.load(open(sys.argv[1]))
+c = collections.Counter((e["op"], e.get("result")) for e in d["events"]
+                        if e["source"] == "jemalloc")
+print("violations=%d lost=%d" % (d["summary"]["violations"], d["summary"]["dropped_events"]))
+for (op, res), n in sorted(c.items()):
+    print(op, res, n)
+PY
+}
+
+@test "a program linking libjemalloc: hooks recorded, zero violations (eBPF)" {
+	require_root_bpf
+	require_jemalloc
+	run -0 --separate-stderr "$MEMSTATE" run -q -o "$BATS_TEST_TMPDIR/t.json" -- \
+		"$PROGS/je_mthreads"
+	assert_output --partial "checksum"
+	run -0 hooks_summary "$BATS_TEST_TMPDIR/t.json"
+	assert_line "violations=0 lost=0"
+	assert_line --regexp "^extentAlloc 0 [0-9]+$"
+	assert_line --regexp "^extentSplit 0 [0-9]+$"
+	assert_line --regexp "^extentMerge 0 [0-9]+$"
+}
+
+@test "the same program's checksum is unchanged by the adapter" {
+	require_jemalloc
+	run -0 "$PROGS/je_mthreads"
+	local want=$output
+	run -0 --separate-stderr "$MEMSTATE" run -q --capture ptrace -- "$PROGS/je_mthreads"
+	assert_output "$want"
+}
+
+@test "the hooks' own syscalls are not counted twice" {
+	require_root_bpf
+	require_jemalloc
+	run -0 --separate-stderr "$MEMSTATE" run -q -o "$BATS_TEST_TMPDIR/t.json" -- \
+		"$PROGS/je_huge" 2
+	# Every huge extent (>= 16 MiB) is mapped by the alloc hook alone: no syscall event
+	# of that size survives, and the hook's allocs are there.
+	run -0 json_query "$BATS_TEST_TMPDIR/t.json" '
+big = [e for e in d["events"] if e["len"] >= 16 << 20 and e.get("kind") != "file"
+       and e["op"] not in ("pageFault", "fileMap")]
+sorted(set((e["source"], e["op"]) for e in big))'
+	[[ $output != *"'syscall'"* ]] || fail "$output"
+	[[ $output == *"('jemalloc', 'extentAlloc')"* ]] || fail "$output"
+}
+
+@test "huge allocations go through the wrapped huge arena; purges recorded" {
+	require_jemalloc
+	run -0 --separate-stderr "$MEMSTATE" run -q --capture ptrace -o "$BATS_TEST_TMPDIR/t.json" \
+		-- "$PROGS/je_huge" 3
+	run -0 hooks_summary "$BATS_TEST_TMPDIR/t.json"
+	assert_line "violations=0 lost=0"
+	assert_line --regexp "^extentPurgeForced 0 [0-9]+$"
+	assert_line --regexp "^extentDalloc 1 [0-9]+$"
+}
+
+@test "arenas.create, with default hooks and with the program's own: wrapped, destroyed" {
+	require_jemalloc
+	run -0 --separate-stderr "$MEMSTATE" run -q --capture ptrace -o "$BATS_TEST_TMPDIR/t.json" \
+		-- "$PROGS/je_arena"
+	assert_output --regexp "^arenas [0-9]+ [0-9]+ own hooks ran$"
+	run -0 hooks_summary "$BATS_TEST_TMPDIR/t.json"
+	assert_line "violations=0 lost=0"
+	assert_line --regexp "^extentDestroy 0 [0-9]+$"
+}
+
+@test "python3 under LD_PRELOAD=libjemalloc.so.2: detected, zero violations" {
+	require_jemalloc
+	LD_PRELOAD=$LIBJE run -0 --separate-stderr "$MEMSTATE" run -q --capture ptrace \
+		-o "$BATS_TEST_TMPDIR/t.json" -- python3 -c 'x = [bytearray(70000) for i in range(2000)]'
+	run -0 hooks_summary "$BATS_TEST_TMPDIR/t.json"
+	assert_line "violations=0 lost=0"
+	assert_line --regexp "^extentAlloc 0 [0-9]+$"
+}
+
+@test "--alloc none traces syscalls only; --alloc jemalloc on a glibc program says why" {
+	require_jemalloc
+	run -0 --separate-stderr "$MEMSTATE" run -q --capture ptrace --alloc none \
+		-o "$BATS_TEST_TMPDIR/t.json" -- "$PROGS/je_huge" 1
+	run -0 hooks_summary "$BATS_TEST_TMPDIR/t.json"
+	assert_output "violations=0 lost=0"
+	run -0 --separate-stderr "$MEMSTATE" run -q --capture ptrace --alloc jemalloc \
+		-- "$PROGS/touchn" 1
+	[[ $stderr == *"no dynamically linked jemalloc"*"syscalls only"* ]] || fail "$stderr"
+	run -2 --separate-stderr "$MEMSTATE" run --alloc bogus -- true
+	[[ $stderr == *"--alloc must be auto, jemalloc or none"* ]] || fail "$stderr"
+}
