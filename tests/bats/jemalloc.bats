@@ -104,3 +104,27 @@ sorted(set((e["source"], e["op"]) for e in big))'
 	run -2 --separate-stderr "$MEMSTATE" run --alloc bogus -- true
 	[[ $stderr == *"--alloc must be auto, jemalloc or none"* ]] || fail "$stderr"
 }
+
+@test "memstate check recomputes a jemalloc timeline and agrees" {
+	require_jemalloc
+	run -0 --separate-stderr "$MEMSTATE" run -q --capture ptrace -o "$BATS_TEST_TMPDIR/t.json" \
+		-- "$PROGS/je_huge" 2
+	run -0 --separate-stderr "$MEMSTATE" check "$BATS_TEST_TMPDIR/t.json"
+	assert_output --partial "0 violations; agrees with the recorded timeline"
+}
+
+# The zoo: hooks driven in ways jemalloc never does, one violation kind each.
+@test "hook zoo: each wrong use is its violation, once, and check agrees" {
+	require_jemalloc
+	local k
+	for k in commit-committed decommit-uncommitted merge-commit-differs extent-bounds \
+		unknown-extent; do
+		run -0 --separate-stderr "$MEMSTATE" run -q --capture ptrace \
+			-o "$BATS_TEST_TMPDIR/$k.json" -- "$PROGS/je_zoo" "$k"
+		assert_output "$k done"
+		run -0 json_query "$BATS_TEST_TMPDIR/$k.json" '[v["kind"] for v in d["violations"]]'
+		assert_output "['$k']"
+		run -1 --separate-stderr "$MEMSTATE" check "$BATS_TEST_TMPDIR/$k.json"
+		assert_output --partial "agrees with the recorded timeline"
+	done
+}
