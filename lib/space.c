@@ -70,6 +70,7 @@ struct ms_space {
 	ms_space_full_fn on_full;
 	void *on_full_ctx;
 	struct ms_extents ext; /* jemalloc extents its hooks named (extent.h) */
+	uint64_t ext_learned;  /* bytes of extents learned from the map, ever */
 };
 
 static void account(struct ms_space *sp, const struct ms_node *n, int sign);
@@ -151,6 +152,7 @@ struct ms_space *ms_space_clone(struct ms_space *sp, const struct ms_space_opts 
 	}
 	if (ms_tree_reserve(&c->tree, sp->tree.count) || ms_ext_copy(&c->ext, &sp->ext))
 		goto fail;
+	c->ext_learned = sp->ext_learned;
 	for (const struct ms_node *n = ms_tree_first(&sp->tree); n; n = ms_tree_next(n)) {
 		m = ms_tree_node_take(&c->tree);
 		m->start = n->start;
@@ -926,14 +928,33 @@ static int check_extent(struct ms_space *sp, struct ms_event *ev)
 	return 0;
 }
 
+void ms_space_extent_totals(struct ms_space *sp, struct ms_extent_totals *out)
+{
+	uint64_t b[MS_STATE_COUNT];
+
+	memset(out, 0, sizeof(*out));
+	ms_space_lock(sp);
+	out->learned = sp->ext_learned;
+	for (size_t i = 0; i < sp->ext.n; i++) {
+		states_of(sp, sp->ext.v[i].start, sp->ext.v[i].end, b);
+		out->extents++;
+		out->bytes += sp->ext.v[i].end - sp->ext.v[i].start;
+		for (unsigned k = 0; k < MS_STATE_COUNT; k++)
+			out->state[k] += b[k];
+	}
+	ms_space_unlock(sp);
+}
+
 /* The registry after a committed extent operation (room was reserved by the check). */
 static void commit_extent(struct ms_space *sp, const struct ms_event *ev)
 {
 	struct pending *p = &sp->pend;
 	uint64_t s = ev->addr, e = ev->addr + ev->len, mid = ev->addr + ev->arg;
 
-	for (unsigned i = 0; i < p->nlearn; i++)
-		ms_ext_add(&sp->ext, p->learn[i][0], p->learn[i][1]);
+	for (unsigned i = 0; i < p->nlearn; i++) {
+		if (!ms_ext_add(&sp->ext, p->learn[i][0], p->learn[i][1]))
+			sp->ext_learned += p->learn[i][1] - p->learn[i][0];
+	}
 	if (ev->result || !p->apply)
 		return;
 	switch (ev->op) {
@@ -1173,6 +1194,7 @@ void ms_space_clear_locked(struct ms_space *sp)
 
 	sp->finger = NULL;
 	sp->ext.n = 0;
+	sp->ext_learned = 0;
 	for (n = ms_tree_first(&sp->tree); n; n = next) {
 		next = ms_tree_next(n);
 		account(sp, n, -1);

@@ -250,8 +250,11 @@ static bool tid_ok(struct chan *c, struct slot_view *v, uint32_t owner, uint32_t
 static bool sanitize(struct chan *c, struct slot_view *v, struct ms_event *ev, uint32_t owner,
 		     uint64_t now)
 {
-	if (v->source == MS_SRC_JEMALLOC ? !ms_op_is_extent(ev->op)
-					 : ev->op > MS_OP_HUGE_PAGE_COLLAPSE)
+	uint64_t resident = ev->from[0];
+
+	if (v->source == MS_SRC_JEMALLOC
+		    ? !ms_op_is_extent(ev->op) && ev->op != MS_CHAN_OP_ALLOC_MARK
+		    : ev->op > MS_OP_HUGE_PAGE_COLLAPSE)
 		return false;
 	ev->pid = owner;
 	if (!tid_ok(c, v, owner, ev->tid))
@@ -262,6 +265,8 @@ static bool sanitize(struct chan *c, struct slot_view *v, struct ms_event *ev, u
 	ev->violation = 0;
 	ev->seq = 0;
 	memset(ev->from, 0, sizeof(ev->from));
+	if (ev->op == MS_CHAN_OP_ALLOC_MARK)
+		ev->from[0] = resident; /* figures, only copied into the marks file */
 	ev->to = 0;
 	if (ev->t_ns > now)
 		ev->t_ns = now;

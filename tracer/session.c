@@ -555,6 +555,15 @@ int ms_session_finish(struct ms_session *s, const char *what)
 	if (s->live && ms_live_set_done)
 		ms_live_set_done(s->live);
 	err = ms_trace_finish(s->trace, s->o.quiet ? NULL : stderr, what);
+	if (s->o.alloc_marks) {
+		FILE *f = fopen(s->o.alloc_marks, "we");
+		int werr = f ? ms_trace_alloc_marks_write(s->trace, f, s->t0) : -errno;
+
+		if (f && fclose(f) && !werr)
+			werr = -errno;
+		if (werr)
+			return ms_err("writing %s failed: %s", s->o.alloc_marks, strerror(-werr));
+	}
 	if (s->o.go_marks) {
 		FILE *f = fopen(s->o.go_marks, "we");
 		int werr = f ? ms_trace_go_marks_write(s->trace, f, s->t0) : -errno;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bpf/go.h"
+#include "memstate/channel.h"
 #include "trace.h"
 #include "tui_hooks.h"
 
@@ -93,8 +94,10 @@ struct ms_trace {
 	struct ms_trace_stats st;
 	struct ms_go_mark *marks; /* Go: one per ReadMemStats, in order */
 	size_t nmarks, marks_cap;
-	uint64_t go_calls;    /* Go runtime calls applied */
-	uint64_t go_unplaced; /* sysAlloc/sysReserve whose mmap never came */
+	uint64_t go_calls;	      /* Go runtime calls applied */
+	uint64_t go_unplaced;	      /* sysAlloc/sysReserve whose mmap never came */
+	struct ms_alloc_mark *amarks; /* jemalloc: one per epoch refresh and at exit */
+	size_t namarks, amarks_cap;
 };
 
 static uint64_t mono_ns(void)
@@ -615,6 +618,70 @@ static void claim_hook_syscalls(struct tidq *q, const struct ms_event *ev)
 	}
 }
 
+/* jemalloc's stats at an epoch refresh, beside the map's figures at the same point. */
+static void alloc_mark(struct ms_trace *t, struct tproc *p, const struct ms_event *ev)
+{
+	struct ms_alloc_mark *mk;
+	struct ms_totals tot;
+
+	if (t->namarks == t->amarks_cap) {
+		size_t cap = t->amarks_cap ? 2 * t->amarks_cap : 16;
+		struct ms_alloc_mark *v = realloc(t->amarks, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		t->amarks = v;
+		t->amarks_cap = cap;
+	}
+	mk = &t->amarks[t->namarks++];
+	memset(mk, 0, sizeof(*mk));
+	mk->pid = ev->pid;
+	mk->tid = ev->tid;
+	mk->t_ns = ev->t_ns;
+	mk->seq = t->seq;
+	mk->mapped = ev->addr;
+	mk->retained = ev->len;
+	mk->active = ev->arg;
+	mk->resident = ev->from[0];
+	mk->at = ev->result >= 0 && ev->result <= 2 ? (uint32_t)ev->result : 0;
+	ms_space_extent_totals(p->sp, &mk->ext);
+	ms_space_totals(p->sp, &tot);
+	mk->prepared = tot.bytes[MS_PREPARED];
+	mk->ready = tot.bytes[MS_READY];
+}
+
+const struct ms_alloc_mark *ms_trace_alloc_marks(const struct ms_trace *t, size_t *n)
+{
+	*n = t->namarks;
+	return t->namarks ? t->amarks : NULL;
+}
+
+int ms_trace_alloc_marks_write(const struct ms_trace *t, FILE *f, uint64_t t0)
+{
+	for (size_t i = 0; i < t->namarks; i++) {
+		const struct ms_alloc_mark *m = &t->amarks[i];
+
+		fprintf(f,
+			"{\"mark\":%zu,\"at\":\"%s\",\"pid\":%u,\"tid\":%u,\"t_ns\":%" PRIu64
+			",\"seq\":%" PRIu64 ",\"jemalloc\":{\"mapped\":%" PRIu64
+			",\"retained\":%" PRIu64 ",\"active\":%" PRIu64 ",\"resident\":%" PRIu64
+			"},\"extents\":{\"count\":%" PRIu64 ",\"bytes\":%" PRIu64
+			",\"Reserved\":%" PRIu64 ",\"Prepared\":%" PRIu64 ",\"Ready\":%" PRIu64
+			",\"None\":%" PRIu64 ",\"learned\":%" PRIu64
+			"},\"process\":{\"Prepared\":%" PRIu64 ",\"Ready\":%" PRIu64 "}}\n",
+			i + 1,
+			m->at == 1   ? "wrap"
+			: m->at == 2 ? "exit"
+				     : "epoch",
+			m->pid, m->tid, m->t_ns > t0 ? m->t_ns - t0 : 0, m->seq, m->mapped,
+			m->retained, m->active, m->resident, m->ext.extents, m->ext.bytes,
+			m->ext.state[MS_RESERVED], m->ext.state[MS_PREPARED],
+			m->ext.state[MS_READY], m->ext.state[MS_NONE], m->ext.learned, m->prepared,
+			m->ready);
+	}
+	return fflush(f) ? -errno : 0;
+}
+
 static void apply_api(struct ms_trace *t, struct item *it)
 {
 	struct ms_event *ev = &it->u.ev;
@@ -628,6 +695,10 @@ static void apply_api(struct ms_trace *t, struct item *it)
 		dq_remove(&q->api, it);
 	if (!p)
 		return;
+	if (ev->op == MS_CHAN_OP_ALLOC_MARK) {
+		alloc_mark(t, p, ev);
+		return;
+	}
 	/*
 	 * The syscalls this thread made inside the call are the library's own. Calls of one
 	 * thread follow each other within microseconds, so the window's slack (two clock
@@ -1469,6 +1540,7 @@ void ms_trace_free(struct ms_trace *t)
 		free(t->procs[i]);
 	}
 	free(t->marks);
+	free(t->amarks);
 	free(t->procs);
 	free(t);
 }

@@ -76,7 +76,9 @@ static struct {
 	unsigned nwraps;
 	extent_hooks_t *dflt; /* jemalloc's default hooks, read before any wrap */
 	size_t hooks_mib[MIB_MAX], create_mib[MIB_MAX];
-	size_t hooks_miblen, create_miblen;
+	size_t epoch_mib[MIB_MAX];
+	size_t hooks_miblen, create_miblen, epoch_miblen;
+	bool marks;   /* --alloc-marks: stats at each epoch refresh and at exit */
 	bool on;      /* recording */
 	bool ptraced; /* the tracer is a ptrace one (TracerPid): never wait for it */
 } g = {.lock = PTHREAD_MUTEX_INITIALIZER, .setup = PTHREAD_MUTEX_INITIALIZER};
@@ -265,6 +267,35 @@ static extent_hooks_t *unwrap(extent_hooks_t *h)
 	return h;
 }
 
+/* ------------------------------------------------------------------ stats marks */
+
+/* jemalloc's stats as of the last epoch refresh, written in order with the hooks. */
+static void stats_mark(int at)
+{
+	size_t v[4] = {0}, len;
+	static const char *const names[4] = {"stats.mapped", "stats.retained", "stats.active",
+					     "stats.resident"};
+	struct ms_event ev = {.op = MS_CHAN_OP_ALLOC_MARK, .source = MS_SRC_JEMALLOC};
+
+	for (int i = 0; i < 4; i++) {
+		len = sizeof(v[i]);
+		if (g.mallctl(names[i], &v[i], &len, NULL, 0))
+			return; /* a jemalloc built without stats: no marks */
+	}
+	ev.addr = v[0];
+	ev.len = v[1];
+	ev.arg = v[2];
+	ev.from[0] = v[3];
+	ev.result = at; /* 0 an epoch refresh, 1 the wrap, 2 exit */
+	ev.pid = g.pid;
+	ev.tid = self_tid();
+	pthread_mutex_lock(&g.lock);
+	ev.t_ns = now_ns();
+	if (g.on)
+		ms_ring_push(g.ring, &ev);
+	pthread_mutex_unlock(&g.lock);
+}
+
 /* ------------------------------------------------------------------ mallctl interposed */
 
 /* Write (and read) an arena's hooks through jemalloc, wrapping and unwrapping. */
@@ -324,6 +355,13 @@ EXPORT int mallctl(const char *name, void *oldp, size_t *oldlenp, void *newp, si
 		return create_ctl(NULL, 0, oldp, oldlenp, newp, newlen);
 	if (g.on && name && is_hooks_name(name))
 		return hooks_ctl(NULL, 0, name, oldp, oldlenp, newp, newlen);
+	if (g.on && g.marks && newp && name && !strcmp(name, "epoch")) {
+		int ret = g.mallctl(name, oldp, oldlenp, newp, newlen);
+
+		if (!ret)
+			stats_mark(0);
+		return ret;
+	}
 	return g.mallctl(name, oldp, oldlenp, newp, newlen);
 }
 
@@ -342,6 +380,14 @@ EXPORT int mallctlbymib(const size_t *mib, size_t miblen, void *oldp, size_t *ol
 	if (g.on && miblen == g.hooks_miblen && miblen == 3 && mib[0] == g.hooks_mib[0] &&
 	    mib[2] == g.hooks_mib[2])
 		return hooks_ctl(mib, miblen, NULL, oldp, oldlenp, newp, newlen);
+	if (g.on && g.marks && newp && miblen == g.epoch_miblen &&
+	    !memcmp(mib, g.epoch_mib, miblen * sizeof(*mib))) {
+		int ret = g.bymib(mib, miblen, oldp, oldlenp, newp, newlen);
+
+		if (!ret)
+			stats_mark(0);
+		return ret;
+	}
 	return g.bymib(mib, miblen, oldp, oldlenp, newp, newlen);
 }
 
@@ -490,7 +536,29 @@ __attribute__((constructor)) static void adapter_init(void)
 	miblen = MIB_MAX;
 	if (!g.nametomib("arenas.create", g.create_mib, &miblen))
 		g.create_miblen = miblen;
+	miblen = MIB_MAX;
+	if (!g.nametomib("epoch", g.epoch_mib, &miblen))
+		g.epoch_miblen = miblen;
+	g.marks = getenv("MEMSTATE_ALLOC_MARKS") != NULL;
 	g.on = true;
 	pthread_atfork(NULL, NULL, fork_child);
 	wrap_all();
+	if (g.marks) { /* what jemalloc held when its hooks were wrapped */
+		uint64_t e = 1;
+		size_t len = sizeof(e);
+
+		if (!g.mallctl("epoch", &e, &len, &e, sizeof(e)))
+			stats_mark(1);
+	}
+}
+
+/* The last mark: jemalloc's stats as the program ends. */
+__attribute__((destructor)) static void adapter_fini(void)
+{
+	uint64_t e = 1;
+	size_t len = sizeof(e);
+
+	if (g.on && g.marks && g.pid == (uint32_t)getpid() &&
+	    !g.mallctl("epoch", &e, &len, &e, sizeof(e)))
+		stats_mark(2);
 }

@@ -128,3 +128,62 @@ sorted(set((e["source"], e["op"]) for e in big))'
 		assert_output --partial "agrees with the recorded timeline"
 	done
 }
+
+# alloc_marks_match MARKS TIMELINE: per process, at every mark, stats.mapped + stats.retained
+# minus the bytes of the extents the hooks named (extents.bytes - extents.learned) equals its
+# value at the wrap mark plus the metadata blocks jemalloc mapped since without hooks (its
+# global base, docs/jemalloc.md: anonymous mmaps of whole 2 MiB multiples in the syscall
+# stream); no known extent holds unmapped bytes. "N marks match" or the differences.
+alloc_marks_match() {
+	python3 - "$1" "$2" <<'PY'
+import json, sys
+marks = [json.loads(l) for l in open(sys.argv[1])]
+events = json.load(open(sys.argv[2]))["events"]
+def base_growth(pid, s0, s1):
+    return sum(e["len"] for e in events
+               if e["pid"] == pid and s0 <= e["seq"] < s1 and e["source"] == "syscall"
+               and e["op"] == "sysAlloc" and e["len"] % (2 << 20) == 0)
+base, bad, wraps = {}, 0, 0
+for m in marks:
+    j, x = m["jemalloc"], m["extents"]
+    held = j["mapped"] + j["retained"] - (x["bytes"] - x["learned"])
+    if m["at"] == "wrap":
+        base[m["pid"]] = (held, m["seq"])
+        wraps += 1
+    elif m["pid"] not in base:
+        print("mark %d: pid %d has no wrap mark" % (m["mark"], m["pid"])); bad += 1
+    else:
+        want = base[m["pid"]][0] + base_growth(m["pid"], base[m["pid"]][1], m["seq"])
+        if held != want:
+            print("mark %d (%s): mapped+retained off by %d" % (m["mark"], m["at"], held - want))
+            bad += 1
+    if x["None"]:
+        print("mark %d: %d bytes of known extents unmapped" % (m["mark"], x["None"])); bad += 1
+if not wraps or len(marks) <= wraps:
+    print("marks: %d, of which %d at the wrap" % (len(marks), wraps)); bad += 1
+print("%d marks match" % len(marks) if not bad else "%d differences" % bad)
+PY
+}
+
+@test "--alloc-marks: mapped + retained moves with the hooks to the byte (retain true and false)" {
+	require_jemalloc
+	local conf
+	for conf in retain:true retain:false; do
+		MALLOC_CONF=$conf run -0 --separate-stderr "$MEMSTATE" run -q --capture ptrace \
+			--alloc-marks "$BATS_TEST_TMPDIR/m.jsonl" -o "$BATS_TEST_TMPDIR/t.json" -- \
+			"$PROGS/je_huge" 3
+		run -0 alloc_marks_match "$BATS_TEST_TMPDIR/m.jsonl" "$BATS_TEST_TMPDIR/t.json"
+		assert_output "8 marks match"
+		run -0 hooks_summary "$BATS_TEST_TMPDIR/t.json"
+		assert_line "violations=0 lost=0"
+	done
+}
+
+@test "--alloc-marks on the threaded program (eBPF): wrap and exit marks match" {
+	require_root_bpf
+	require_jemalloc
+	run -0 --separate-stderr "$MEMSTATE" run -q --alloc-marks "$BATS_TEST_TMPDIR/m.jsonl" \
+		-o "$BATS_TEST_TMPDIR/t.json" -- "$PROGS/je_mthreads"
+	run -0 alloc_marks_match "$BATS_TEST_TMPDIR/m.jsonl" "$BATS_TEST_TMPDIR/t.json"
+	assert_output "2 marks match"
+}

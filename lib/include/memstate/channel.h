@@ -25,6 +25,10 @@
 #define MS_CHAN_STAT_LEN  32	/* bytes per name, NUL included */
 #define MS_CHAN_RING_RECS 16384 /* events per slot ring */
 #define MS_CHAN_ENV	  "MEMSTATE_CHANNEL"
+/* A jemalloc slot's stats mark (--alloc-marks), not an operation: addr = stats.mapped,
+ * len = stats.retained, arg = stats.active, from[0] = stats.resident, stamped in order with
+ * the hooks. */
+#define MS_CHAN_OP_ALLOC_MARK 0xfe
 
 struct ms_chan_slot {
 	uint32_t owner;	     /* pid that claimed it, 0 when free */
