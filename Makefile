@@ -221,16 +221,22 @@ clean:
 # libmemstate-jemalloc.so: preloaded by `memstate run` into programs on a dynamic jemalloc
 # (docs/jemalloc.md). It carries the channel code it needs, and nothing that allocates.
 JE_ADAPTER := $(BUILD)/lib/libmemstate-jemalloc.so
-JE_ADAPTER_OBJS := $(BUILD)/obj/lib/jemalloc/adapter.o $(BUILD)/obj/lib/channel.o \
-		   $(BUILD)/obj/lib/ring.o
+# Never sanitized: it is preloaded into programs that have no sanitizer runtime.
+JE_ADAPTER_OBJS := $(BUILD)/obj/jeadapter/lib/jemalloc/adapter.o \
+		   $(BUILD)/obj/jeadapter/lib/channel.o $(BUILD)/obj/jeadapter/lib/ring.o
 all: $(JE_ADAPTER)
 lib: $(JE_ADAPTER)
+
+$(BUILD)/obj/jeadapter/%.o: %.c
+	$(call msg,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(PROG_CFLAGS) -c $< -o $@
 
 $(JE_ADAPTER): $(JE_ADAPTER_OBJS) lib/jemalloc/exports.map
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) -shared -Wl,-soname,libmemstate-jemalloc.so \
-		-Wl,--version-script=lib/jemalloc/exports.map $(LDFLAGS) -o $@ $(JE_ADAPTER_OBJS) -ldl $(LDLIBS)
+		-Wl,--version-script=lib/jemalloc/exports.map -o $@ $(JE_ADAPTER_OBJS) -ldl $(LDLIBS)
 
 # Test programs on jemalloc (tests/progs/je_*.c) link Debian's libjemalloc.
 $(BUILD)/tests/progs/je_%: $(BUILD)/obj/tests/progs/je_%.o

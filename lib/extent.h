@@ -2,8 +2,10 @@
 /*
  * The extent registry: the jemalloc extents a process's hooks have named (SPEC section 11),
  * so that the checker can tell a dalloc, destroy, split or merge of a known extent from one
- * of memory jemalloc never had. A sorted array of disjoint [start, end) ranges: extents are
- * few next to intervals (jemalloc maps in megabytes), and lookups are binary searches.
+ * of memory jemalloc never had. Disjoint [start, end) ranges in the red-black tree of the
+ * shadow map (tree.h): a busy program splits and merges tens of thousands of times a
+ * second over thousands of extents, so every operation is O(log n) (a sorted array's
+ * memmove was most of the tracer's time).
  *
  * Not thread-safe: the owning space's lock covers it. Changes that may need memory are
  * preceded by ms_ext_reserve() in the check step, so that the commit step cannot fail.
@@ -15,18 +17,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct ms_extent {
-	uint64_t start; /* first byte */
-	uint64_t end;	/* one past the last */
-};
+#include "tree.h"
 
+/* Zeroed is empty. */
 struct ms_extents {
-	struct ms_extent *v; /* sorted by start, disjoint */
-	size_t n, cap;
+	struct ms_tree t; /* one node per extent: start, end */
 };
 
-/* Free the array (the struct itself is the caller's). */
+/* Free the nodes (the struct itself is the caller's). */
 void ms_ext_destroy(struct ms_extents *x);
+/* Extents registered. */
+size_t ms_ext_count(const struct ms_extents *x);
+/* Iterate: the first extent, the one after n; NULL at the end. */
+const struct ms_node *ms_ext_first(const struct ms_extents *x);
+const struct ms_node *ms_ext_next(const struct ms_node *n);
+/* Forget them all. */
+void ms_ext_clear(struct ms_extents *x);
 /* Room for `more` additions: 0 or -ENOMEM. */
 int ms_ext_reserve(struct ms_extents *x, size_t more);
 /* Copy src into dst (dst empty or destroyed): 0 or -ENOMEM. */

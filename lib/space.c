@@ -935,10 +935,10 @@ void ms_space_extent_totals(struct ms_space *sp, struct ms_extent_totals *out)
 	memset(out, 0, sizeof(*out));
 	ms_space_lock(sp);
 	out->learned = sp->ext_learned;
-	for (size_t i = 0; i < sp->ext.n; i++) {
-		states_of(sp, sp->ext.v[i].start, sp->ext.v[i].end, b);
+	for (const struct ms_node *n = ms_ext_first(&sp->ext); n; n = ms_ext_next(n)) {
+		states_of(sp, n->start, n->end, b);
 		out->extents++;
-		out->bytes += sp->ext.v[i].end - sp->ext.v[i].start;
+		out->bytes += n->end - n->start;
 		for (unsigned k = 0; k < MS_STATE_COUNT; k++)
 			out->state[k] += b[k];
 	}
@@ -1193,7 +1193,7 @@ void ms_space_clear_locked(struct ms_space *sp)
 	struct ms_node *n, *next;
 
 	sp->finger = NULL;
-	sp->ext.n = 0;
+	ms_ext_clear(&sp->ext);
 	sp->ext_learned = 0;
 	for (n = ms_tree_first(&sp->tree); n; n = next) {
 		next = ms_tree_next(n);

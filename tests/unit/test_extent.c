@@ -122,13 +122,24 @@ TEST_BEGIN(test_extent_random_against_model)
 		if (test_state.failures)
 			break;
 	}
-	/* The array is sorted and disjoint and holds the model's extents. */
-	for (size_t i = 1; i < x.n; i++)
-		expect_true(x.v[i - 1].end <= x.v[i].start, "sorted, disjoint at %zu", i);
-	for (size_t i = 0; i < x.n; i++)
-		expect_true(
-			m_has((int)((x.v[i].start - BASE) / PG), (int)((x.v[i].end - BASE) / PG)),
-			"extent %zu in the model", i);
+	/* The registry is sorted and disjoint and holds the model's extents, all of them. */
+	{
+		const struct ms_node *n, *prev = NULL;
+		size_t count = 0;
+		int starts = 0;
+
+		for (n = ms_ext_first(&x); n; prev = n, n = ms_ext_next(n), count++) {
+			expect_true(!prev || prev->end <= n->start, "sorted, disjoint at %zu",
+				    count);
+			expect_true(
+				m_has((int)((n->start - BASE) / PG), (int)((n->end - BASE) / PG)),
+				"extent %zu in the model", count);
+		}
+		for (int i = 0; i < NP; i++)
+			starts += own[i] == i;
+		expect_u64_eq(count, (uint64_t)starts, "as many extents as the model");
+		expect_u64_eq(ms_ext_count(&x), count, "count");
+	}
 	ms_ext_destroy(&x);
 }
 TEST_END
