@@ -70,6 +70,7 @@ sorted(set((e["source"], e["op"]) for e in big))'
 	run -0 hooks_summary "$BATS_TEST_TMPDIR/t.json"
 	assert_line "violations=0 lost=0"
 	assert_line --regexp "^extentPurgeForced 0 [0-9]+$"
+	assert_line --regexp "^extentPurgeLazy 0 [0-9]+$"
 	assert_line --regexp "^extentDalloc 1 [0-9]+$"
 }
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
  * jemalloc with huge allocations (at or above opt.oversize_threshold: the huge arena) and
- * both purges: dirty pages decay at once (purge_lazy, MADV_FREE), muzzy ones after a few
- * milliseconds (purge_forced). `epoch` is refreshed after each phase (the marks of
+ * both purges: dirty pages decay within a millisecond (purge_lazy, MADV_FREE), muzzy ones
+ * after a few milliseconds (purge_forced). `epoch` is refreshed after each phase (the marks of
  * --alloc-marks). argv[1]: rounds (default 8).
  */
 #include <jemalloc/jemalloc.h>
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <time.h>
 
-const char *malloc_conf = "dirty_decay_ms:0,muzzy_decay_ms:5";
+const char *malloc_conf = "dirty_decay_ms:1,muzzy_decay_ms:5";
 
 static void refresh(void)
 {
