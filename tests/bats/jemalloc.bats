@@ -86,8 +86,17 @@ sorted(set((e["source"], e["op"]) for e in big))'
 
 @test "python3 under LD_PRELOAD=libjemalloc.so.2: detected, zero violations" {
 	require_jemalloc
-	LD_PRELOAD=$LIBJE run -0 --separate-stderr "$MEMSTATE" run -q --capture ptrace \
-		-o "$BATS_TEST_TMPDIR/t.json" -- python3 -c 'x = [bytearray(70000) for i in range(2000)]'
+	if [[ $BUILD == *asan* ]]; then
+		# An ASan memstate cannot itself run with jemalloc preloaded: the program's shell
+		# preloads it, behind the adapter that --alloc jemalloc puts first.
+		run -0 --separate-stderr "$MEMSTATE" run -q --capture ptrace --alloc jemalloc \
+			-o "$BATS_TEST_TMPDIR/t.json" -- sh -c "LD_PRELOAD=\$LD_PRELOAD:$LIBJE exec \
+			python3 -c 'x = [bytearray(70000) for i in range(2000)]'"
+	else
+		LD_PRELOAD=$LIBJE run -0 --separate-stderr "$MEMSTATE" run -q --capture ptrace \
+			-o "$BATS_TEST_TMPDIR/t.json" -- \
+			python3 -c 'x = [bytearray(70000) for i in range(2000)]'
+	fi
 	run -0 hooks_summary "$BATS_TEST_TMPDIR/t.json"
 	assert_line "violations=0 lost=0"
 	assert_line --regexp "^extentAlloc 0 [0-9]+$"
@@ -141,9 +150,18 @@ import json, sys
 marks = [json.loads(l) for l in open(sys.argv[1])]
 events = json.load(open(sys.argv[2]))["events"]
 def base_growth(pid, s0, s1):
-    return sum(e["len"] for e in events
-               if e["pid"] == pid and s0 <= e["seq"] < s1 and e["source"] == "syscall"
-               and e["op"] == "sysAlloc" and e["len"] % (2 << 20) == 0)
+    # Blocks still mapped: an mmap the syscall stream saw unmapped again (a hook's aligned
+    # alloc retrying at the edge of its window) is no block.
+    live = {}
+    for e in events:
+        if e["pid"] != pid or not (s0 <= e["seq"] < s1) or e["source"] != "syscall":
+            continue
+        if e["op"] == "sysAlloc" and e["len"] % (2 << 20) == 0:
+            live[e["addr"]] = e["len"]
+        elif e["op"] == "sysFree":
+            for a in [a for a, n in live.items() if a < e["addr"] + e["len"] and e["addr"] < a + n]:
+                del live[a]
+    return sum(live.values())
 base, bad, wraps = {}, 0, 0
 for m in marks:
     j, x = m["jemalloc"], m["extents"]
