@@ -268,7 +268,7 @@ static void on_event(struct pf *f, const struct ms_tl_item *it, const struct ms_
 		PUTL(&f->b, "}}");
 	}
 	if (ops && ev->op != MS_OP_PAGE_FAULT) {
-		uint64_t dur = ev->source == MS_SRC_API && ev->op < MS_OP_PROC_FORK ? ev->aux : 0;
+		uint64_t dur = ev->source == MS_SRC_API && !ms_op_is_proc(ev->op) ? ev->aux : 0;
 
 		ev_head(f, ms_op_name(ev->op), "op", "X", t, ev->pid, ev->tid);
 		PUTL(&f->b, ",\"dur\":");

@@ -320,7 +320,7 @@ static int pass1_event(struct svg *g, struct lays *ls, const struct ms_event *ev
 	if (!(l = lay_get(ls, ev->pid, true)))
 		return -ENOMEM;
 	l->pn.events++;
-	if (ev->op < MS_OP_PROC_FORK && ev->op != MS_OP_PAGE_FAULT && ev->to != MS_NONE &&
+	if (!ms_op_is_proc(ev->op) && ev->op != MS_OP_PAGE_FAULT && ev->to != MS_NONE &&
 	    ev->to < MS_STATE_COUNT && ev->len && !ev->result)
 		return add_extent(&l->pn, ev->addr,
 				  ev->addr + ev->len < ev->addr ? UINT64_MAX : ev->addr + ev->len);

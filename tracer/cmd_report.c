@@ -363,7 +363,7 @@ static void on_event(struct report *rp, struct ms_tlp *p, const struct ms_tl_ite
 		return;
 	q->by_op[ev->op]++;
 	q->by_src[ev->source]++;
-	if (ev->op < MS_OP_PROC_FORK && (ev->flags & MS_EVF_FAILED))
+	if (!ms_op_is_proc(ev->op) && (ev->flags & MS_EVF_FAILED))
 		q->failed++;
 	if (ev->op == MS_OP_PAGE_FAULT && (ev->flags & MS_EVF_INFERRED))
 		q->first_touch++;
@@ -401,7 +401,7 @@ static void on_event(struct report *rp, struct ms_tlp *p, const struct ms_tl_ite
 	}
 	if (ev->op == MS_OP_PROC_EXEC)
 		retire_all(rp, q, false);
-	if (ev->op < MS_OP_PROC_FORK && ev->len && !(ev->flags & MS_EVF_FAILED)) {
+	if (!ms_op_is_proc(ev->op) && ev->len && !(ev->flags & MS_EVF_FAILED)) {
 		s = ev->addr;
 		e = ev->addr + ev->len < ev->addr ? UINT64_MAX : ev->addr + ev->len;
 		creates = ev->to != MS_NONE && ev->to < MS_STATE_COUNT && ev->from[MS_NONE] &&

@@ -91,6 +91,21 @@ int ms_session_option(struct ms_session_opts *o, int argc, char **argv, int *i)
 		o->go = 1;
 	} else if (!strcmp(a, "--no-go")) {
 		o->go = 0;
+	} else if ((v = opt_value(argc, argv, i, "--alloc"))) {
+		if (!strcmp(v, "jemalloc"))
+			o->alloc = 1;
+		else if (!strcmp(v, "none"))
+			o->alloc = 0;
+		else if (!strcmp(v, "auto"))
+			o->alloc = -1;
+		else
+			return ms_usage_err(o->cmd,
+					    "--alloc must be auto, jemalloc or none, not '%s'", v),
+			       -1;
+	} else if ((v = opt_value(argc, argv, i, "--alloc-marks"))) {
+		if (!*v)
+			return ms_usage_err(o->cmd, "--alloc-marks needs a file"), -1;
+		o->alloc_marks = v;
 	} else if ((v = opt_value(argc, argv, i, "--go-marks"))) {
 		if (!*v)
 			return ms_usage_err(o->cmd, "--go-marks needs a file"), -1;
@@ -155,6 +170,11 @@ void ms_session_usage(FILE *f)
 		"      --no-go           trace a Go program by its syscalls alone\n"
 		"      --go-marks FILE   write each runtime.ReadMemStats as a JSON line: the\n"
 		"                        map's Prepared/Ready bytes the runtime accounts\n"
+		"      --alloc A         run: auto (default: jemalloc when the program links or\n"
+		"                        preloads a dynamic libjemalloc), jemalloc, or none;\n"
+		"                        jemalloc records its extent hooks (docs/jemalloc.md)\n"
+		"      --alloc-marks FILE  write jemalloc's stats at each epoch refresh and at\n"
+		"                        exit beside the map's figures, as JSON Lines\n"
 		"  -q, --quiet           no summary table at the end\n"
 		"  -v, --verbose         say which sources run and why\n"
 		"  -h, --help            this text\n");
@@ -365,6 +385,18 @@ int ms_session_child(struct ms_session *s)
 	} else {
 		unsetenv(MS_CHAN_ENV);
 	}
+	if (s->chan && s->o.alloc_preload) {
+		const char *old = getenv("LD_PRELOAD");
+		char buf[8192];
+
+		snprintf(buf, sizeof(buf), "%s%s%s", s->o.alloc_preload, old && *old ? ":" : "",
+			 old && *old ? old : "");
+		setenv("LD_PRELOAD", buf, 1);
+		if (s->o.alloc == 2)
+			setenv("MEMSTATE_ALLOC", "jemalloc", 1);
+		if (s->o.alloc_marks)
+			setenv("MEMSTATE_ALLOC_MARKS", "1", 1);
+	}
 	for (unsigned i = 0; i < s->nsrc; i++) {
 		if (s->src[i]->child_setup && s->src[i]->child_setup(s->state[i]))
 			return -1;
@@ -527,6 +559,15 @@ int ms_session_finish(struct ms_session *s, const char *what)
 	if (s->live)
 		ms_live_set_done(s->live);
 	err = ms_trace_finish(s->trace, s->o.quiet ? NULL : stderr, what);
+	if (s->o.alloc_marks) {
+		FILE *f = fopen(s->o.alloc_marks, "we");
+		int werr = f ? ms_trace_alloc_marks_write(s->trace, f, s->t0) : -errno;
+
+		if (f && fclose(f) && !werr)
+			werr = -errno;
+		if (werr)
+			return ms_err("writing %s failed: %s", s->o.alloc_marks, strerror(-werr));
+	}
 	if (s->o.go_marks) {
 		FILE *f = fopen(s->o.go_marks, "we");
 		int werr = f ? ms_trace_go_marks_write(s->trace, f, s->t0) : -errno;

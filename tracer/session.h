@@ -40,6 +40,10 @@ struct ms_session_opts {
 				     (--no-go), 1 asked for (--go: say why when impossible) */
 	const char *go_marks;  /* --go-marks FILE: ReadMemStats marks as JSON Lines */
 	const char *prog_path; /* run: the program about to be exec'd (Go detection) */
+	int alloc; /* allocator hooks: -1 auto (run), 0 none, 1 jemalloc found, 2 forced;
+				  auto means: when the program uses a dynamic jemalloc */
+	const char *alloc_marks;   /* --alloc-marks FILE: jemalloc stats beside memstate's */
+	const char *alloc_preload; /* run: the adapter to preload, NULL for none */
 };
 
 #define MS_MAX_SOURCES 4

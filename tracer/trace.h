@@ -24,6 +24,7 @@
 
 #include "memstate/timeline.h"
 #include "memstate/capture.h"
+#include "memstate/space.h"
 
 struct ms_live;
 struct ms_trace;
@@ -80,6 +81,19 @@ int ms_trace_verify_maps(struct ms_trace *t, uint32_t pid, FILE *f);
 
 /* Finish the timeline (closing sections) and print the summary table to f (may be NULL). */
 int ms_trace_finish(struct ms_trace *t, FILE *summary, const char *what);
+
+/* jemalloc (--alloc-marks): its stats at each epoch refresh and at exit, beside the map's. */
+struct ms_alloc_mark {
+	uint32_t pid, tid;
+	uint32_t at;				     /* 0 an epoch refresh, 1 the wrap, 2 exit */
+	uint64_t t_ns, seq;			     /* when, and the events applied before */
+	uint64_t mapped, retained, active, resident; /* jemalloc's stats.* */
+	struct ms_extent_totals ext;		     /* the registry's extents in the map */
+	uint64_t prepared, ready;		     /* the whole process's map */
+};
+const struct ms_alloc_mark *ms_trace_alloc_marks(const struct ms_trace *t, size_t *n);
+/* One JSON line per mark; t0 makes t_ns relative. 0 or -errno. */
+int ms_trace_alloc_marks_write(const struct ms_trace *t, FILE *f, uint64_t t0);
 
 /* Counters for tests and the summary. */
 struct ms_trace_stats {

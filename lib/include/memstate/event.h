@@ -20,12 +20,14 @@ extern "C" {
 #endif
 
 /* ms_event.flags */
-#define MS_EVF_WRITE	0x01 /* pageFault: a write access */
-#define MS_EVF_PRESENT	0x02 /* pageFault: protection fault on a present page */
-#define MS_EVF_INFERRED 0x04 /* pageFault: first touch of inferred Prepared memory (sysUsed) */
-#define MS_EVF_FAILED	0x08 /* the operation failed: result holds the errno */
-#define MS_EVF_NOTE	0x10 /* API: recorded with ms_note(), the caller made the syscalls */
-#define MS_EVF_SEED	0x20 /* state found at attach time (/proc/PID/maps), not an operation */
+#define MS_EVF_WRITE	 0x01 /* pageFault: a write access */
+#define MS_EVF_PRESENT	 0x02 /* pageFault: protection fault on a present page */
+#define MS_EVF_INFERRED	 0x04 /* pageFault: first touch of inferred Prepared memory (sysUsed) */
+#define MS_EVF_FAILED	 0x08 /* the operation failed: result holds the errno */
+#define MS_EVF_NOTE	 0x10 /* API: recorded with ms_note(), the caller made the syscalls */
+#define MS_EVF_SEED	 0x20 /* state found at attach time (/proc/PID/maps), not an operation */
+#define MS_EVF_COMMITTED 0x40 /* jemalloc alloc, split, merge: the extent is committed */
+#define MS_EVF_APART	 0x80 /* jemalloc merge: the second extent does not follow the first */
 
 struct ms_event {
 	uint64_t seq;		       /* order in the timeline; assigned by the space */
