@@ -412,7 +412,7 @@ static void on_event(struct report *rp, struct ms_tlp *p, const struct ms_tl_ite
 
 			m->ops++;
 			m->transitions += st->changed;
-			m->faults += ev->op == MS_OP_PAGE_FAULT;
+			m->faults += ms_event_is_fault(ev);
 			m->thp += ev->op == MS_OP_THP_COLLAPSE && !ev->result;
 		}
 		/* A free that left a region without any owned byte retires it. */

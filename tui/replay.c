@@ -409,7 +409,7 @@ static void apply(struct ms_replay *rp, size_t i)
 		if (rec->violation < MS_V_COUNT)
 			p->tot.by_kind[rec->violation]++;
 	}
-	if (rec->op == MS_OP_PAGE_FAULT)
+	if (ms_event_is_fault(rec))
 		p->tot.page_faults++;
 	if (rec->op == MS_OP_THP_COLLAPSE && !rec->result)
 		p->tot.thp_collapses++;

@@ -26,6 +26,10 @@ extern "C" {
 #define MS_EVF_FAILED	0x08 /* the operation failed: result holds the errno */
 #define MS_EVF_NOTE	0x10 /* API: recorded with ms_note(), the caller made the syscalls */
 #define MS_EVF_SEED	0x20 /* state found at attach time (/proc/PID/maps), not an operation */
+#define MS_EVF_LAZY	0x40 /* sysUnused by MADV_FREE: the pages stay resident, lazily free */
+#define MS_EVF_HUGE \
+	0x80 /* pageFault served by a transparent huge page: addr, len are the
+				huge page; a residency notice, not one more fault */
 
 struct ms_event {
 	uint64_t seq;		       /* order in the timeline; assigned by the space */
@@ -47,9 +51,17 @@ struct ms_event {
 	uint8_t flags;		       /* MS_EVF_* */
 	uint32_t aux;		       /* syscall: the syscall number; API: ns the syscall took
 					  (t_ns is taken before it); procExit: the signal */
+	int64_t resident_delta;	       /* resident bytes the operation added (or removed);
+					  filled by the space */
 };
 
-_Static_assert(sizeof(struct ms_event) == 96, "ms_event is a fixed-width wire record");
+_Static_assert(sizeof(struct ms_event) == 104, "ms_event is a fixed-width wire record");
+
+/* A page fault proper (a huge-page notice, MS_EVF_HUGE, only says which pages it filled). */
+static inline int ms_event_is_fault(const struct ms_event *ev)
+{
+	return ev->op == MS_OP_PAGE_FAULT && !(ev->flags & MS_EVF_HUGE);
+}
 
 /*
  * The event log: a bounded single-producer ring of ms_event that may live in private or
@@ -59,7 +71,7 @@ _Static_assert(sizeof(struct ms_event) == 96, "ms_event is a fixed-width wire re
  * standalone timeline writer does) or counts the event as dropped: never silent.
  */
 #define MS_RING_MAGIC	0x4d53524eu /* "MSRN" */
-#define MS_RING_VERSION 1
+#define MS_RING_VERSION 2	    /* 2: ms_event grew resident_delta */
 
 struct ms_ring {
 	uint32_t magic;	   /* MS_RING_MAGIC */
