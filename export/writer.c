@@ -500,6 +500,34 @@ int ms_tlw_region(struct ms_tl_writer *w, uint32_t pid, const struct ms_region *
 	return b->err;
 }
 
+/* --verify-maps: residency against the kernel's pagemap, every disagreement counted. */
+static void put_pagemap(struct ms_jbuf *b, const struct ms_res_check *c)
+{
+	PUTL(b, ",\"pagemap\":{\"checked\":");
+	ms_jb_u64(b, c->checked);
+	PUTL(b, ",\"memstate\":");
+	ms_jb_u64(b, c->memstate);
+	PUTL(b, ",\"kernel\":");
+	ms_jb_u64(b, c->kernel);
+	PUTL(b, ",\"differ\":");
+	ms_jb_u64(b, c->ndiffs);
+	PUTL(b, ",\"differ_bytes\":");
+	ms_jb_u64(b, c->diff_bytes);
+	PUTL(b, ",\"ranges\":[");
+	for (size_t i = 0; i < c->nkept; i++) {
+		PUTL(b, i ? ",{\"addr\":" : "{\"addr\":");
+		ms_jb_u64(b, c->diffs[i].start);
+		PUTL(b, ",\"len\":");
+		ms_jb_u64(b, c->diffs[i].end - c->diffs[i].start);
+		PUTL(b, ",\"memstate\":");
+		ms_jb_u64(b, c->diffs[i].memstate);
+		PUTL(b, ",\"kernel\":");
+		ms_jb_u64(b, c->diffs[i].kernel);
+		ms_jb_put(b, "}", 1);
+	}
+	PUTL(b, "]}");
+}
+
 int ms_tlw_process(struct ms_tl_writer *w, const struct ms_tl_process *p, const struct ms_totals *t,
 		   const struct ms_tl_stat *stats, unsigned nstats)
 {
@@ -540,6 +568,8 @@ int ms_tlw_process(struct ms_tl_writer *w, const struct ms_tl_process *p, const 
 		}
 		PUTL(b, "],\"summary\":{");
 		put_summary_body(b, t, p->dropped);
+		if (p->pagemap)
+			put_pagemap(b, p->pagemap);
 		ms_jb_put(b, "}", 1);
 	}
 	item_end(w);

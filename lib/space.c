@@ -1104,6 +1104,19 @@ static void res_fault(struct ms_space *sp, struct ms_event *ev)
 	}
 }
 
+uint64_t ms_space_resident_mask_locked(struct ms_space *sp, uint64_t addr, unsigned n)
+{
+	uint64_t page = addr >> page_shift(sp), mask = 0;
+
+	if (!sp->res.pages)
+		return 0;
+	for (unsigned i = 0; i < n && i < 64; i++) {
+		if (ms_rbits_test(&sp->res, page + i))
+			mask |= 1ull << i;
+	}
+	return mask;
+}
+
 int ms_space_resident_in_locked(struct ms_space *sp, uint64_t addr, uint64_t len,
 				uint64_t *resident, uint64_t *lazy_free)
 {
@@ -1144,10 +1157,16 @@ int ms_space_check_locked(struct ms_space *sp, struct ms_event *ev)
 		ev->to = MS_STATE_UNCHANGED;
 		return 0;
 	}
-	if (ev->op == MS_OP_PAGE_FAULT && (ev->flags & MS_EVF_HUGE)) {
-		/* A huge-page fault notice: residency only, the fault itself came before. */
+	if (ev->op == MS_OP_PAGE_FAULT && (ev->flags & (MS_EVF_HUGE | MS_EVF_SEED))) {
+		/* A fill notice: residency only. A huge-page fault (the fault itself came
+		 * before), or pages found present at attach time (pagemap). */
+		bool huge = ev->flags & MS_EVF_HUGE;
+
 		ev->to = MS_STATE_UNCHANGED;
-		if (!huge_range(sp, ev, &p->s, &p->e)) {
+		p->s = ev->addr & ~mask;
+		p->e = ev->addr + ev->len;
+		if (huge ? !huge_range(sp, ev, &p->s, &p->e)
+			 : (!ev->len || (ev->len & mask) || p->e <= p->s)) {
 			if (!ev->result)
 				ev->result = EINVAL;
 			return 0;
@@ -1155,7 +1174,7 @@ int ms_space_check_locked(struct ms_space *sp, struct ms_event *ev)
 		ev->addr = p->s;
 		ev->len = p->e - p->s;
 		walk_range(sp, ev, p->s, p->e, &w);
-		if (!huge_possible(sp, p->s, p->e)) {
+		if (huge && !huge_possible(sp, p->s, p->e)) {
 			p->apply = false; /* the kernel maps huge pages in anonymous memory only */
 			return 0;
 		}
@@ -1257,7 +1276,7 @@ static void log_event(struct ms_space *sp, const struct ms_event *ev)
 void ms_space_commit_locked(struct ms_space *sp, struct ms_event *ev)
 {
 	struct pending *p = &sp->pend;
-	bool huge = ev->op == MS_OP_PAGE_FAULT && (ev->flags & MS_EVF_HUGE);
+	bool huge = ev->op == MS_OP_PAGE_FAULT && (ev->flags & (MS_EVF_HUGE | MS_EVF_SEED));
 	uint64_t before[MS_STATE_COUNT], after[MS_STATE_COUNT], lazy0 = 0, lazy1;
 	bool res_range = p->re > p->rs && (ev->op != MS_OP_PAGE_FAULT || huge);
 	struct ms_node *n;

@@ -57,10 +57,13 @@ struct ms_event {
 
 _Static_assert(sizeof(struct ms_event) == 104, "ms_event is a fixed-width wire record");
 
-/* A page fault proper (a huge-page notice, MS_EVF_HUGE, only says which pages it filled). */
+/*
+ * A page fault proper. A pageFault flagged MS_EVF_HUGE (a huge-page fault's notice) or
+ * MS_EVF_SEED (pages present at attach time) only says which pages are resident.
+ */
 static inline int ms_event_is_fault(const struct ms_event *ev)
 {
-	return ev->op == MS_OP_PAGE_FAULT && !(ev->flags & MS_EVF_HUGE);
+	return ev->op == MS_OP_PAGE_FAULT && !(ev->flags & (MS_EVF_HUGE | MS_EVF_SEED));
 }
 
 /*

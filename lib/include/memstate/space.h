@@ -172,6 +172,8 @@ void ms_space_totals_locked(struct ms_space *sp, struct ms_totals *out);
 /* Resident and lazily free bytes in [addr, addr+len) (Prepared/Ready anonymous only). */
 int ms_space_resident_in_locked(struct ms_space *sp, uint64_t addr, uint64_t len,
 				uint64_t *resident, uint64_t *lazy_free);
+/* Pages [addr, addr + n pages) (n <= 64) that are resident, bit i for page i. */
+uint64_t ms_space_resident_mask_locked(struct ms_space *sp, uint64_t addr, unsigned n);
 /* Call fn for each interval in address order; stop early when fn returns non-zero. */
 int ms_space_foreach_region(struct ms_space *sp, int (*fn)(const struct ms_region *, void *),
 			    void *ctx);
