@@ -15,7 +15,7 @@
 
 #include "memstate/pagemap.h"
 
-#include "go.h"
+#include "bpf/go.h"
 #include "trace.h"
 #include "tui_hooks.h"
 
