@@ -316,6 +316,7 @@ static struct ms_space *space_for(struct ms_trace *t, struct tproc *p, struct ms
 		.seq_counter = &t->seq,
 		.on_full = space_full,
 		.on_full_ctx = p,
+		.no_residency = t->o.no_residency,
 	};
 
 	return parent ? ms_space_clone(parent, &o) : ms_space_new(&o);
@@ -1612,7 +1613,7 @@ static const char *base(const char *path)
 static void print_summary(struct ms_trace *t, FILE *f, const char *what)
 {
 	uint64_t events = 0, viol = 0, by_kind[MS_V_COUNT] = {0};
-	char a[16], b[16], c[16], d[16];
+	char a[16], b[16], c[16], d[16], e[16];
 
 	for (size_t i = 0; i < t->nprocs; i++) {
 		struct ms_totals tot;
@@ -1627,8 +1628,9 @@ static void print_summary(struct ms_trace *t, FILE *f, const char *what)
 		"memstate: %s; %zu process%s, %" PRIu64 " events, %" PRIu64 " violations, %" PRIu64
 		" lost\n",
 		what, t->nprocs, t->nprocs == 1 ? "" : "es", events, viol, t->st.lost);
-	fprintf(f, "  %-7s %-16s %10s %10s %10s %10s %8s %5s %8s %5s\n", "PID", "EXE", "RESERVED",
-		"PREPARED", "READY", "PEAK READY", "FAULTS", "THP", "EVENTS", "VIOL");
+	fprintf(f, "  %-7s %-16s %10s %10s %10s %10s %10s %8s %5s %8s %5s\n", "PID", "EXE",
+		"RESERVED", "PREPARED", "READY", "PEAK READY", "RESIDENT", "FAULTS", "THP",
+		"EVENTS", "VIOL");
 	for (size_t i = 0; i < t->nprocs; i++) {
 		struct tproc *p = t->procs[i];
 		struct ms_totals tot;
@@ -1640,13 +1642,16 @@ static void print_summary(struct ms_trace *t, FILE *f, const char *what)
 		}
 		ms_space_totals(p->sp, &tot);
 		fprintf(f,
-			"  %-7u %-16.16s %10s %10s %10s %10s %8" PRIu64 " %5" PRIu64 " %8" PRIu64
-			" %5" PRIu64 "\n",
+			"  %-7u %-16.16s %10s %10s %10s %10s %10s %8" PRIu64 " %5" PRIu64
+			" %8" PRIu64 " %5" PRIu64 "\n",
 			p->pid, base(p->exe), human(tot.bytes[MS_RESERVED], a, sizeof(a)),
 			human(tot.bytes[MS_PREPARED], b, sizeof(b)),
 			human(tot.bytes[MS_READY], c, sizeof(c)),
-			human(tot.peak_bytes[MS_READY], d, sizeof(d)), tot.page_faults,
-			tot.thp_collapses, tot.events, tot.violations);
+			human(tot.peak_bytes[MS_READY], d, sizeof(d)),
+			tot.residency ? human(tot.resident[MS_PREPARED] + tot.resident[MS_READY], e,
+					      sizeof(e))
+				      : "-",
+			tot.page_faults, tot.thp_collapses, tot.events, tot.violations);
 	}
 	if (t->st.maps_checked)
 		fprintf(f, "  map check: %" PRIu64 " process%s compared with /proc/PID/maps, %s\n",

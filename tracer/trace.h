@@ -34,6 +34,7 @@ struct ms_trace_opts {
 	bool seed_exec;		     /* at exec, seed what the kernel mapped (stack, bss...) */
 	uint64_t window_ns;	     /* how long records wait for slower sources (0: 30 ms) */
 	uint32_t page_size;	     /* 0: the system's */
+	bool no_residency;	     /* spaces do not track residency (SPEC section 8) */
 };
 
 struct ms_trace *ms_trace_new(const struct ms_trace_opts *opts);
