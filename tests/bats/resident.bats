@@ -81,3 +81,17 @@ thp = [e for e in d["events"] if e["op"] == "pageFault" and e.get("thp")]
 	[ -x "$SAMPLES/go/gophases" ] || skip "Go sample not built"
 	verified "$SAMPLES/go/gophases"
 }
+
+@test "report: resident figures and the Ready regions never touched" {
+	verified "$PROGS/resident" basic
+	run -0 "$MEMSTATE" report "$T"
+	assert_output --partial "resident: "
+	assert_output --partial "lazily free 16.0 KiB"
+	assert_output --partial "most Ready bytes never touched"
+	run -0 "$MEMSTATE" report --json "$T"
+	echo "$output" >"$BATS_TEST_TMPDIR/r.json"
+	run -0 json_query "$BATS_TEST_TMPDIR/r.json" '
+r = d["processes"][0]["resident"]
+(r["Prepared"], r["lazy_free"], len(r["top_ready_untouched"]) > 0)'
+	assert_output "(16384, 16384, True)"
+}
