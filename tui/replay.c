@@ -318,6 +318,11 @@ static void sample_bytes(struct ms_rp_proc *p)
 	memcpy(p->tot.bytes, st.bytes, sizeof(st.bytes));
 	p->tot.file_bytes = st.file_bytes;
 	p->tot.regions = st.regions;
+	memcpy(p->tot.resident, st.resident, sizeof(st.resident));
+	p->tot.lazy_free = st.lazy_free;
+	p->tot.residency = st.residency;
+	if (st.resident[MS_PREPARED] + st.resident[MS_READY] > p->tot.peak_resident)
+		p->tot.peak_resident = st.resident[MS_PREPARED] + st.resident[MS_READY];
 	for (unsigned s = 0; s < MS_STATE_COUNT; s++) {
 		if (st.bytes[s] > p->tot.peak_bytes[s])
 			p->tot.peak_bytes[s] = st.bytes[s];
