@@ -61,6 +61,7 @@ struct ms_tl_item {
 						 failed), kind, aux (syscall number) */
 			const char *stat;    /* the stat's name, NULL when none */
 			const char *message; /* the violation's message, NULL when none */
+			bool has_resident_delta; /* the event recorded resident_delta */
 		} event;
 		struct {
 			uint64_t seq;	     /* the event that broke the contract */

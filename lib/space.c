@@ -19,10 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "memstate/space.h"
 #include "extent.h"
+#include "resident.h"
 #include "tree.h"
 
 #define MS_MAX_STATS	 65535
@@ -46,6 +48,7 @@ struct pending {
 	bool tracked;		   /* pageFault: the page is in a tracked interval */
 	uint8_t nlearn;		   /* extent ops: extents learned from the map (pre-wrap) */
 	uint64_t learn[2][2];	   /* their [start, end) */
+	uint64_t rs, re;	   /* byte range whose residency the operation may change */
 	char msg[sizeof(((struct ms_violation *)0)->message)];
 };
 
@@ -71,10 +74,18 @@ struct ms_space {
 	void *on_full_ctx;
 	struct ms_extents ext; /* jemalloc extents its hooks named (extent.h) */
 	uint64_t ext_learned;  /* bytes of extents learned from the map, ever */
+	/* Residency (SPEC section 8): bits only inside anonymous Prepared/Ready intervals. */
+	bool res_on;			   /* tracked at all */
+	struct ms_rbits res;		   /* resident pages */
+	struct ms_rbits lazy;		   /* of which lazily free (MADV_FREE), a subset */
+	struct ms_rbits moved, moved_lazy; /* the pages of the range mremap just took away */
+	uint64_t resident[MS_STATE_COUNT]; /* resident bytes per state */
+	uint64_t lazy_bytes;		   /* lazily free bytes */
 };
 
 static void account(struct ms_space *sp, const struct ms_node *n, int sign);
 static void update_peaks(struct ms_space *sp);
+static void res_recount(struct ms_space *sp);
 
 /* ------------------------------------------------------------------ life cycle */
 
@@ -114,6 +125,11 @@ struct ms_space *ms_space_new(const struct ms_space_opts *opts)
 	sp->on_full = o.on_full;
 	sp->on_full_ctx = o.on_full_ctx;
 	sp->max_viol = o.max_violations ? o.max_violations : DEFAULT_MAX_VIOL;
+	sp->res_on = !o.no_residency;
+	ms_rbits_init(&sp->res);
+	ms_rbits_init(&sp->lazy);
+	ms_rbits_init(&sp->moved);
+	ms_rbits_init(&sp->moved_lazy);
 	/* Nodes for the first operations, so a space that was created can record. */
 	if (ms_tree_reserve(&sp->tree, 8))
 		goto err;
@@ -128,6 +144,10 @@ void ms_space_free(struct ms_space *sp)
 	if (!sp)
 		return;
 	ms_tree_destroy(&sp->tree);
+	ms_rbits_destroy(&sp->res);
+	ms_rbits_destroy(&sp->lazy);
+	ms_rbits_destroy(&sp->moved);
+	ms_rbits_destroy(&sp->moved_lazy);
 	for (unsigned i = 0; i < sp->nstats; i++)
 		free(sp->stats[i].name);
 	free(sp->stats);
@@ -164,6 +184,11 @@ struct ms_space *ms_space_clone(struct ms_space *sp, const struct ms_space_opts 
 		account(c, m, +1);
 		prev = m;
 	}
+	/* The child shares its parent's resident pages (copy on write). */
+	if (c->res_on && sp->res_on &&
+	    (ms_rbits_copy(&c->res, &sp->res) || ms_rbits_copy(&c->lazy, &sp->lazy)))
+		goto fail;
+	res_recount(c);
 	ms_space_unlock(sp);
 	update_peaks(c);
 	return c;
@@ -307,6 +332,8 @@ static void update_peaks(struct ms_space *sp)
 	}
 	if (b[MS_PREPARED] + b[MS_READY] > sp->tot.peak_footprint)
 		sp->tot.peak_footprint = b[MS_PREPARED] + b[MS_READY];
+	if (sp->resident[MS_PREPARED] + sp->resident[MS_READY] > sp->tot.peak_resident)
+		sp->tot.peak_resident = sp->resident[MS_PREPARED] + sp->resident[MS_READY];
 }
 
 static uint32_t sat_add32(uint32_t a, uint32_t b)
@@ -1006,6 +1033,300 @@ static int check_page_fault(struct ms_space *sp, struct ms_event *ev)
 		       n->state == MS_RESERVED ? MS_V_ACCESS_RESERVED : MS_V_ACCESS_PREPARED, why);
 }
 
+/* ------------------------------------------------------------------ residency */
+
+/*
+ * Which pages the kernel holds (SPEC section 8), as two sparse bitmaps (resident.h): the
+ * resident pages, and of those the lazily free ones. Bits exist only inside anonymous
+ * Prepared/Ready intervals: every operation that turns bytes into anything else clears
+ * them, so per-state figures are counts of bits under intervals of that state. A commit
+ * counts the bits of the range it may change before and after (resident_delta); the
+ * page-fault path, the hot one, tests and sets one bit instead.
+ */
+
+static bool res_node(const struct ms_node *n)
+{
+	return !(n->attr & MS_NA_FILE) && (n->state == MS_PREPARED || n->state == MS_READY);
+}
+
+static unsigned page_shift(const struct ms_space *sp)
+{
+	return (unsigned)__builtin_ctz(sp->page_size);
+}
+
+/* Resident bytes per state and lazily free bytes in [s, e). */
+static void res_tally(struct ms_space *sp, uint64_t s, uint64_t e, uint64_t res[MS_STATE_COUNT],
+		      uint64_t *lazy)
+{
+	unsigned sh = page_shift(sp);
+	uint64_t lo, hi;
+
+	memset(res, 0, MS_STATE_COUNT * sizeof(*res));
+	*lazy = 0;
+	if (!sp->res.pages)
+		return;
+	for (const struct ms_node *n = find(sp, s); n && n->start < e; n = ms_tree_next(n)) {
+		if (!res_node(n))
+			continue;
+		lo = n->start > s ? n->start : s;
+		hi = n->end < e ? n->end : e;
+		res[n->state] += ms_rbits_count(&sp->res, lo >> sh, (hi - lo) >> sh) << sh;
+		if (sp->lazy.pages)
+			*lazy += ms_rbits_count(&sp->lazy, lo >> sh, (hi - lo) >> sh) << sh;
+	}
+}
+
+static void res_recount(struct ms_space *sp)
+{
+	uint64_t lazy;
+
+	res_tally(sp, 0, UINT64_MAX, sp->resident, &lazy);
+	sp->lazy_bytes = lazy;
+}
+
+/* Make the pages of [s, e) inside anonymous Prepared/Ready intervals resident, not lazy. */
+static void res_fill(struct ms_space *sp, uint64_t s, uint64_t e)
+{
+	unsigned sh = page_shift(sp);
+	uint64_t lo, hi;
+
+	for (const struct ms_node *n = find(sp, s); n && n->start < e; n = ms_tree_next(n)) {
+		if (!res_node(n))
+			continue;
+		lo = n->start > s ? n->start : s;
+		hi = n->end < e ? n->end : e;
+		ms_rbits_set(&sp->res, lo >> sh, (hi - lo) >> sh);
+		ms_rbits_clear(&sp->lazy, lo >> sh, (hi - lo) >> sh);
+	}
+}
+
+/* A huge-page fault notice's range: the aligned huge page holding addr; false if bad. */
+static bool huge_range(const struct ms_space *sp, const struct ms_event *ev, uint64_t *s,
+		       uint64_t *e)
+{
+	uint64_t len = ev->len;
+
+	if (!len || (len & (len - 1)) || len < sp->page_size || len > (1ull << 40))
+		return false;
+	*s = ev->addr & ~(len - 1);
+	*e = *s + len;
+	return *e > *s;
+}
+
+/* Whether [s, e) is anonymous Prepared/Ready memory without a gap (one THP could fit). */
+static bool huge_possible(struct ms_space *sp, uint64_t s, uint64_t e)
+{
+	uint64_t pos = s;
+
+	for (const struct ms_node *n = find(sp, s); n && n->start < e; n = ms_tree_next(n)) {
+		if (n->start > pos || !res_node(n))
+			return false;
+		pos = n->end;
+	}
+	return pos >= e;
+}
+
+/*
+ * At check time: the range whose residency ev may change (p->rs, p->re) and the bitmap
+ * chunks that change needs. 0 or -ENOMEM.
+ */
+/* An mremap step (SPEC section 5): its pages move from the old range to the new one. */
+static bool from_mremap(const struct ms_event *ev)
+{
+	return ev->source == MS_SRC_SYSCALL && ev->aux == SYS_mremap;
+}
+
+/* mremap recreating moved memory: arg is where its first byte was. */
+static bool moved_here(const struct ms_event *ev)
+{
+	return from_mremap(ev) && ev->arg && (ev->op == MS_OP_ALLOC || ev->op == MS_OP_MAP);
+}
+
+static int res_check(struct ms_space *sp, const struct ms_event *ev)
+{
+	struct pending *p = &sp->pend;
+	unsigned sh = page_shift(sp);
+	uint64_t hp = 2ull << 20, s, e;
+	size_t need = 0;
+
+	p->rs = p->re = 0;
+	if (!sp->res_on)
+		return 0;
+	switch (ev->op) {
+	case MS_OP_ALLOC:
+	case MS_OP_MAP:
+		p->rs = p->s;
+		p->re = p->e;
+		if (moved_here(ev)) { /* each stashed chunk lands on at most two */
+			need = ms_rbits_chunks(p->s >> sh, (p->e - p->s) >> sh);
+			if (need > 2 * sp->moved.used + 2)
+				need = 2 * sp->moved.used + 2;
+		}
+		break;
+	case MS_OP_FREE:
+		p->rs = p->s;
+		p->re = p->e;
+		if (from_mremap(ev)) { /* stash the pages that move */
+			need = ms_rbits_chunks(p->s >> sh, (p->e - p->s) >> sh);
+			if (need > sp->res.used)
+				need = sp->res.used;
+			if (need && (ms_rbits_reserve(&sp->moved, need) ||
+				     ms_rbits_reserve(&sp->moved_lazy, need)))
+				return -ENOMEM;
+		}
+		return 0;
+	case MS_OP_RESERVE:
+	case MS_OP_FAULT:
+	case MS_OP_FILE_MAP:
+		p->rs = p->s;
+		p->re = p->e;
+		return 0; /* clearing needs no memory */
+	case MS_OP_USED:  /* no page changes, but resident bytes change state */
+		p->rs = p->s;
+		p->re = p->e;
+		return 0;
+	case MS_OP_UNUSED:
+		p->rs = p->s;
+		p->re = p->e;
+		if (ev->flags & MS_EVF_LAZY) {
+			need = ms_rbits_chunks(p->s >> sh, (p->e - p->s) >> sh);
+			if (need > sp->res.used)
+				need = sp->res.used;
+		}
+		break;
+	case MS_OP_PAGE_FAULT:
+		p->rs = p->s;
+		p->re = p->e;
+		need = ms_rbits_chunks(p->s >> sh, (p->e - p->s) >> sh);
+		break;
+	case MS_OP_THP_COLLAPSE:
+		p->rs = p->s;
+		p->re = p->e;
+		need = ms_rbits_chunks(p->s >> sh, (p->e - p->s) >> sh);
+		break;
+	case MS_OP_HUGE_PAGE_COLLAPSE:
+		/* madvise(MADV_COLLAPSE) returned 0: every aligned huge page inside is one. */
+		if (ev->source != MS_SRC_SYSCALL)
+			return 0;
+		s = (p->s + hp - 1) & ~(hp - 1);
+		e = p->e & ~(hp - 1);
+		if (e <= s)
+			return 0;
+		p->rs = s;
+		p->re = e;
+		need = ms_rbits_chunks(s >> sh, (e - s) >> sh);
+		break;
+	default:
+		return 0;
+	}
+	if (need && (ms_rbits_reserve(&sp->res, need) || ms_rbits_reserve(&sp->lazy, need)))
+		return -ENOMEM;
+	return 0;
+}
+
+/* The residency change of a committed operation (states already applied). */
+static void res_update(struct ms_space *sp, struct ms_event *ev)
+{
+	struct pending *p = &sp->pend;
+	unsigned sh = page_shift(sp);
+	uint64_t first = p->rs >> sh, n = (p->re - p->rs) >> sh;
+
+	switch (ev->op) {
+	case MS_OP_UNUSED:
+		if (ev->flags & MS_EVF_LAZY) {
+			ms_rbits_or_from(&sp->lazy, &sp->res, first, n, 0);
+		} else { /* MADV_DONTNEED drops the pages */
+			ms_rbits_clear(&sp->res, first, n);
+			ms_rbits_clear(&sp->lazy, first, n);
+		}
+		break;
+	case MS_OP_FREE:
+		if (from_mremap(ev)) {
+			ms_rbits_clear_all(&sp->moved);
+			ms_rbits_clear_all(&sp->moved_lazy);
+			ms_rbits_or_from(&sp->moved, &sp->res, first, n, 0);
+			ms_rbits_or_from(&sp->moved_lazy, &sp->lazy, first, n, 0);
+		}
+		ms_rbits_clear(&sp->res, first, n);
+		ms_rbits_clear(&sp->lazy, first, n);
+		break;
+	case MS_OP_ALLOC:
+	case MS_OP_MAP:
+		ms_rbits_clear(&sp->res, first, n);
+		ms_rbits_clear(&sp->lazy, first, n);
+		if (moved_here(ev)) {
+			int64_t shift = (int64_t)(p->rs >> sh) - (int64_t)(ev->arg >> sh);
+
+			ms_rbits_or_from(&sp->res, &sp->moved, ev->arg >> sh, n, shift);
+			ms_rbits_or_from(&sp->lazy, &sp->moved_lazy, ev->arg >> sh, n, shift);
+		}
+		break;
+	case MS_OP_RESERVE:
+	case MS_OP_FAULT:
+	case MS_OP_FILE_MAP:
+		ms_rbits_clear(&sp->res, first, n);
+		ms_rbits_clear(&sp->lazy, first, n);
+		break;
+	case MS_OP_PAGE_FAULT:
+	case MS_OP_THP_COLLAPSE:
+	case MS_OP_HUGE_PAGE_COLLAPSE:
+		res_fill(sp, p->rs, p->re);
+		break;
+	default:
+		break;
+	}
+}
+
+/* A first touch of one page: the fast path of the commit. */
+static void res_fault(struct ms_space *sp, struct ms_event *ev)
+{
+	struct ms_node *n = find_holding(sp, sp->pend.s);
+	uint64_t page = sp->pend.s >> page_shift(sp);
+
+	if (!n || !res_node(n))
+		return;
+	if (!ms_rbits_test(&sp->res, page)) {
+		ms_rbits_set(&sp->res, page, 1);
+		sp->resident[n->state] += sp->page_size;
+		ev->resident_delta = sp->page_size;
+	} else if (sp->pend.op == MS_OP_USED) {
+		/* a first touch made the resident page Ready (lazily free after MADV_FREE) */
+		sp->resident[MS_PREPARED] -= sp->page_size;
+		sp->resident[MS_READY] += sp->page_size;
+	}
+	if (sp->lazy.pages && ms_rbits_test(&sp->lazy, page)) {
+		ms_rbits_clear(&sp->lazy, page, 1);
+		sp->lazy_bytes -= sp->page_size;
+	}
+}
+
+uint64_t ms_space_resident_mask_locked(struct ms_space *sp, uint64_t addr, unsigned n)
+{
+	uint64_t page = addr >> page_shift(sp), mask = 0;
+
+	if (!sp->res.pages)
+		return 0;
+	for (unsigned i = 0; i < n && i < 64; i++) {
+		if (ms_rbits_test(&sp->res, page + i))
+			mask |= 1ull << i;
+	}
+	return mask;
+}
+
+int ms_space_resident_in_locked(struct ms_space *sp, uint64_t addr, uint64_t len,
+				uint64_t *resident, uint64_t *lazy_free)
+{
+	uint64_t res[MS_STATE_COUNT], lazy;
+
+	if (addr + len < addr)
+		return -EINVAL;
+	res_tally(sp, addr, addr + len, res, &lazy);
+	*resident = res[MS_PREPARED] + res[MS_READY];
+	if (lazy_free)
+		*lazy_free = lazy;
+	return 0;
+}
+
 int ms_space_check_locked(struct ms_space *sp, struct ms_event *ev)
 {
 	struct pending *p = &sp->pend;
@@ -1020,6 +1341,7 @@ int ms_space_check_locked(struct ms_space *sp, struct ms_event *ev)
 	semantic = ev->source == MS_SRC_API || ev->source == MS_SRC_UPROBE ||
 		   ev->source == MS_SRC_JEMALLOC;
 	memset(ev->from, 0, sizeof(ev->from));
+	ev->resident_delta = 0;
 	ev->violation = MS_V_NONE;
 	ev->to = dest_state(ev->op);
 	p->ev = ev;
@@ -1033,6 +1355,35 @@ int ms_space_check_locked(struct ms_space *sp, struct ms_event *ev)
 
 	if (ms_op_is_proc(ev->op)) { /* recorded in order, applied by the tracer */
 		ev->to = MS_STATE_UNCHANGED;
+		return 0;
+	}
+	if (ev->op == MS_OP_PAGE_FAULT && (ev->flags & (MS_EVF_HUGE | MS_EVF_SEED))) {
+		/* A fill notice: residency only. A huge-page fault (the fault itself came
+		 * before), or pages found present at attach time (pagemap). */
+		bool huge = ev->flags & MS_EVF_HUGE;
+
+		ev->to = MS_STATE_UNCHANGED;
+		p->s = ev->addr & ~mask;
+		p->e = ev->addr + ev->len;
+		if (huge ? !huge_range(sp, ev, &p->s, &p->e)
+			 : (!ev->len || (ev->len & mask) || p->e <= p->s)) {
+			if (!ev->result)
+				ev->result = EINVAL;
+			return 0;
+		}
+		ev->addr = p->s;
+		ev->len = p->e - p->s;
+		walk_range(sp, ev, p->s, p->e, &w);
+		if (huge && !huge_possible(sp, p->s, p->e)) {
+			p->apply = false; /* the kernel maps huge pages in anonymous memory only */
+			return 0;
+		}
+		if (res_check(sp, ev)) {
+			p->ev = NULL;
+			sp->tot.lost_ops++;
+			return -ENOMEM;
+		}
+		p->apply = true;
 		return 0;
 	}
 	if (ev->op == MS_OP_PAGE_FAULT) {
@@ -1085,7 +1436,7 @@ int ms_space_check_locked(struct ms_space *sp, struct ms_event *ev)
 		need = 2 + (gap_target(ev, ev->op, &g) ? w.gaps : 0);
 	}
 	if (ms_tree_reserve(&sp->tree, need) ||
-	    (ms_op_is_extent(ev->op) && ms_ext_reserve(&sp->ext, 3))) {
+	    (ms_op_is_extent(ev->op) && ms_ext_reserve(&sp->ext, 3)) || res_check(sp, ev)) {
 		p->ev = NULL;
 		sp->tot.lost_ops++;
 		return -ENOMEM;
@@ -1129,14 +1480,21 @@ static void log_event(struct ms_space *sp, const struct ms_event *ev)
 void ms_space_commit_locked(struct ms_space *sp, struct ms_event *ev)
 {
 	struct pending *p = &sp->pend;
+	bool huge = ev->op == MS_OP_PAGE_FAULT && (ev->flags & (MS_EVF_HUGE | MS_EVF_SEED));
+	uint64_t before[MS_STATE_COUNT], after[MS_STATE_COUNT], lazy0 = 0, lazy1;
+	bool res_range = p->re > p->rs && (ev->op != MS_OP_PAGE_FAULT || huge);
 	struct ms_node *n;
 
 	if (p->ev != ev) /* no successful check of this event: nothing to record */
 		return;
 	sp->ndirty = 0;
 	if (p->apply && ev->result == 0) {
+		if (res_range)
+			res_tally(sp, p->rs, p->re, before, &lazy0);
 		n = p->first;
-		if (ev->op != MS_OP_PAGE_FAULT || p->op != MS_OP_PAGE_FAULT) {
+		if (huge) {
+			n = NULL; /* residency only */
+		} else if (ev->op != MS_OP_PAGE_FAULT || p->op != MS_OP_PAGE_FAULT) {
 			apply_range(sp, ev, p->op, p->s, p->e, n);
 			n = NULL; /* the map changed: look the page up again below */
 		}
@@ -1144,13 +1502,26 @@ void ms_space_commit_locked(struct ms_space *sp, struct ms_event *ev)
 			n->faults = sat_add32(n->faults, 1);
 		if (ev->op == MS_OP_THP_COLLAPSE && (n = find_holding(sp, p->s)))
 			n->thp = sat_add32(n->thp, 1);
+		if (res_range) {
+			res_update(sp, ev);
+			res_tally(sp, p->rs, p->re, after, &lazy1);
+			for (int st = MS_PREPARED; st <= MS_READY; st++) {
+				sp->resident[st] += after[st] - before[st];
+				ev->resident_delta += (int64_t)(after[st] - before[st]);
+			}
+			sp->lazy_bytes += lazy1 - lazy0;
+		} else if (ev->op == MS_OP_PAGE_FAULT && p->re > p->rs) {
+			res_fault(sp, ev);
+		}
 	} else if (ev->result) {
 		ev->flags |= MS_EVF_FAILED;
 		ev->to = MS_STATE_UNCHANGED;
 	}
 	if (ms_op_is_extent(ev->op))
 		commit_extent(sp, ev);
-	if (ev->op == MS_OP_PAGE_FAULT) {
+	if (huge) {
+		/* a notice about the fault recorded before it, not a fault of its own */
+	} else if (ev->op == MS_OP_PAGE_FAULT) {
 		sp->tot.page_faults++;
 		if (!p->tracked)
 			sp->tot.untracked_faults++;
@@ -1192,6 +1563,10 @@ void ms_space_clear_locked(struct ms_space *sp)
 {
 	struct ms_node *n, *next;
 
+	ms_rbits_clear_all(&sp->res);
+	ms_rbits_clear_all(&sp->lazy);
+	memset(sp->resident, 0, sizeof(sp->resident));
+	sp->lazy_bytes = 0;
 	sp->finger = NULL;
 	ms_ext_clear(&sp->ext);
 	sp->ext_learned = 0;
@@ -1217,7 +1592,23 @@ unsigned ms_space_dirty_stats_locked(struct ms_space *sp, const uint16_t **ids)
 
 /* ------------------------------------------------------------------ queries */
 
-static void node_to_region(const struct ms_node *n, struct ms_region *r)
+/* The residency of [lo, hi) inside node n into r. */
+static void region_res(struct ms_space *sp, const struct ms_node *n, uint64_t lo, uint64_t hi,
+		       struct ms_region *r)
+{
+	unsigned sh = page_shift(sp);
+
+	r->resident = r->lazy_free = 0;
+	if (sp->res_on)
+		r->flags |= MS_RF_RESIDENCY;
+	if (!res_node(n) || !sp->res.pages)
+		return;
+	r->resident = ms_rbits_count(&sp->res, lo >> sh, (hi - lo) >> sh) << sh;
+	if (sp->lazy.pages)
+		r->lazy_free = ms_rbits_count(&sp->lazy, lo >> sh, (hi - lo) >> sh) << sh;
+}
+
+static void node_to_region(struct ms_space *sp, const struct ms_node *n, struct ms_region *r)
 {
 	r->start = n->start;
 	r->end = n->end;
@@ -1229,6 +1620,7 @@ static void node_to_region(const struct ms_node *n, struct ms_region *r)
 	r->kind = (uint8_t)node_kind(n);
 	r->flags = (uint8_t)(((n->attr & MS_NA_THP) ? MS_RF_THP : 0) |
 			     ((n->attr & MS_NA_INFERRED) ? MS_RF_INFERRED : 0));
+	region_res(sp, n, n->start, n->end, r);
 }
 
 enum ms_state ms_space_state_at(struct ms_space *sp, uint64_t addr, struct ms_region *out)
@@ -1241,7 +1633,7 @@ enum ms_state ms_space_state_at(struct ms_space *sp, uint64_t addr, struct ms_re
 	if (n) {
 		st = (enum ms_state)n->state;
 		if (out)
-			node_to_region(n, out);
+			node_to_region(sp, n, out);
 	}
 	ms_space_unlock(sp);
 	return st;
@@ -1269,6 +1661,10 @@ void ms_space_totals_locked(struct ms_space *sp, struct ms_totals *out)
 	out->file_bytes = sp->bytes[MS_KIND_FILE][MS_READY];
 	out->regions = sp->tree.count;
 	out->dropped_events = ms_ring_dropped(sp->ring);
+	memcpy(out->resident, sp->resident, sizeof(out->resident));
+	out->lazy_free = sp->lazy_bytes;
+	out->resident_memory = ms_rbits_memory(&sp->res) + ms_rbits_memory(&sp->lazy);
+	out->residency = sp->res_on;
 }
 
 void ms_space_totals(struct ms_space *sp, struct ms_totals *out)
@@ -1285,7 +1681,7 @@ int ms_space_foreach_region_locked(struct ms_space *sp, int (*fn)(const struct m
 	int ret;
 
 	for (const struct ms_node *n = ms_tree_first(&sp->tree); n; n = ms_tree_next(n)) {
-		node_to_region(n, &r);
+		node_to_region(sp, n, &r);
 		ret = fn(&r, ctx);
 		if (ret)
 			return ret;
@@ -1313,11 +1709,12 @@ int ms_space_foreach_in_locked(struct ms_space *sp, uint64_t addr, uint64_t len,
 
 	for (const struct ms_node *n = ms_tree_lower_bound(&sp->tree, addr); n && n->start < end;
 	     n = ms_tree_next(n)) {
-		node_to_region(n, &r);
+		node_to_region(sp, n, &r);
 		if (r.start < addr)
 			r.start = addr;
 		if (r.end > end)
 			r.end = end;
+		region_res(sp, n, r.start, r.end, &r);
 		ret = fn(&r, ctx);
 		if (ret)
 			return ret;
@@ -1340,7 +1737,7 @@ struct ms_snapshot *ms_space_snapshot(struct ms_space *sp)
 		return NULL;
 	}
 	for (const struct ms_node *n = ms_tree_first(&sp->tree); n; n = ms_tree_next(n))
-		node_to_region(n, &snap->regions[i++]);
+		node_to_region(sp, n, &snap->regions[i++]);
 	snap->nregions = i;
 	ms_space_totals_locked(sp, &snap->totals);
 	ms_space_unlock(sp);
@@ -1450,6 +1847,25 @@ int ms_space_verify(struct ms_space *sp, char *why, size_t whylen)
 		snprintf(why, whylen, "per-state bytes differ from a recount");
 		err = -EFAULT;
 		goto out;
+	}
+	if (sp->res_on) {
+		uint64_t res[MS_STATE_COUNT], lazy, bits = 0, lbits = 0;
+
+		res_tally(sp, 0, UINT64_MAX, res, &lazy);
+		for (int s = 0; s < MS_STATE_COUNT; s++)
+			bits += res[s];
+		lbits = lazy;
+		if (memcmp(res, sp->resident, sizeof(res)) || lazy != sp->lazy_bytes) {
+			snprintf(why, whylen, "resident bytes differ from a recount");
+			err = -EFAULT;
+			goto out;
+		}
+		if (bits != sp->res.pages * sp->page_size ||
+		    lbits != sp->lazy.pages * sp->page_size) {
+			snprintf(why, whylen, "resident pages outside Prepared/Ready intervals");
+			err = -EFAULT;
+			goto out;
+		}
 	}
 	for (unsigned i = 1; i < sp->nstats; i++) {
 		if (stat_bytes[i] != sp->stats[i].bytes) {

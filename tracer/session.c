@@ -79,6 +79,8 @@ int ms_session_option(struct ms_session_opts *o, int argc, char **argv, int *i)
 		o->verbose++;
 	} else if (!strcmp(a, "--no-faults")) {
 		o->faults = false;
+	} else if (!strcmp(a, "--no-residency")) {
+		o->no_residency = true;
 	} else if (!strcmp(a, "--no-files")) {
 		o->files = false;
 	} else if (!strcmp(a, "--no-api")) {
@@ -164,6 +166,9 @@ void ms_session_usage(FILE *f)
 		"      --ring-size SIZE  eBPF ring buffer size, e.g. 64M\n"
 		"      --no-faults       no page fault events\n"
 		"      --no-files        leave file-backed mappings out of the map\n"
+		"      --no-residency    do not track which pages are resident\n"
+		"      --verify-maps     at each exit, compare the map with /proc/PID/maps and\n"
+		"                        residency with /proc/PID/pagemap\n"
 		"      --no-api          do not listen to libmemstate's API events\n"
 		"      --go              Go programs: uprobes on the runtime's sys* functions\n"
 		"                        (the default for Go binaries; says why when it cannot)\n"
@@ -296,7 +301,8 @@ int ms_session_setup(struct ms_session *s, const struct ms_session_opts *o, int 
 				    .files = o->files,
 				    .exit_stops = o->verify_maps,
 				    .verbose = o->verbose};
-	struct ms_trace_opts topts = {.files = o->files, .seed_exec = true};
+	struct ms_trace_opts topts = {
+		.files = o->files, .seed_exec = true, .no_residency = o->no_residency};
 	struct ms_tl_header hdr = {.argc = argc,
 				   .argv = argv,
 				   .page_size = (uint32_t)sysconf(_SC_PAGESIZE),

@@ -29,6 +29,7 @@ struct ms_session_opts {
 	uint32_t ring_bytes;	  /* --ring-size */
 	bool faults;		  /* page fault events */
 	bool files;		  /* file-backed mappings in the map */
+	bool no_residency;	  /* do not track which pages are resident */
 	bool tui;		  /* --tui */
 	bool no_color;		  /* --tui without colours */
 	bool quiet;		  /* no summary */

@@ -36,6 +36,7 @@ struct ms_trace_opts {
 	bool seed_exec;		     /* at exec, seed what the kernel mapped (stack, bss...) */
 	uint64_t window_ns;	     /* how long records wait for slower sources (0: 30 ms) */
 	uint32_t page_size;	     /* 0: the system's */
+	bool no_residency;	     /* spaces do not track residency (SPEC section 8) */
 };
 
 struct ms_trace *ms_trace_new(const struct ms_trace_opts *opts);
@@ -106,6 +107,8 @@ struct ms_trace_stats {
 	uint64_t violations;   /* violations in all processes */
 	uint64_t maps_checked; /* processes whose map was verified at exit */
 	uint64_t maps_diffs;   /* ranges that differed */
+	uint64_t res_checked;  /* processes whose residency was compared with pagemap */
+	uint64_t res_diffs;    /* page runs where they differed */
 };
 void ms_trace_get_stats(const struct ms_trace *t, struct ms_trace_stats *out);
 void ms_trace_count_invalid(struct ms_trace *t, uint64_t n);

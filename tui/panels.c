@@ -249,6 +249,13 @@ static void draw_totals(struct tui *t)
 			ms_fmt_bytes(a, sizeof(a), tot->bytes[s]),
 			ms_fmt_bytes(b, sizeof(b), tot->peak_bytes[s]));
 	}
+	/* Residency (SPEC section 8): what the kernel holds of it, and the waste. */
+	if (tot->residency)
+		put(t, 1, x, A_NORMAL, "resident %s untouched %s lazy %s",
+		    ms_fmt_bytes(a, sizeof(a),
+				 tot->resident[MS_PREPARED] + tot->resident[MS_READY]),
+		    ms_fmt_bytes(b, sizeof(b), tot->bytes[MS_READY] - tot->resident[MS_READY]),
+		    ms_fmt_bytes(r, sizeof(r), tot->lazy_free));
 	x = 0;
 	snprintf(counters, sizeof(counters),
 		 "  events %" PRIu64 " (%s/s)  faults %" PRIu64 "  THP %" PRIu64, tot->events,

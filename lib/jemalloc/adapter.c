@@ -110,7 +110,7 @@ static uint64_t hook_begin(void)
 
 /* Record one hook and release the lock taken by hook_begin(). */
 static void hook_end(uint64_t t0, unsigned op, const void *addr, size_t len, uint64_t arg,
-		     uint8_t flags, bool failed)
+		     uint16_t flags, bool failed)
 {
 	uint64_t t1 = now_ns();
 	struct ms_event ev = {
@@ -215,7 +215,7 @@ static bool w_merge(extent_hooks_t *h, void *addr_a, size_t size_a, void *addr_b
 	extent_hooks_t *o = orig_of(h);
 	uint64_t t0 = hook_begin();
 	bool r = o->merge(o, addr_a, size_a, addr_b, size_b, committed, arena_ind);
-	uint8_t flags = committed ? MS_EVF_COMMITTED : 0;
+	uint16_t flags = committed ? MS_EVF_COMMITTED : 0;
 
 	if ((char *)addr_a + size_a != (char *)addr_b)
 		flags |= MS_EVF_APART;

@@ -145,7 +145,7 @@ TEST_BEGIN(test_extent_random_against_model)
 TEST_END
 
 static int op(struct ms_space *sp, unsigned o, unsigned src, uint64_t addr, uint64_t len,
-	      uint64_t arg, uint8_t flags, int result)
+	      uint64_t arg, uint16_t flags, int result)
 {
 	struct ms_event ev = {.op = (uint8_t)o,
 			      .source = (uint8_t)src,
