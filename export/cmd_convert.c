@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "convert.h"
+#include "lib/zio.h"
 #include "timeline.h"
 #include "tracer/cli.h"
 
@@ -23,7 +24,8 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: memstate convert --to FORMAT [options] TRACE [-o OUT]\n"
 		"\n"
-		"Converts a saved timeline (JSON or JSON Lines; \"-\" reads stdin) to:\n"
+		"Converts a saved timeline (JSON or JSON Lines, plain or zstd; \"-\" reads stdin)\n"
+		"to:\n"
 		"  perfetto  Chrome trace-event JSON for ui.perfetto.dev or chrome://tracing:\n"
 		"            bytes per state per process as counter tracks, page faults per\n"
 		"            second, violations and THP collapses as instant events, process\n"
@@ -31,7 +33,8 @@ static void usage(FILE *f)
 		"  svg       a picture: time across, address (gaps collapsed) down, coloured by\n"
 		"            state, violations marked, and the final state map beside it\n"
 		"  json      one timeline document      jsonl  JSON Lines\n"
-		"The output (default stdout) is created 0600: it holds addresses.\n"
+		"The output (default stdout) is created 0600: it holds addresses; a name ending\n"
+		"in .zst is written zstd-compressed.\n"
 		"\n"
 		"options:\n"
 		"  -t, --to FORMAT        perfetto, svg, json or jsonl\n"
@@ -120,6 +123,10 @@ int ms_conv_timeline(struct ms_tlp *p, int fd, bool jsonl, const struct ms_conv_
 	w = ms_tlw_fdopen(fd, jsonl ? MS_TL_JSONL : MS_TL_JSON, &err);
 	if (!w)
 		return write_failed(o, err);
+	if (o->zstd && (err = ms_tlw_set_zstd(w, 0))) {
+		ms_tlw_close(w);
+		return write_failed(o, err);
+	}
 	while (!err && (ret = ms_tlp_next(p, &it, NULL)) == 1) {
 		err = ms_tl_copy_item(w, &it);
 		summary |= it.type == MS_TLI_SUMMARY;
@@ -293,6 +300,7 @@ int ms_cmd_convert(int argc, char **argv)
 							      : "one TRACE at a time");
 	in = argv[optind];
 	o.out_name = strcmp(out, "-") ? out : "<stdout>";
+	o.zstd = ms_zio_path_is_zst(out);
 	if (!strcmp(to, "svg")) {
 		/* Two passes (layout, then drawing): it opens the input itself, twice. */
 		p = NULL;

@@ -16,6 +16,7 @@ struct ms_conv_opts {
 	bool ops;		/* perfetto: one slice per operation on its thread */
 	uint32_t pid;		/* svg: only this process (0: the busiest ones) */
 	unsigned width, height; /* svg: picture size in pixels */
+	bool zstd;		/* compress the output with zstd (-o NAME.zst) */
 };
 
 /*

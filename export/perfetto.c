@@ -313,6 +313,10 @@ int ms_conv_perfetto(struct ms_tlp *p, int fd, const struct ms_conv_opts *o)
 
 	if (ms_jb_init(&f.b, fd, 1 << 18))
 		return ms_err("convert: out of memory");
+	if (o->zstd && (err = ms_jb_set_zstd(&f.b, 0))) {
+		ms_jb_release(&f.b);
+		return ms_err("convert: writing %s: %s", o->out_name, strerror(-err));
+	}
 	f.threads = calloc(2 * MAX_THREADS, sizeof(*f.threads));
 	PUTL(&f.b, "{\"traceEvents\":[");
 	while ((ret = ms_tlp_next(p, &it, &st)) == 1 && !f.b.err) {
@@ -334,7 +338,7 @@ int ms_conv_perfetto(struct ms_tlp *p, int fd, const struct ms_conv_opts *o)
 		ms_jb_str(&f.b, hdr->header.argv[0]);
 	}
 	PUTL(&f.b, "}}\n");
-	err = ms_jb_flush(&f.b);
+	err = ms_jb_end(&f.b);
 	ret = err ? ms_err("convert: writing %s: %s", o->out_name, strerror(-err)) : 0;
 out:
 	for (size_t i = 0; i < ms_tlp_nprocs(p); i++) {

@@ -1017,11 +1017,16 @@ int ms_conv_svg(const char *path, int fd, const struct ms_conv_opts *o)
 		ret = ms_err("convert: out of memory");
 		goto out;
 	}
+	if (o->zstd && (err = ms_jb_set_zstd(&g.b, 0))) {
+		ms_jb_release(&g.b);
+		ret = ms_err("convert: writing %s: %s", o->out_name, strerror(-err));
+		goto out;
+	}
 	if (!g.npanels)
 		fprintf(stderr, "memstate convert: warning: %s holds no memory states to draw\n",
 			path);
 	draw(&g);
-	err = ms_jb_flush(&g.b);
+	err = ms_jb_end(&g.b);
 	ms_jb_release(&g.b);
 	if (err)
 		ret = ms_err("convert: writing %s: %s", o->out_name, strerror(-err));
