@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "lib/zio.h"
+#include "zio.h"
 
 #if MS_ZIO_ZSTD
 #include <zstd.h>

@@ -133,10 +133,15 @@ first_bytes() {
 	local events=${output#*: }
 	events=${events%% events*}
 	[[ $stderr == *"k.jsonl.zst"*"cut short"* ]] || fail "stderr: $stderr"
-	# the zstd tool decodes the same prefix (and says the stream ends early)
+	# the zstd tool decodes a prefix of the same bytes (it may keep back the last block)
 	zstd -q -d -c "$t/k.jsonl.zst" >"$t/k.jsonl" 2>/dev/null || true
-	run -0 "$MEMSTATE" check "$t/k.jsonl"
-	assert_output --partial ": $events events,"
+	run -0 "$MEMSTATE" convert --to jsonl "$t/k.jsonl.zst" -o "$t/copy.jsonl"
+	run -0 python3 -c 'import sys
+a, b = (open(f, "rb").read() for f in sys.argv[1:])
+n = min(len(a), len(b))
+print(n > 0 and a[:n] == b[:n] and len(b) >= len(a) - a[::-1].index(b"\n"))' \
+		"$t/k.jsonl" "$t/copy.jsonl"
+	assert_output True
 	# and it closes into a whole document
 	run -0 "$MEMSTATE" convert --to json "$t/k.jsonl.zst" -o "$t/k.json"
 	run -0 "$MEMSTATE" check "$t/k.json"

@@ -14,7 +14,7 @@
  */
 #include <errno.h>
 
-#include "export/reader.h"
+#include "lib/reader.h"
 #include "fuzz.h"
 #include "lib/zio.h"
 

@@ -8,7 +8,7 @@
 #include <unistd.h>
 
 #include "jsonin.h"
-#include "lib/zio.h"
+#include "zio.h"
 
 #define MS_JIN_BUF (1u << 20) /* read chunk: large enough that read() calls are cheap */
 

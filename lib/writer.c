@@ -9,8 +9,8 @@
 #include <unistd.h>
 
 #include "jsonbuf.h"
-#include "lib/zio.h"
-#include "timeline.h"
+#include "memstate/timeline.h"
+#include "zio.h"
 
 /* Literal strings without strlen(): the event path runs millions of times. */
 #define PUTL(b, lit) ms_jb_put(b, lit, sizeof(lit) - 1)

@@ -6,7 +6,7 @@
 #include <unistd.h>
 
 #include "jsonbuf.h"
-#include "lib/zio.h"
+#include "zio.h"
 
 int ms_jb_init(struct ms_jbuf *b, int fd, size_t cap)
 {

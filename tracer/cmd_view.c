@@ -12,9 +12,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "export/reader.h"
-#include "tracer/cli.h"
-#include "tui.h"
+#include "lib/reader.h"
+#include "cli.h"
+#include "tui/tui.h"
 
 /*
  * The reader lives in export/; until it is linked in, `view` says so instead of failing

@@ -14,10 +14,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "convert.h"
+#include "cli.h"
+#include "export/convert.h"
 #include "lib/zio.h"
-#include "timeline.h"
-#include "tracer/cli.h"
+#include "memstate/timeline.h"
 
 static void usage(FILE *f)
 {
