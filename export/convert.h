@@ -24,7 +24,9 @@ struct ms_conv_opts {
  * A JSON Lines input cut short is converted up to its last whole line, with a warning.
  */
 int ms_conv_timeline(struct ms_tlp *p, int fd, bool jsonl, const struct ms_conv_opts *o);
+/* Perfetto: the Chrome trace-event JSON form, and the native protobuf trace. */
 int ms_conv_perfetto(struct ms_tlp *p, int fd, const struct ms_conv_opts *o);
+int ms_conv_perfetto_pb(struct ms_tlp *p, int fd, const struct ms_conv_opts *o);
 /* Reads path twice (layout, then drawing). */
 int ms_conv_svg(const char *path, int fd, const struct ms_conv_opts *o);
 

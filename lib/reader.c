@@ -59,6 +59,7 @@
 	X(PRESENT, "present")                       \
 	X(PROCESSES, "processes")                   \
 	X(REGIONS, "regions")                       \
+	X(RESIDENT_DELTA, "resident_delta")         \
 	X(RESULT, "result")                         \
 	X(SEED, "seed")                             \
 	X(SEQ, "seq")                               \
@@ -507,6 +508,13 @@ static int read_event(struct ms_tl_reader *r, uint32_t obj, struct ms_tl_item *i
 		ev->result = (int32_t)i64;
 	else if (r->in.err)
 		return -EINVAL;
+	/* Residency (SPEC section 8): bytes the event made resident, or released. */
+	if (get_int(r, &f, F_RESIDENT_DELTA, INT64_MIN, INT64_MAX, false, &i64, NULL) > 0) {
+		it->event.resident_delta = i64;
+		it->event.has_resident = true;
+	} else if (r->in.err) {
+		return -EINVAL;
+	}
 
 	/* Members that only some operations carry. */
 	switch (ev->op) {
