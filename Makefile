@@ -64,14 +64,13 @@ LIB_SO_LINK := $(BUILD)/lib/libmemstate.so
 # commands it owns say so at run time.
 CLI_OBJS :=
 CLI_LIBS :=
-# TUI=0 / EXPORT=0 / BPF=0 leave a folder's commands out (as a missing library does).
+# EXPORT=0 / BPF=0 leave a folder's commands out (as a missing library does); TUI=0 leaves
+# the curses part out (view, run --tui).
 include tracer/build.mk
 ifneq ($(EXPORT),0)
 -include export/build.mk
 endif
-ifneq ($(TUI),0)
 -include tui/build.mk
-endif
 -include bpf/build.mk
 MEMSTATE := $(BUILD)/bin/memstate
 
@@ -191,14 +190,20 @@ bench: all
 bench-quick: all
 	$(Q)BUILD=$(BUILD) bench/quick.sh
 
+# Every C folder: clang-format, the layers on the includes (docs/architecture.md), cppcheck
+# (the BPF program is clang -target bpf code over vmlinux.h: format-checked only).
 LINT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+LINT_DIRS := lib bpf export tracer tui tests bench samples
 lint:
 	$(call msg,FORMAT,check)
 	$(Q)clang-format --dry-run -Werror $(LINT_SRCS)
-	$(call msg,CPPCHECK,lib export)
+	$(call msg,LAYERS,check)
+	$(Q)scripts/check_layers.sh
+	$(call msg,CPPCHECK,$(LINT_DIRS))
 	$(Q)cppcheck -q --error-exitcode=1 --enable=warning,portability,performance \
 		--inline-suppr --std=c11 -Ilib/include -I. -D__GNUC__ \
-		--suppress=missingIncludeSystem lib export
+		--suppress=missingIncludeSystem --include=scripts/cppcheck.h \
+		-i bpf/memstate.bpf.c $(LINT_DIRS)
 
 format:
 	$(Q)clang-format -i $(LINT_SRCS)

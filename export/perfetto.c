@@ -14,6 +14,7 @@
  * Timestamps are microseconds with three decimals, printed from integer nanoseconds.
  * Addresses go into args as hex strings: JSON viewers hold numbers as doubles.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,7 @@
 
 #include "convert.h"
 #include "lib/jsonbuf.h"
-#include "tracer/cli.h"
+#include "lib/version.h"
 
 #define PUTL(b, lit) ms_jb_put(b, lit, sizeof(lit) - 1)
 #define MAX_THREADS  65536 /* threads named; more are still drawn, as "pid/tid" */
@@ -312,10 +313,10 @@ int ms_conv_perfetto(struct ms_tlp *p, int fd, const struct ms_conv_opts *o)
 	int ret, err;
 
 	if (ms_jb_init(&f.b, fd, 1 << 18))
-		return ms_err("convert: out of memory");
+		return ms_conv_error(o, -ENOMEM, "out of memory");
 	if (o->zstd && (err = ms_jb_set_zstd(&f.b, 0))) {
 		ms_jb_release(&f.b);
-		return ms_err("convert: writing %s: %s", o->out_name, strerror(-err));
+		return ms_conv_error(o, err, "writing %s: %s", o->out_name, strerror(-err));
 	}
 	f.threads = calloc(2 * MAX_THREADS, sizeof(*f.threads));
 	PUTL(&f.b, "{\"traceEvents\":[");
@@ -323,10 +324,8 @@ int ms_conv_perfetto(struct ms_tlp *p, int fd, const struct ms_conv_opts *o)
 		if (it.type == MS_TLI_EVENT)
 			on_event(&f, &it, &st, o->ops);
 	}
-	if (ret != 1 && ms_conv_input_end(p, ret)) {
-		ret = MS_EXIT_ERROR;
+	if (ret != 1 && (ret = ms_conv_input_end(o, p, ret)))
 		goto out;
-	}
 	flush_procs(&f, p);
 	put_names(&f, p);
 	PUTL(&f.b, "\n],\n\"displayTimeUnit\":\"ns\",\"otherData\":{\"generator\":\"memstate ");
@@ -339,7 +338,7 @@ int ms_conv_perfetto(struct ms_tlp *p, int fd, const struct ms_conv_opts *o)
 	}
 	PUTL(&f.b, "}}\n");
 	err = ms_jb_end(&f.b);
-	ret = err ? ms_err("convert: writing %s: %s", o->out_name, strerror(-err)) : 0;
+	ret = err ? ms_conv_error(o, err, "writing %s: %s", o->out_name, strerror(-err)) : 0;
 out:
 	for (size_t i = 0; i < ms_tlp_nprocs(p); i++) {
 		free(ms_tlp_proc_at(p, i)->user);

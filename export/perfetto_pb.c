@@ -37,7 +37,6 @@
 #include "convert.h"
 #include "lib/jsonbuf.h"
 #include "pb.h"
-#include "tracer/cli.h"
 
 #define MAX_LANES 256 /* mapping lanes per process; regions beyond are counted, not drawn */
 
@@ -808,10 +807,10 @@ int ms_conv_perfetto_pb(struct ms_tlp *p, int fd, const struct ms_conv_opts *o)
 	int ret, err;
 
 	if (ms_jb_init(&f.b, fd, 1 << 18))
-		return ms_err("convert: out of memory");
+		return ms_conv_error(o, -ENOMEM, "out of memory");
 	if (o->zstd && (err = ms_jb_set_zstd(&f.b, 0))) {
 		ms_jb_release(&f.b);
-		return ms_err("convert: writing %s: %s", o->out_name, strerror(-err));
+		return ms_conv_error(o, err, "writing %s: %s", o->out_name, strerror(-err));
 	}
 	ms_pb_init(&f.pb);
 	/* The sequence starts with its incremental state (interned names) cleared. */
@@ -826,14 +825,12 @@ int ms_conv_perfetto_pb(struct ms_tlp *p, int fd, const struct ms_conv_opts *o)
 		if (it.type == MS_TLI_EVENT)
 			on_event(&f, p, &it, &st);
 	}
-	if (ret != 1 && ms_conv_input_end(p, ret)) {
-		ret = MS_EXIT_ERROR;
+	if (ret != 1 && (ret = ms_conv_input_end(o, p, ret)))
 		goto out;
-	}
 	if (!f.err)
 		finish_procs(&f, p);
 	err = f.err ? f.err : ms_jb_end(&f.b);
-	ret = err ? ms_err("convert: writing %s: %s", o->out_name, strerror(-err)) : 0;
+	ret = err ? ms_conv_error(o, err, "writing %s: %s", o->out_name, strerror(-err)) : 0;
 out:
 	free_procs(p);
 	free(f.found);

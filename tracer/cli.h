@@ -14,11 +14,11 @@
 
 #include <stdio.h>
 
+#include "lib/version.h"
+
 #define MS_EXIT_OK	   0
 #define MS_EXIT_VIOLATIONS 1
 #define MS_EXIT_ERROR	   2
-
-#define MS_TOOL_VERSION "0.1.0"
 
 typedef int (*ms_command_fn)(int argc, char **argv);
 

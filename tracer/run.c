@@ -20,7 +20,7 @@
 
 #include "cli.h"
 #include "session.h"
-#include "tui_hooks.h"
+#include "tui/live.h"
 
 static void usage(FILE *f)
 {
@@ -173,7 +173,7 @@ static void *capture_thread(void *arg)
 	 * unwatched (under ptrace it could not: its seccomp filter needs the tracer). */
 	if (l->interrupted && !l->reaped)
 		kill(l->pid, SIGKILL);
-	if (l->s->live && ms_live_set_done)
+	if (l->s->live)
 		ms_live_set_done(l->s->live);
 	return NULL;
 }

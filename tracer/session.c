@@ -14,7 +14,7 @@
 #include "bpf/go.h"
 #include "memstate/channel.h"
 #include "session.h"
-#include "tui_hooks.h"
+#include "tui/live.h"
 
 volatile int ms_session_stops;
 static volatile pid_t forward_pid;
@@ -226,6 +226,7 @@ static int pick_source(struct ms_session *s, const struct ms_source_cfg *cfg)
 static void setup_go(struct ms_session *s)
 {
 	const struct ms_session_opts *o = &s->o;
+	const struct ms_source_ops *uprobes = NULL;
 	void *ebpf = NULL;
 	char why[1024];
 	bool is_go;
@@ -234,8 +235,10 @@ static void setup_go(struct ms_session *s)
 	if (!o->go || !o->prog_path)
 		return;
 	for (unsigned i = 0; i < s->nsrc; i++) {
-		if (&ms_src_ebpf && s->src[i] == &ms_src_ebpf)
+		if (s->src[i]->go_attach) {
+			uprobes = s->src[i];
 			ebpf = s->state[i];
+		}
 	}
 	s->go = ms_go_open(o->prog_path, &is_go, why, sizeof(why));
 	if (!s->go) {
@@ -253,7 +256,7 @@ static void setup_go(struct ms_session *s)
 		s->go = NULL;
 		return;
 	}
-	n = ms_go_attach(s->go, ebpf, s->trace, why, sizeof(why));
+	n = ms_go_attach(s->go, uprobes, ebpf, ms_trace_sink(s->trace), why, sizeof(why));
 	if (n <= 0) {
 		if (!o->quiet)
 			fprintf(stderr, "memstate: go: %s; tracing its syscalls\n", why);
@@ -291,7 +294,7 @@ int ms_session_setup(struct ms_session *s, const struct ms_session_opts *o, int 
 			return ms_err("cannot write %s: %s", o->out, strerror(-err));
 	}
 	if (o->tui) {
-		if (!ms_live_init || !ms_tui_run)
+		if (!ms_tui_available())
 			return ms_err("--tui is not built into this memstate (install "
 				      "libncurses-dev and rebuild)");
 		s->live = calloc(1, sizeof(*s->live));
@@ -315,7 +318,8 @@ int ms_session_setup(struct ms_session *s, const struct ms_session_opts *o, int 
 	setup_go(s);
 	if (o->verify_maps) {
 		/* ptrace capture holds exits itself; beside eBPF a second, exit-only one does. */
-		if (s->nsrc && s->src[0] == &ms_src_ptrace) {
+		if (s->nsrc && s->src[0]->held) {
+			s->held_src = s->src[0];
 			s->held = s->state[0];
 		} else {
 			void *st;
@@ -323,7 +327,8 @@ int ms_session_setup(struct ms_session *s, const struct ms_session_opts *o, int 
 			err = ms_src_ptrace.open(&cfg, ms_trace_sink(s->trace), &st);
 			if (err)
 				return ms_err("--verify-maps needs ptrace: %s", strerror(-err));
-			ms_ptrace_exit_only(st);
+			ms_src_ptrace.hold_only(st);
+			s->held_src = &ms_src_ptrace;
 			s->held = st;
 			s->src[s->nsrc] = &ms_src_ptrace;
 			s->state[s->nsrc++] = st;
@@ -340,9 +345,8 @@ int ms_session_setup(struct ms_session *s, const struct ms_session_opts *o, int 
 		s->state[s->nsrc++] = st;
 	}
 	snprintf(s->capture_desc, sizeof(s->capture_desc), "%s%s%s%s",
-		 s->nsrc && s->src[0] != &ms_src_channel ? s->src[0]->name : "", s->go ? "+go" : "",
-		 s->nsrc && s->src[0] != &ms_src_channel && s->chan ? "+" : "",
-		 s->chan ? "api" : "");
+		 s->nsrc && s->state[0] != s->chan ? s->src[0]->name : "", s->go ? "+go" : "",
+		 s->nsrc && s->state[0] != s->chan && s->chan ? "+" : "", s->chan ? "api" : "");
 	hdr.t0_ns = s->t0;
 	hdr.capture = s->capture_desc;
 	if (s->writer && ms_tlw_header(s->writer, &hdr))
@@ -375,8 +379,8 @@ int ms_session_start(struct ms_session *s, pid_t pid, bool attach)
 	int err;
 
 	for (unsigned i = 0; i < s->nsrc; i++) {
-		if (attach && s->src[i] == &ms_src_ptrace)
-			err = ms_ptrace_attach(s->state[i], pid);
+		if (attach && s->src[i]->attach)
+			err = s->src[i]->attach(s->state[i], pid);
 		else
 			err = s->src[i]->start(s->state[i], pid);
 		if (err)
@@ -416,7 +420,7 @@ void ms_session_signals(pid_t forward_to)
 static void verify_held(struct ms_session *s)
 {
 	uint32_t pids[64];
-	unsigned n = ms_ptrace_held(s->held, pids, 64);
+	unsigned n = s->held_src->held(s->held, pids, 64);
 
 	if (!n)
 		return;
@@ -425,7 +429,7 @@ static void verify_held(struct ms_session *s)
 	ms_trace_flush(s->trace, true);
 	for (unsigned i = 0; i < n; i++)
 		ms_trace_verify_maps(s->trace, pids[i], stderr);
-	ms_ptrace_release(s->held);
+	s->held_src->release(s->held);
 }
 
 bool ms_session_status(struct ms_session *s, pid_t pid, int *status)
@@ -491,7 +495,7 @@ int ms_session_loop(struct ms_session *s, pid_t child, int *status)
 			}
 		} else if (!child_done) {
 			for (unsigned i = 0; i < s->nsrc; i++) {
-				if (s->src[i] == &ms_src_ptrace && !ms_ptrace_live(s->state[i]))
+				if (s->src[i]->live && !s->src[i]->live(s->state[i]))
 					child_done = true;
 			}
 		}
@@ -522,7 +526,7 @@ int ms_session_finish(struct ms_session *s, const char *what)
 		s->src[i]->stop(s->state[i]);
 	for (unsigned i = 0; i < s->nsrc; i++)
 		s->src[i]->poll(s->state[i], 0);
-	if (s->live && ms_live_set_done)
+	if (s->live)
 		ms_live_set_done(s->live);
 	err = ms_trace_finish(s->trace, s->o.quiet ? NULL : stderr, what);
 	if (s->o.go_marks) {

@@ -51,7 +51,8 @@ struct ms_session {
 	void *state[MS_MAX_SOURCES];
 	unsigned nsrc;
 	void *chan; /* the channel's state (also in src[]), NULL without it */
-	void *held; /* the ptrace source state that holds exits, or NULL */
+	void *held; /* the state of the source that holds exits, or NULL */
+	const struct ms_source_ops *held_src; /* that source (hold/release capability) */
 	struct ms_tl_writer *writer;
 	struct ms_trace *trace;
 	struct ms_live *live;  /* --tui */

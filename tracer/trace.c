@@ -14,7 +14,7 @@
 
 #include "bpf/go.h"
 #include "trace.h"
-#include "tui_hooks.h"
+#include "tui/live.h"
 
 #define DEFAULT_WINDOW_NS 30000000ull	/* how long a record waits for slower sources */
 #define NOTE_WINDOW_NS	  2000000ull	/* an ms_note() follows its allocator's syscall within */
@@ -350,7 +350,7 @@ static struct tproc *proc_add(struct ms_trace *t, uint32_t pid, uint32_t ppid, c
 	t->procs[t->nprocs++] = p;
 	p->hnext = t->buckets[pid % PROC_BUCKETS];
 	t->buckets[pid % PROC_BUCKETS] = p;
-	if (t->o.live && ms_live_add_proc)
+	if (t->o.live)
 		ms_live_add_proc(t->o.live, pid, ppid, p->exe, p->sp);
 	return p;
 }
@@ -455,7 +455,7 @@ static void drain_locked(struct ms_trace *t, struct tproc *p)
 		for (size_t i = 0; i < n; i++) {
 			if (t->o.writer)
 				ms_tlw_event(t->o.writer, p->sp, &evs[i]);
-			if (t->o.live && ms_live_publish)
+			if (t->o.live)
 				ms_live_publish(t->o.live, &evs[i],
 						evs[i].violation
 							? ms_space_violation_message_locked(
@@ -990,8 +990,9 @@ static void apply_go(struct ms_trace *t, struct item *it)
 		go_slack_drop(p, ev.addr, ev.addr + ev.len);
 }
 
-void ms_trace_go_call(struct ms_trace *t, const struct ms_go_call *c)
+static void on_go(void *ctx, const struct ms_go_call *c)
 {
+	struct ms_trace *t = ctx;
 	struct item *it = item_new(t, IT_GO, c->ev.t_ns);
 	struct tidq *q;
 
@@ -1412,6 +1413,7 @@ struct ms_trace *ms_trace_new(const struct ms_trace_opts *opts)
 		.on_api = on_api,
 		.on_proc = on_proc,
 		.on_lost = on_lost,
+		.on_go = on_go,
 	};
 	return t;
 }

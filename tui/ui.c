@@ -582,6 +582,11 @@ static void tui_free(struct tui *t)
 	free(t->cells);
 }
 
+bool ms_tui_available(void)
+{
+	return true;
+}
+
 int ms_tui_run(struct ms_live *live)
 {
 	struct tui t;

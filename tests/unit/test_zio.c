@@ -60,8 +60,12 @@ static ssize_t read_back(int fd, unsigned char **out, size_t cap, bool *truncate
 	}
 	for (;;) {
 		if (room - len < cap) {
+			unsigned char *grown = realloc(buf, 2 * room + cap);
+
+			if (!grown)
+				abort();
+			buf = grown;
 			room = 2 * room + cap;
-			buf = realloc(buf, room);
 		}
 		n = ms_zin_read(z, buf + len, cap);
 		if (n <= 0)
