@@ -883,4 +883,6 @@ const struct ms_source_ops ms_src_ebpf = {
 	.stop = ms_ebpf_stop,
 	.close = ms_ebpf_close,
 	.lost = ms_ebpf_lost,
+	.go_sink = ms_ebpf_go_sink,
+	.go_attach = ms_ebpf_go_attach,
 };

@@ -268,8 +268,8 @@ static int play_event(struct ms_tlp *p, const struct ms_tl_item *it, struct ms_t
 	*ev = *rec;
 	memset(ev->from, 0, sizeof(ev->from));
 	ev->violation = MS_V_NONE;
-	ev->flags &= MS_EVF_WRITE | MS_EVF_PRESENT | MS_EVF_NOTE | MS_EVF_SEED | MS_EVF_LAZY |
-		     MS_EVF_HUGE;
+	ev->flags &= MS_EVF_WRITE | MS_EVF_PRESENT | MS_EVF_NOTE | MS_EVF_SEED | MS_EVF_COMMITTED |
+		     MS_EVF_APART | MS_EVF_LAZY | MS_EVF_HUGE;
 	p->seq = rec->seq; /* so that the space numbers it as the tracer did */
 	ms_space_lock(pr->sp);
 	if (it->event.stat) {

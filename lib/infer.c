@@ -49,7 +49,7 @@ int ms_infer_wants(unsigned nr)
 
 /* Record one operation as a syscall event. 1 when recorded, 0 for nothing, -ENOMEM. */
 static int emit_full(struct ms_space *sp, const struct ms_sysrec *rec, int op, uint64_t addr,
-		     uint64_t len, uint8_t kind, int32_t result, uint8_t flags, uint64_t arg)
+		     uint64_t len, uint8_t kind, int32_t result, uint16_t flags, uint64_t arg)
 {
 	struct ms_event ev = {
 		.flags = flags,

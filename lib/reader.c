@@ -23,9 +23,11 @@
 /* Every member name the reader knows, in strcmp order (bsearch). */
 #define MS_TLR_FIELDS(X)                            \
 	X(ADDR, "addr")                             \
+	X(APART, "apart")                           \
 	X(BYTES, "bytes")                           \
 	X(CAPTURE, "capture")                       \
 	X(COMMAND, "command")                       \
+	X(COMMITTED, "committed")                   \
 	X(DROPPED_EVENTS, "dropped_events")         \
 	X(DUR_NS, "dur_ns")                         \
 	X(EVENTS, "events")                         \
@@ -69,6 +71,7 @@
 	X(RESULT, "result")                         \
 	X(SEED, "seed")                             \
 	X(SEQ, "seq")                               \
+	X(SIZE_A, "size_a")                         \
 	X(SOURCE, "source")                         \
 	X(STAT, "stat")                             \
 	X(STATE, "state")                           \
@@ -565,6 +568,22 @@ static int read_event(struct ms_tl_reader *r, uint32_t obj, struct ms_tl_item *i
 		if ((f.seen & B(F_EXIT_SIGNAL)) && !is_null)
 			ev->aux = (uint32_t)i64;
 		break;
+	case MS_OP_EXT_ALLOC:
+	case MS_OP_EXT_SPLIT:
+	case MS_OP_EXT_MERGE:
+		if (ev->op != MS_OP_EXT_ALLOC &&
+		    (require(r, &f, B(F_SIZE_A)) ||
+		     get_u64(r, &f, F_SIZE_A, UINT64_MAX, &ev->arg) < 0))
+			return -EINVAL;
+		if (get_bool(r, &f, F_COMMITTED, &flag) < 0)
+			return -EINVAL;
+		if ((f.seen & B(F_COMMITTED)) && flag)
+			ev->flags |= MS_EVF_COMMITTED;
+		if (get_bool(r, &f, F_APART, &flag) < 0)
+			return -EINVAL;
+		if ((f.seen & B(F_APART)) && flag)
+			ev->flags |= MS_EVF_APART;
+		break;
 	case MS_OP_PAGE_FAULT:
 		if (get_u64(r, &f, F_IP, UINT64_MAX, &ev->arg) < 0)
 			return -EINVAL;
@@ -596,10 +615,10 @@ static int read_event(struct ms_tl_reader *r, uint32_t obj, struct ms_tl_item *i
 	} else if (r->in.err) {
 		return -EINVAL;
 	}
-	if (ev->op < MS_OP_PROC_FORK && ev->source == MS_SRC_SYSCALL &&
+	if (!ms_op_is_proc(ev->op) && ev->source == MS_SRC_SYSCALL &&
 	    get_str(r, &f, F_SYSCALL, false, &s) > 0 && ms_syscall_parse(s, &v) == 0)
 		ev->aux = v; /* a syscall this build does not know keeps aux 0 */
-	if (ev->op < MS_OP_PROC_FORK && ev->source == MS_SRC_API &&
+	if (!ms_op_is_proc(ev->op) && (ev->source == MS_SRC_API || ev->source == MS_SRC_JEMALLOC) &&
 	    get_u64(r, &f, F_DUR_NS, UINT32_MAX, &u64) > 0)
 		ev->aux = (uint32_t)u64;
 	if (r->in.err)
@@ -612,7 +631,7 @@ static int read_event(struct ms_tl_reader *r, uint32_t obj, struct ms_tl_item *i
 		return -EINVAL;
 	if ((f.seen & B(F_SEED)) && flag)
 		ev->flags |= MS_EVF_SEED;
-	if (ev->op < MS_OP_PROC_FORK && ev->result)
+	if (!ms_op_is_proc(ev->op) && ev->result)
 		ev->flags |= MS_EVF_FAILED;
 	if (get_int(r, &f, F_RESIDENT_DELTA, INT64_MIN, INT64_MAX, false, &i64, NULL) > 0) {
 		ev->resident_delta = i64;

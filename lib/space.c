@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "memstate/space.h"
+#include "extent.h"
 #include "resident.h"
 #include "tree.h"
 
@@ -45,6 +46,8 @@ struct pending {
 	uint8_t op;		   /* transition to apply (a first touch applies MS_OP_USED) */
 	bool apply;		   /* false: record only (bad range) */
 	bool tracked;		   /* pageFault: the page is in a tracked interval */
+	uint8_t nlearn;		   /* extent ops: extents learned from the map (pre-wrap) */
+	uint64_t learn[2][2];	   /* their [start, end) */
 	uint64_t rs, re;	   /* byte range whose residency the operation may change */
 	char msg[sizeof(((struct ms_violation *)0)->message)];
 };
@@ -69,6 +72,8 @@ struct ms_space {
 	uint64_t *seq;
 	ms_space_full_fn on_full;
 	void *on_full_ctx;
+	struct ms_extents ext; /* jemalloc extents its hooks named (extent.h) */
+	uint64_t ext_learned;  /* bytes of extents learned from the map, ever */
 	/* Residency (SPEC section 8): bits only inside anonymous Prepared/Ready intervals. */
 	bool res_on;			   /* tracked at all */
 	struct ms_rbits res;		   /* resident pages */
@@ -148,6 +153,7 @@ void ms_space_free(struct ms_space *sp)
 	free(sp->stats);
 	free(sp->viol);
 	free(sp->ring_mem);
+	ms_ext_destroy(&sp->ext);
 	pthread_mutex_destroy(&sp->lock);
 	free(sp);
 }
@@ -164,8 +170,9 @@ struct ms_space *ms_space_clone(struct ms_space *sp, const struct ms_space_opts 
 		if (ms_space_stat_id_locked(c, sp->stats[i].name) != (int)i)
 			goto fail;
 	}
-	if (ms_tree_reserve(&c->tree, sp->tree.count))
+	if (ms_tree_reserve(&c->tree, sp->tree.count) || ms_ext_copy(&c->ext, &sp->ext))
 		goto fail;
+	c->ext_learned = sp->ext_learned;
 	for (const struct ms_node *n = ms_tree_first(&sp->tree); n; n = ms_tree_next(n)) {
 		m = ms_tree_node_take(&c->tree);
 		m->start = n->start;
@@ -402,7 +409,31 @@ static bool target(const struct ms_event *ev, unsigned op, const struct ms_node 
 	case MS_OP_FILE_MAP:
 		*t = (struct target){.state = MS_READY, .attr = MS_NA_FILE};
 		break;
-	default: /* pageFault: counters only */
+	case MS_OP_EXT_ALLOC:
+		*t = (struct target){.state = (ev->flags & MS_EVF_COMMITTED) ? MS_READY
+									     : MS_RESERVED};
+		break;
+	case MS_OP_EXT_DALLOC:
+	case MS_OP_EXT_DESTROY:
+		t->erase = true;
+		break;
+	case MS_OP_EXT_COMMIT:
+		if (!file && n->state == MS_RESERVED)
+			*t = (struct target){.state = MS_READY, .stat = n->stat};
+		break;
+	case MS_OP_EXT_DECOMMIT:
+		if (!file)
+			*t = (struct target){.state = MS_RESERVED, .stat = n->stat};
+		break;
+	case MS_OP_EXT_PURGE_LAZY:
+	case MS_OP_EXT_PURGE_FORCED:
+		/* Committed still: jemalloc reuses it by touching it (a first touch). */
+		if (!file && n->state == MS_READY) {
+			t->state = MS_PREPARED;
+			t->attr = (t->attr & ~MS_NA_THP) | MS_NA_INFERRED;
+		}
+		break;
+	default: /* pageFault, split, merge: counters only */
 		break;
 	}
 	return t->erase || t->state != n->state || t->attr != n->attr || t->stat != n->stat;
@@ -426,6 +457,10 @@ static bool gap_target(const struct ms_event *ev, unsigned op, struct target *t)
 		return true;
 	case MS_OP_FILE_MAP:
 		*t = (struct target){.state = MS_READY, .attr = MS_NA_FILE};
+		return true;
+	case MS_OP_EXT_ALLOC:
+		*t = (struct target){.state = (ev->flags & MS_EVF_COMMITTED) ? MS_READY
+									     : MS_RESERVED};
 		return true;
 	default:
 		return false;
@@ -696,7 +731,16 @@ static uint8_t dest_state(unsigned op)
 	case MS_OP_UNUSED:
 		return MS_PREPARED;
 	case MS_OP_FREE:
+	case MS_OP_EXT_DALLOC:
+	case MS_OP_EXT_DESTROY:
 		return MS_NONE;
+	case MS_OP_EXT_COMMIT:
+		return MS_READY;
+	case MS_OP_EXT_DECOMMIT:
+		return MS_RESERVED;
+	case MS_OP_EXT_PURGE_LAZY:
+	case MS_OP_EXT_PURGE_FORCED:
+		return MS_PREPARED;
 	default:
 		return MS_STATE_UNCHANGED;
 	}
@@ -805,6 +849,158 @@ static int check_semantics(struct ms_space *sp, struct ms_event *ev, const struc
 		break;
 	}
 	return 0;
+}
+
+/* ------------------------------------------------------------------ jemalloc extents */
+
+/* Bytes per state of [s, e), without touching the event. */
+static void states_of(struct ms_space *sp, uint64_t s, uint64_t e, uint64_t out[MS_STATE_COUNT])
+{
+	struct ms_event tmp = {.addr = s, .len = e - s};
+	struct walk w;
+
+	walk_range(sp, &tmp, s, e, &w);
+	memcpy(out, tmp.from, sizeof(tmp.from));
+}
+
+/*
+ * May [s, e) be taken as an extent? A registered one, yes; one that overlaps none and whose
+ * bytes are all mapped is an extent jemalloc made before its hooks were wrapped: learned
+ * (queued for the commit), not a violation. Else false.
+ */
+static bool extent_known(struct ms_space *sp, uint64_t s, uint64_t e)
+{
+	struct pending *p = &sp->pend;
+	uint64_t b[MS_STATE_COUNT];
+
+	if (ms_ext_has(&sp->ext, s, e))
+		return true;
+	if (s >= e || ms_ext_overlaps(&sp->ext, s, e))
+		return false;
+	for (unsigned i = 0; i < p->nlearn; i++) { /* the other half of this merge */
+		if (p->learn[i][0] < e && s < p->learn[i][1])
+			return false;
+	}
+	states_of(sp, s, e, b);
+	if (b[MS_NONE])
+		return false;
+	p->learn[p->nlearn][0] = s;
+	p->learn[p->nlearn][1] = e;
+	p->nlearn++;
+	return true;
+}
+
+/* jemalloc's contract (SPEC section 11), judged on what the map and the registry hold. */
+static int check_extent(struct ms_space *sp, struct ms_event *ev)
+{
+	const uint64_t *f = ev->from;
+	uint64_t s = ev->addr, e = ev->addr + ev->len, mid = ev->addr + ev->arg;
+	uint64_t a[MS_STATE_COUNT], b[MS_STATE_COUNT];
+	char why[128];
+
+	switch (ev->op) {
+	case MS_OP_EXT_ALLOC:
+		if (!ev->result && ms_ext_overlaps(&sp->ext, s, e))
+			return violate(sp, ev, MS_V_ILLEGAL_TRANSITION,
+				       "returns memory of a live extent");
+		break;
+	case MS_OP_EXT_DALLOC:
+	case MS_OP_EXT_DESTROY:
+		if (!extent_known(sp, s, e))
+			return violate(sp, ev, MS_V_UNKNOWN_EXTENT,
+				       f[MS_NONE] ? "names unmapped bytes, no extent"
+						  : "does not match a known extent");
+		break;
+	case MS_OP_EXT_COMMIT:
+		if (f[MS_PREPARED] || f[MS_READY])
+			return violate(sp, ev, MS_V_COMMIT_COMMITTED, "over committed bytes");
+		if (f[MS_NONE])
+			return violate(sp, ev, MS_V_UNKNOWN_EXTENT, "over unmapped bytes");
+		break;
+	case MS_OP_EXT_DECOMMIT:
+	case MS_OP_EXT_PURGE_LAZY:
+	case MS_OP_EXT_PURGE_FORCED:
+		if (f[MS_RESERVED] || f[MS_NONE])
+			return violate(sp, ev, MS_V_DECOMMIT_UNCOMMITTED,
+				       "over bytes that are not committed");
+		break;
+	case MS_OP_EXT_SPLIT:
+		if (mid <= s || mid >= e || (ev->arg & (sp->page_size - 1)) ||
+		    !extent_known(sp, s, e)) {
+			snprintf(why, sizeof(why), "at +%#" PRIx64 " is not within a known extent",
+				 ev->arg);
+			return violate(sp, ev, MS_V_EXTENT_BOUNDS, why);
+		}
+		break;
+	case MS_OP_EXT_MERGE:
+		if ((ev->flags & MS_EVF_APART) || mid <= s || mid >= e ||
+		    (ev->arg & (sp->page_size - 1)) || !extent_known(sp, s, mid) ||
+		    !extent_known(sp, mid, e))
+			return violate(sp, ev, MS_V_EXTENT_BOUNDS,
+				       (ev->flags & MS_EVF_APART)
+					       ? "of extents that are not adjacent"
+					       : "of ranges that are not two known extents");
+		states_of(sp, s, mid, a);
+		states_of(sp, mid, e, b);
+		if (!a[MS_RESERVED] != !b[MS_RESERVED]) {
+			snprintf(why, sizeof(why), "of a %s extent with a %s one",
+				 a[MS_RESERVED] ? "decommitted" : "committed",
+				 b[MS_RESERVED] ? "decommitted" : "committed");
+			return violate(sp, ev, MS_V_MERGE_COMMIT_DIFFERS, why);
+		}
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+void ms_space_extent_totals(struct ms_space *sp, struct ms_extent_totals *out)
+{
+	uint64_t b[MS_STATE_COUNT];
+
+	memset(out, 0, sizeof(*out));
+	ms_space_lock(sp);
+	out->learned = sp->ext_learned;
+	for (const struct ms_node *n = ms_ext_first(&sp->ext); n; n = ms_ext_next(n)) {
+		states_of(sp, n->start, n->end, b);
+		out->extents++;
+		out->bytes += n->end - n->start;
+		for (unsigned k = 0; k < MS_STATE_COUNT; k++)
+			out->state[k] += b[k];
+	}
+	ms_space_unlock(sp);
+}
+
+/* The registry after a committed extent operation (room was reserved by the check). */
+static void commit_extent(struct ms_space *sp, const struct ms_event *ev)
+{
+	struct pending *p = &sp->pend;
+	uint64_t s = ev->addr, e = ev->addr + ev->len, mid = ev->addr + ev->arg;
+
+	for (unsigned i = 0; i < p->nlearn; i++) {
+		if (!ms_ext_add(&sp->ext, p->learn[i][0], p->learn[i][1]))
+			sp->ext_learned += p->learn[i][1] - p->learn[i][0];
+	}
+	if (ev->result || !p->apply)
+		return;
+	switch (ev->op) {
+	case MS_OP_EXT_ALLOC:
+		ms_ext_add(&sp->ext, s, e);
+		break;
+	case MS_OP_EXT_DALLOC:
+	case MS_OP_EXT_DESTROY:
+		ms_ext_remove(&sp->ext, s, e);
+		break;
+	case MS_OP_EXT_SPLIT:
+		ms_ext_split(&sp->ext, s, mid, e);
+		break;
+	case MS_OP_EXT_MERGE:
+		ms_ext_merge(&sp->ext, s, mid, e);
+		break;
+	default:
+		break;
+	}
 }
 
 /* A user page fault: attribute it, and decide access-reserved / access-prepared / first touch. */
@@ -1142,7 +1338,8 @@ int ms_space_check_locked(struct ms_space *sp, struct ms_event *ev)
 
 	if (ev->op >= MS_OP_COUNT || ev->source >= MS_SRC_COUNT)
 		return -EINVAL;
-	semantic = ev->source == MS_SRC_API || ev->source == MS_SRC_UPROBE;
+	semantic = ev->source == MS_SRC_API || ev->source == MS_SRC_UPROBE ||
+		   ev->source == MS_SRC_JEMALLOC;
 	memset(ev->from, 0, sizeof(ev->from));
 	ev->resident_delta = 0;
 	ev->violation = MS_V_NONE;
@@ -1151,9 +1348,12 @@ int ms_space_check_locked(struct ms_space *sp, struct ms_event *ev)
 	p->op = ev->op;
 	p->apply = false;
 	p->tracked = false;
+	p->nlearn = 0;
 	p->msg[0] = 0;
+	if (ev->op == MS_OP_EXT_ALLOC)
+		ev->to = (ev->flags & MS_EVF_COMMITTED) ? MS_READY : MS_RESERVED;
 
-	if (ev->op >= MS_OP_PROC_FORK) { /* recorded in order, applied by the tracer */
+	if (ms_op_is_proc(ev->op)) { /* recorded in order, applied by the tracer */
 		ev->to = MS_STATE_UNCHANGED;
 		return 0;
 	}
@@ -1196,7 +1396,8 @@ int ms_space_check_locked(struct ms_space *sp, struct ms_event *ev)
 	}
 	/* Ranges that cannot be walked are recorded, never applied. */
 	/* sysAlloc/sysReserve that the kernel (or the length check) refused have no address. */
-	null_ok = (ev->op == MS_OP_ALLOC || ev->op == MS_OP_RESERVE) && ev->result;
+	null_ok = (ev->op == MS_OP_ALLOC || ev->op == MS_OP_RESERVE || ev->op == MS_OP_EXT_ALLOC) &&
+		  ev->result;
 	if (ev->len == 0 || p->e < p->s || p->e == 0 || (semantic && !ev->addr && !null_ok)) {
 		ev->to = MS_STATE_UNCHANGED;
 		/* Marked refused, except an alloc or reserve at NULL: refused, it would read
@@ -1228,11 +1429,14 @@ int ms_space_check_locked(struct ms_space *sp, struct ms_event *ev)
 
 		walk_range(sp, ev, p->s, p->e, &w);
 		p->first = w.first;
-		if (semantic)
+		if (ms_op_is_extent(ev->op))
+			v = semantic ? check_extent(sp, ev) : 0;
+		else if (semantic)
 			v = check_semantics(sp, ev, &w);
 		need = 2 + (gap_target(ev, ev->op, &g) ? w.gaps : 0);
 	}
-	if (ms_tree_reserve(&sp->tree, need) || res_check(sp, ev)) {
+	if (ms_tree_reserve(&sp->tree, need) ||
+	    (ms_op_is_extent(ev->op) && ms_ext_reserve(&sp->ext, 3)) || res_check(sp, ev)) {
 		p->ev = NULL;
 		sp->tot.lost_ops++;
 		return -ENOMEM;
@@ -1313,6 +1517,8 @@ void ms_space_commit_locked(struct ms_space *sp, struct ms_event *ev)
 		ev->flags |= MS_EVF_FAILED;
 		ev->to = MS_STATE_UNCHANGED;
 	}
+	if (ms_op_is_extent(ev->op))
+		commit_extent(sp, ev);
 	if (huge) {
 		/* a notice about the fault recorded before it, not a fault of its own */
 	} else if (ev->op == MS_OP_PAGE_FAULT) {
@@ -1362,6 +1568,8 @@ void ms_space_clear_locked(struct ms_space *sp)
 	memset(sp->resident, 0, sizeof(sp->resident));
 	sp->lazy_bytes = 0;
 	sp->finger = NULL;
+	ms_ext_clear(&sp->ext);
+	sp->ext_learned = 0;
 	for (n = ms_tree_first(&sp->tree); n; n = next) {
 		next = ms_tree_next(n);
 		account(sp, n, -1);

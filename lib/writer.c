@@ -250,7 +250,7 @@ int ms_tlw_event_names(struct ms_tl_writer *w, const struct ms_event *ev, const 
 {
 	struct ms_jbuf *b = &w->out;
 	const char *name;
-	bool memop = ev->op < MS_OP_PROC_FORK;
+	bool memop = !ms_op_is_proc(ev->op);
 
 	if (w->section != MS_SEC_EVENTS)
 		return -EINVAL;
@@ -331,6 +331,23 @@ int ms_tlw_event_names(struct ms_tl_writer *w, const struct ms_event *ev, const 
 		else
 			PUTL(b, "null");
 		break;
+	case MS_OP_EXT_ALLOC:
+		if (ev->flags & MS_EVF_COMMITTED)
+			PUTL(b, ",\"committed\":true");
+		else
+			PUTL(b, ",\"committed\":false");
+		break;
+	case MS_OP_EXT_SPLIT:
+	case MS_OP_EXT_MERGE:
+		PUTL(b, ",\"size_a\":");
+		ms_jb_u64(b, ev->arg);
+		if (ev->flags & MS_EVF_COMMITTED)
+			PUTL(b, ",\"committed\":true");
+		else
+			PUTL(b, ",\"committed\":false");
+		if (ev->flags & MS_EVF_APART)
+			PUTL(b, ",\"apart\":true");
+		break;
 	case MS_OP_PAGE_FAULT:
 		PUTL(b, ",\"ip\":");
 		ms_jb_u64(b, ev->arg);
@@ -358,7 +375,7 @@ int ms_tlw_event_names(struct ms_tl_writer *w, const struct ms_event *ev, const 
 		PUTL(b, ",\"syscall\":");
 		ms_jb_str(b, name);
 	}
-	if (memop && ev->source == MS_SRC_API && ev->aux) {
+	if (memop && (ev->source == MS_SRC_API || ev->source == MS_SRC_JEMALLOC) && ev->aux) {
 		PUTL(b, ",\"dur_ns\":");
 		ms_jb_u64(b, ev->aux);
 	}

@@ -25,6 +25,7 @@
 
 #include "export/playback.h"
 #include "cli.h"
+#include "verdict.h"
 
 #define SERIES_N 64 /* buckets of the bytes-over-time series */
 #define MAX_TOP	 100
@@ -362,7 +363,7 @@ static void on_event(struct report *rp, struct ms_tlp *p, const struct ms_tl_ite
 		return;
 	q->by_op[ev->op]++;
 	q->by_src[ev->source]++;
-	if (ev->op < MS_OP_PROC_FORK && (ev->flags & MS_EVF_FAILED))
+	if (!ms_op_is_proc(ev->op) && (ev->flags & MS_EVF_FAILED))
 		q->failed++;
 	if (ev->op == MS_OP_PAGE_FAULT && (ev->flags & MS_EVF_INFERRED))
 		q->first_touch++;
@@ -400,7 +401,7 @@ static void on_event(struct report *rp, struct ms_tlp *p, const struct ms_tl_ite
 	}
 	if (ev->op == MS_OP_PROC_EXEC)
 		retire_all(rp, q, false);
-	if (ev->op < MS_OP_PROC_FORK && ev->len && !(ev->flags & MS_EVF_FAILED)) {
+	if (!ms_op_is_proc(ev->op) && ev->len && !(ev->flags & MS_EVF_FAILED)) {
 		s = ev->addr;
 		e = ev->addr + ev->len < ev->addr ? UINT64_MAX : ev->addr + ev->len;
 		creates = ev->to != MS_NONE && ev->to < MS_STATE_COUNT && ev->from[MS_NONE] &&
@@ -839,6 +840,10 @@ static void usage(FILE *f)
 		"  -j, --json            machine-readable report (exact integers)\n"
 		"  -t, --top N           regions per top list (default 5, at most 100)\n"
 		"  -n, --violations N    violations listed per process (default 20)\n"
+		"      --html            write one self-contained HTML page instead (needs -o):\n"
+		"                        zoomable state map with hover, charts, tables, "
+		"violations\n"
+		"  -o, --output FILE     where --html writes\n"
 		"  -h, --help            this text\n"
 		"\n"
 		"exit status: 0 done (violations are reported, not failed: see memstate check),\n"
@@ -846,7 +851,8 @@ static void usage(FILE *f)
 		"\n"
 		"examples:\n"
 		"  memstate report trace.json\n"
-		"  memstate report --json trace.jsonl | jq '.processes[0].bytes.Ready.peak'\n");
+		"  memstate report --json trace.jsonl | jq '.processes[0].bytes.Ready.peak'\n"
+		"  memstate report --html -o report.html trace.json\n");
 }
 
 int ms_cmd_report(int argc, char **argv)
@@ -855,6 +861,8 @@ int ms_cmd_report(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{"top", required_argument, NULL, 't'},
 		{"violations", required_argument, NULL, 'n'},
+		{"html", no_argument, NULL, 'H'},
+		{"output", required_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -864,17 +872,24 @@ int ms_cmd_report(int argc, char **argv)
 	const struct ms_tl_item *hdr;
 	struct ms_totals sum;
 	struct ms_tlp *p;
-	bool json = false;
+	bool json = false, html = false;
+	const char *out = NULL;
 	char msg[600], *end, a[32];
 	unsigned long v;
 	uint64_t events = 0;
 	int c, ret;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "jt:n:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jt:n:o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
+			break;
+		case 'H':
+			html = true;
+			break;
+		case 'o':
+			out = optarg;
 			break;
 		case 't':
 		case 'n':
@@ -899,6 +914,8 @@ int ms_cmd_report(int argc, char **argv)
 	if (optind != argc - 1)
 		return ms_usage_err("report", optind == argc ? "which timeline? give one TRACE"
 							     : "one TRACE at a time");
+	if (html || out)
+		return ms_cli_report_html(argv[optind], html, out);
 	p = ms_tlp_open(argv[optind], msg, sizeof(msg));
 	if (!p)
 		return ms_err("report: %s", msg);

@@ -16,15 +16,6 @@
 #include "cli.h"
 #include "tui/tui.h"
 
-/*
- * The reader lives in export/; until it is linked in, `view` says so instead of failing
- * to link (the same convention as the weak subcommands of cli.h).
- */
-extern __typeof__(ms_tlr_open) ms_tlr_open __attribute__((weak));
-extern __typeof__(ms_tlr_next) ms_tlr_next __attribute__((weak));
-extern __typeof__(ms_tlr_error) ms_tlr_error __attribute__((weak));
-extern __typeof__(ms_tlr_close) ms_tlr_close __attribute__((weak));
-
 static const char usage_text[] =
 	"usage: memstate view [options] TIMELINE\n"
 	"\n"
@@ -331,9 +322,6 @@ int ms_cmd_view(int argc, char **argv)
 	if (optind != argc - 1)
 		return ms_usage_err("view",
 				    optind == argc ? "which timeline?" : "one timeline at a time");
-	if (!ms_tlr_open || !ms_tlr_next || !ms_tlr_error || !ms_tlr_close)
-		return ms_err("view: the timeline reader (export/reader.c) is not built into "
-			      "this memstate");
 	ret = load(argv[optind], &rp, title, sizeof(title), &mismatch);
 	if (ret)
 		return ret;

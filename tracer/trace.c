@@ -16,8 +16,9 @@
 #include "memstate/pagemap.h"
 
 #include "bpf/go.h"
+#include "memstate/channel.h"
 #include "trace.h"
-#include "tui_hooks.h"
+#include "tui/live.h"
 
 #define DEFAULT_WINDOW_NS 30000000ull	/* how long a record waits for slower sources */
 #define NOTE_WINDOW_NS	  2000000ull	/* an ms_note() follows its allocator's syscall within */
@@ -97,8 +98,10 @@ struct ms_trace {
 	struct ms_trace_stats st;
 	struct ms_go_mark *marks; /* Go: one per ReadMemStats, in order */
 	size_t nmarks, marks_cap;
-	uint64_t go_calls;    /* Go runtime calls applied */
-	uint64_t go_unplaced; /* sysAlloc/sysReserve whose mmap never came */
+	uint64_t go_calls;	      /* Go runtime calls applied */
+	uint64_t go_unplaced;	      /* sysAlloc/sysReserve whose mmap never came */
+	struct ms_alloc_mark *amarks; /* jemalloc: one per epoch refresh and at exit */
+	size_t namarks, amarks_cap;
 };
 
 static uint64_t mono_ns(void)
@@ -355,7 +358,7 @@ static struct tproc *proc_add(struct ms_trace *t, uint32_t pid, uint32_t ppid, c
 	t->procs[t->nprocs++] = p;
 	p->hnext = t->buckets[pid % PROC_BUCKETS];
 	t->buckets[pid % PROC_BUCKETS] = p;
-	if (t->o.live && ms_live_add_proc)
+	if (t->o.live)
 		ms_live_add_proc(t->o.live, pid, ppid, p->exe, p->sp);
 	return p;
 }
@@ -460,7 +463,7 @@ static void drain_locked(struct ms_trace *t, struct tproc *p)
 		for (size_t i = 0; i < n; i++) {
 			if (t->o.writer)
 				ms_tlw_event(t->o.writer, p->sp, &evs[i]);
-			if (t->o.live && ms_live_publish)
+			if (t->o.live)
 				ms_live_publish(t->o.live, &evs[i],
 						evs[i].violation
 							? ms_space_violation_message_locked(
@@ -594,6 +597,96 @@ static bool api_matches(const struct ms_event *ev, const struct ms_sysrec *r, ch
 	return true;
 }
 
+/*
+ * A jemalloc hook's syscalls: the hook runs the allocator's own OS layer (or the program's
+ * hooks), whose syscalls are not one per hook (an aligned alloc maps, unmaps and trims), so
+ * every memory syscall the thread made inside the hook is its own: the hook's declared
+ * transition stands for them all. At the window's edges (clock slack) only syscalls over
+ * the hook's own range are taken.
+ */
+static void claim_hook_syscalls(struct tidq *q, const struct ms_event *ev)
+{
+	uint64_t b = ev->t_ns, e = ev->t_ns + ev->aux, s, end;
+
+	for (size_t i = 0; i < q->sys.n; i++) {
+		struct item *it = dq_at(&q->sys, i);
+
+		if (it->t > e + SLACK_NS)
+			break;
+		if (it->t + SLACK_NS < b || it->claimed)
+			continue;
+		if (it->t >= b && it->t <= e)
+			it->claimed = true;
+		else if (sys_range(&it->u.sys, &s, &end) && s < ev->addr + ev->len &&
+			 ev->addr < end)
+			it->claimed = true;
+	}
+}
+
+/* jemalloc's stats at an epoch refresh, beside the map's figures at the same point. */
+static void alloc_mark(struct ms_trace *t, struct tproc *p, const struct ms_event *ev)
+{
+	struct ms_alloc_mark *mk;
+	struct ms_totals tot;
+
+	if (t->namarks == t->amarks_cap) {
+		size_t cap = t->amarks_cap ? 2 * t->amarks_cap : 16;
+		struct ms_alloc_mark *v = realloc(t->amarks, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		t->amarks = v;
+		t->amarks_cap = cap;
+	}
+	mk = &t->amarks[t->namarks++];
+	memset(mk, 0, sizeof(*mk));
+	mk->pid = ev->pid;
+	mk->tid = ev->tid;
+	mk->t_ns = ev->t_ns;
+	mk->seq = t->seq;
+	mk->mapped = ev->addr;
+	mk->retained = ev->len;
+	mk->active = ev->arg;
+	mk->resident = ev->from[0];
+	mk->at = ev->result >= 0 && ev->result <= 2 ? (uint32_t)ev->result : 0;
+	ms_space_extent_totals(p->sp, &mk->ext);
+	ms_space_totals(p->sp, &tot);
+	mk->prepared = tot.bytes[MS_PREPARED];
+	mk->ready = tot.bytes[MS_READY];
+}
+
+const struct ms_alloc_mark *ms_trace_alloc_marks(const struct ms_trace *t, size_t *n)
+{
+	*n = t->namarks;
+	return t->namarks ? t->amarks : NULL;
+}
+
+int ms_trace_alloc_marks_write(const struct ms_trace *t, FILE *f, uint64_t t0)
+{
+	for (size_t i = 0; i < t->namarks; i++) {
+		const struct ms_alloc_mark *m = &t->amarks[i];
+
+		fprintf(f,
+			"{\"mark\":%zu,\"at\":\"%s\",\"pid\":%u,\"tid\":%u,\"t_ns\":%" PRIu64
+			",\"seq\":%" PRIu64 ",\"jemalloc\":{\"mapped\":%" PRIu64
+			",\"retained\":%" PRIu64 ",\"active\":%" PRIu64 ",\"resident\":%" PRIu64
+			"},\"extents\":{\"count\":%" PRIu64 ",\"bytes\":%" PRIu64
+			",\"Reserved\":%" PRIu64 ",\"Prepared\":%" PRIu64 ",\"Ready\":%" PRIu64
+			",\"None\":%" PRIu64 ",\"learned\":%" PRIu64
+			"},\"process\":{\"Prepared\":%" PRIu64 ",\"Ready\":%" PRIu64 "}}\n",
+			i + 1,
+			m->at == 1   ? "wrap"
+			: m->at == 2 ? "exit"
+				     : "epoch",
+			m->pid, m->tid, m->t_ns > t0 ? m->t_ns - t0 : 0, m->seq, m->mapped,
+			m->retained, m->active, m->resident, m->ext.extents, m->ext.bytes,
+			m->ext.state[MS_RESERVED], m->ext.state[MS_PREPARED],
+			m->ext.state[MS_READY], m->ext.state[MS_NONE], m->ext.learned, m->prepared,
+			m->ready);
+	}
+	return fflush(f) ? -errno : 0;
+}
+
 static void apply_api(struct ms_trace *t, struct item *it)
 {
 	struct ms_event *ev = &it->u.ev;
@@ -607,13 +700,19 @@ static void apply_api(struct ms_trace *t, struct item *it)
 		dq_remove(&q->api, it);
 	if (!p)
 		return;
+	if (ev->op == MS_CHAN_OP_ALLOC_MARK) {
+		alloc_mark(t, p, ev);
+		return;
+	}
 	/*
 	 * The syscalls this thread made inside the call are the library's own. Calls of one
 	 * thread follow each other within microseconds, so the window's slack (two clock
 	 * reads) may reach a neighbour's syscall: one that matches what this call does is
 	 * taken first; another of the same kind strictly inside it is a mismatch.
 	 */
-	if (q && !(ev->flags & MS_EVF_NOTE)) {
+	if (q && ev->source == MS_SRC_JEMALLOC) {
+		claim_hook_syscalls(q, ev);
+	} else if (q && !(ev->flags & MS_EVF_NOTE)) {
 		uint64_t b = ev->t_ns, e = ev->t_ns + ev->aux;
 		unsigned want = api_syscall(ev) >= 0, got = 0;
 		char other[160];
@@ -995,8 +1094,9 @@ static void apply_go(struct ms_trace *t, struct item *it)
 		go_slack_drop(p, ev.addr, ev.addr + ev.len);
 }
 
-void ms_trace_go_call(struct ms_trace *t, const struct ms_go_call *c)
+static void on_go(void *ctx, const struct ms_go_call *c)
 {
+	struct ms_trace *t = ctx;
 	struct item *it = item_new(t, IT_GO, c->ev.t_ns);
 	struct tidq *q;
 
@@ -1540,6 +1640,7 @@ struct ms_trace *ms_trace_new(const struct ms_trace_opts *opts)
 		.on_api = on_api,
 		.on_proc = on_proc,
 		.on_lost = on_lost,
+		.on_go = on_go,
 	};
 	return t;
 }
@@ -1571,6 +1672,7 @@ void ms_trace_free(struct ms_trace *t)
 		free(t->procs[i]);
 	}
 	free(t->marks);
+	free(t->amarks);
 	free(t->procs);
 	free(t);
 }

@@ -322,7 +322,7 @@ static bool touches(const struct ms_event *ev, uint32_t pid, uint64_t start, uin
 {
 	uint64_t e;
 
-	if (ev->pid != pid || ev->op >= MS_OP_PROC_FORK)
+	if (ev->pid != pid || ms_op_is_proc(ev->op))
 		return false;
 	e = ev->addr + (ev->len ? ev->len : 1);
 	if (e < ev->addr)

@@ -136,7 +136,7 @@ static struct ms_space *new_space(void)
 }
 
 static struct ms_event op(struct ms_space *sp, unsigned o, unsigned src, uint64_t addr,
-			  uint64_t len, uint8_t flags)
+			  uint64_t len, uint16_t flags)
 {
 	struct ms_event ev = {.op = (uint8_t)o,
 			      .source = (uint8_t)src,

@@ -56,6 +56,8 @@ struct ms_proc_event {
  * filled; the tracer checks and applies them. on_lost counts records a source could not
  * deliver (ring buffer full...), by where they were lost.
  */
+struct ms_go_call;
+
 struct ms_sink {
 	void *ctx;
 	void (*on_syscall)(void *ctx, const struct ms_sysrec *rec);
@@ -64,6 +66,8 @@ struct ms_sink {
 	void (*on_api)(void *ctx, struct ms_event *ev, const char *stat_name);
 	void (*on_proc)(void *ctx, const struct ms_proc_event *pe);
 	void (*on_lost)(void *ctx, uint64_t n, const char *where);
+	/* Go runtime calls from the Go uprobes (struct ms_go_call: memstate's lib/source.h). */
+	void (*on_go)(void *ctx, const struct ms_go_call *call);
 };
 
 /* Per-process inference state the tracer keeps next to the space. */

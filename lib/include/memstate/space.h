@@ -168,6 +168,16 @@ enum ms_state ms_space_state_at(struct ms_space *sp, uint64_t addr, struct ms_re
 int ms_space_bytes_in(struct ms_space *sp, uint64_t addr, uint64_t len,
 		      uint64_t bytes[MS_STATE_COUNT]);
 void ms_space_totals(struct ms_space *sp, struct ms_totals *out);
+
+/* jemalloc extents the space's registry knows (SPEC section 11), with their bytes by state. */
+struct ms_extent_totals {
+	uint64_t extents;		/* how many */
+	uint64_t bytes;			/* their bytes */
+	uint64_t state[MS_STATE_COUNT]; /* those bytes by state */
+	uint64_t learned;		/* bytes ever learned from the map (made before the
+					    hooks were wrapped), not named by an alloc hook */
+};
+void ms_space_extent_totals(struct ms_space *sp, struct ms_extent_totals *out);
 void ms_space_totals_locked(struct ms_space *sp, struct ms_totals *out);
 /* Resident and lazily free bytes in [addr, addr+len) (Prepared/Ready anonymous only). */
 int ms_space_resident_in_locked(struct ms_space *sp, uint64_t addr, uint64_t len,
