@@ -682,6 +682,13 @@ cleanup:
 	return err < 0 ? err : -EINVAL;
 }
 
+static bool ms_ebpf_sees_faults(void *state)
+{
+	const struct ms_ebpf *st = state;
+
+	return st->attached & MS_FEAT_FAULTS;
+}
+
 static int ms_ebpf_start(void *state, pid_t pid)
 {
 	struct ms_ebpf *st = state;
@@ -883,6 +890,7 @@ const struct ms_source_ops ms_src_ebpf = {
 	.stop = ms_ebpf_stop,
 	.close = ms_ebpf_close,
 	.lost = ms_ebpf_lost,
+	.sees_faults = ms_ebpf_sees_faults,
 	.go_sink = ms_ebpf_go_sink,
 	.go_attach = ms_ebpf_go_attach,
 };

@@ -1645,6 +1645,11 @@ struct ms_trace *ms_trace_new(const struct ms_trace_opts *opts)
 	return t;
 }
 
+void ms_trace_no_residency(struct ms_trace *t)
+{
+	t->o.no_residency = true;
+}
+
 void ms_trace_free(struct ms_trace *t)
 {
 	struct item *it;
