@@ -51,7 +51,7 @@ Q := $(if $(V),,@)
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)"
 
 # ---------------------------------------------------------------- the library
-LIB_SRCS := lib/names.c lib/ring.c lib/tree.c lib/space.c lib/sys.c lib/infer.c lib/channel.c \
+LIB_SRCS := lib/names.c lib/ring.c lib/tree.c lib/extent.c lib/resident.c lib/space.c lib/pagemap.c lib/sys.c lib/infer.c lib/channel.c \
 	    lib/jsonbuf.c lib/writer.c lib/jsonin.c lib/reader.c lib/thp_scan.c lib/zio.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB_A := $(BUILD)/lib/libmemstate.a
@@ -235,3 +235,30 @@ clean:
 # Objects built through pattern rules are kept (make would delete them as intermediates,
 # and rebuild them all on the next change).
 .SECONDARY:
+
+# ---------------------------------------------------------------- jemalloc adapter
+# libmemstate-jemalloc.so: preloaded by `memstate run` into programs on a dynamic jemalloc
+# (docs/jemalloc.md). It carries the channel code it needs, and nothing that allocates.
+JE_ADAPTER := $(BUILD)/lib/libmemstate-jemalloc.so
+# Never sanitized: it is preloaded into programs that have no sanitizer runtime.
+JE_ADAPTER_OBJS := $(BUILD)/obj/jeadapter/lib/jemalloc/adapter.o \
+		   $(BUILD)/obj/jeadapter/lib/channel.o $(BUILD)/obj/jeadapter/lib/ring.o
+all: $(JE_ADAPTER)
+lib: $(JE_ADAPTER)
+
+$(BUILD)/obj/jeadapter/%.o: %.c
+	$(call msg,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(PROG_CFLAGS) -c $< -o $@
+
+$(JE_ADAPTER): $(JE_ADAPTER_OBJS) lib/jemalloc/exports.map
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -shared -Wl,-soname,libmemstate-jemalloc.so \
+		-Wl,--version-script=lib/jemalloc/exports.map -o $@ $(JE_ADAPTER_OBJS) -ldl $(LDLIBS)
+
+# Test programs on jemalloc (tests/progs/je_*.c) link Debian's libjemalloc.
+$(BUILD)/tests/progs/je_%: $(BUILD)/obj/tests/progs/je_%.o
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -o $@ $^ -ljemalloc $(LDLIBS)

@@ -25,6 +25,7 @@ struct ms_conv_opts {
 	size_t errlen;
 	void (*warn)(void *ctx, const char *msg); /* a warning line (may be NULL: dropped) */
 	void *warn_ctx;
+	bool embed; /* svg: to inline in HTML (no XML declaration or namespace) */
 };
 
 /*

@@ -245,7 +245,7 @@ static void on_event(struct pf *f, const struct ms_tl_item *it, const struct ms_
 	note_thread(f, ev->pid, ev->tid);
 	if (st->changed || ev->op == MS_OP_PROC_FORK || ev->op == MS_OP_PROC_EXEC || !q->emitted)
 		bytes_changed(f, st->proc, q, t);
-	if (ev->op == MS_OP_PAGE_FAULT)
+	if (ms_event_is_fault(ev))
 		fault(f, st->proc, q, t);
 	if (ev->violation) {
 		ev_head(f, ms_violation_name(ev->violation), "violation", "i", t, ev->pid, ev->tid);
@@ -268,7 +268,7 @@ static void on_event(struct pf *f, const struct ms_tl_item *it, const struct ms_
 		PUTL(&f->b, "}}");
 	}
 	if (ops && ev->op != MS_OP_PAGE_FAULT) {
-		uint64_t dur = ev->source == MS_SRC_API && ev->op < MS_OP_PROC_FORK ? ev->aux : 0;
+		uint64_t dur = ev->source == MS_SRC_API && !ms_op_is_proc(ev->op) ? ev->aux : 0;
 
 		ev_head(f, ms_op_name(ev->op), "op", "X", t, ev->pid, ev->tid);
 		PUTL(&f->b, ",\"dur\":");

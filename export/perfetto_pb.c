@@ -750,8 +750,8 @@ static void on_event(struct pf *f, struct ms_tlp *p, const struct ms_tl_item *it
 		bytes_changed(f, st->proc, q, t);
 	if (ev->op == MS_OP_PAGE_FAULT)
 		fault(f, q, t);
-	if (it->event.has_resident && it->event.resident_delta) {
-		q->resident += it->event.resident_delta;
+	if (ev->resident_delta) { /* as the replay's space computed it (SPEC 8) */
+		q->resident += ev->resident_delta;
 		counter(f, lazy(f, &q->resident_uuid, q->uuid, "resident bytes", UNIT_SIZE_BYTES),
 			t, q->resident);
 	}

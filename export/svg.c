@@ -320,7 +320,7 @@ static int pass1_event(struct svg *g, struct lays *ls, const struct ms_event *ev
 	if (!(l = lay_get(ls, ev->pid, true)))
 		return -ENOMEM;
 	l->pn.events++;
-	if (ev->op < MS_OP_PROC_FORK && ev->op != MS_OP_PAGE_FAULT && ev->to != MS_NONE &&
+	if (!ms_op_is_proc(ev->op) && ev->op != MS_OP_PAGE_FAULT && ev->to != MS_NONE &&
 	    ev->to < MS_STATE_COUNT && ev->len && !ev->result)
 		return add_extent(&l->pn, ev->addr,
 				  ev->addr + ev->len < ev->addr ? UINT64_MAX : ev->addr + ev->len);
@@ -927,10 +927,14 @@ static void draw(struct svg *g)
 	unsigned W = g->o->width, H = g->o->height;
 	char peak[32];
 
+	if (!g->o->embed)
+		ms_jb_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+			      "<svg xmlns=\"http://www.w3.org/2000/svg\"");
+	else /* inside HTML the parser knows SVG; the page names no URL at all */
+		ms_jb_puts(b, "<svg class=\"map\"");
 	put_fmt(b,
-		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%u\" height=\"%u\" "
-		"viewBox=\"0 0 %u %u\" font-family=\"sans-serif\" font-size=\"11\">\n",
+		" width=\"%u\" height=\"%u\" viewBox=\"0 0 %u %u\" font-family=\"sans-serif\" "
+		"font-size=\"11\">\n",
 		W, H, W, H);
 	ms_jb_puts(b, "<title>memstate: ");
 	put_text(b, g->title);

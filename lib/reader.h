@@ -55,14 +55,13 @@ struct ms_tl_item {
 			uint32_t version;    /* always 1 for now */
 		} header;
 		struct {
-			struct ms_event ev;	/* seq, t_ns (relative), pid, tid, source, op, addr,
+			struct ms_event ev;  /* seq, t_ns (relative), pid, tid, source, op, addr,
 						 len, to, from, violation kind, result, arg
 						 (prepared/hint/ip), flags (write, first touch,
 						 failed), kind, aux (syscall number) */
-			const char *stat;	/* the stat's name, NULL when none */
-			const char *message;	/* the violation's message, NULL when none */
-			int64_t resident_delta; /* bytes made resident (< 0: released) */
-			bool has_resident;	/* the event carried resident_delta */
+			const char *stat;    /* the stat's name, NULL when none */
+			const char *message; /* the violation's message, NULL when none */
+			bool has_resident_delta; /* the event recorded resident_delta */
 		} event;
 		struct {
 			uint64_t seq;	     /* the event that broke the contract */

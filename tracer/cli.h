@@ -27,6 +27,7 @@ int ms_cmd_run(int argc, char **argv) __attribute__((weak));
 int ms_cmd_attach(int argc, char **argv) __attribute__((weak));
 int ms_cmd_view(int argc, char **argv) __attribute__((weak));
 int ms_cmd_check(int argc, char **argv) __attribute__((weak));
+int ms_cmd_diff(int argc, char **argv) __attribute__((weak));
 int ms_cmd_report(int argc, char **argv) __attribute__((weak));
 int ms_cmd_convert(int argc, char **argv) __attribute__((weak));
 

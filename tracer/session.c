@@ -79,6 +79,8 @@ int ms_session_option(struct ms_session_opts *o, int argc, char **argv, int *i)
 		o->verbose++;
 	} else if (!strcmp(a, "--no-faults")) {
 		o->faults = false;
+	} else if (!strcmp(a, "--no-residency")) {
+		o->no_residency = true;
 	} else if (!strcmp(a, "--no-files")) {
 		o->files = false;
 	} else if (!strcmp(a, "--no-api")) {
@@ -91,6 +93,21 @@ int ms_session_option(struct ms_session_opts *o, int argc, char **argv, int *i)
 		o->go = 1;
 	} else if (!strcmp(a, "--no-go")) {
 		o->go = 0;
+	} else if ((v = opt_value(argc, argv, i, "--alloc"))) {
+		if (!strcmp(v, "jemalloc"))
+			o->alloc = 1;
+		else if (!strcmp(v, "none"))
+			o->alloc = 0;
+		else if (!strcmp(v, "auto"))
+			o->alloc = -1;
+		else
+			return ms_usage_err(o->cmd,
+					    "--alloc must be auto, jemalloc or none, not '%s'", v),
+			       -1;
+	} else if ((v = opt_value(argc, argv, i, "--alloc-marks"))) {
+		if (!*v)
+			return ms_usage_err(o->cmd, "--alloc-marks needs a file"), -1;
+		o->alloc_marks = v;
 	} else if ((v = opt_value(argc, argv, i, "--go-marks"))) {
 		if (!*v)
 			return ms_usage_err(o->cmd, "--go-marks needs a file"), -1;
@@ -150,12 +167,20 @@ void ms_session_usage(FILE *f)
 		"      --ring-size SIZE  eBPF ring buffer size, e.g. 64M\n"
 		"      --no-faults       no page fault events\n"
 		"      --no-files        leave file-backed mappings out of the map\n"
+		"      --no-residency    do not track which pages are resident\n"
+		"      --verify-maps     at each exit, compare the map with /proc/PID/maps and\n"
+		"                        residency with /proc/PID/pagemap\n"
 		"      --no-api          do not listen to libmemstate's API events\n"
 		"      --go              Go programs: uprobes on the runtime's sys* functions\n"
 		"                        (the default for Go binaries; says why when it cannot)\n"
 		"      --no-go           trace a Go program by its syscalls alone\n"
 		"      --go-marks FILE   write each runtime.ReadMemStats as a JSON line: the\n"
 		"                        map's Prepared/Ready bytes the runtime accounts\n"
+		"      --alloc A         run: auto (default: jemalloc when the program links or\n"
+		"                        preloads a dynamic libjemalloc), jemalloc, or none;\n"
+		"                        jemalloc records its extent hooks (docs/jemalloc.md)\n"
+		"      --alloc-marks FILE  write jemalloc's stats at each epoch refresh and at\n"
+		"                        exit beside the map's figures, as JSON Lines\n"
 		"  -q, --quiet           no summary table at the end\n"
 		"  -v, --verbose         say which sources run and why\n"
 		"  -h, --help            this text\n");
@@ -277,7 +302,8 @@ int ms_session_setup(struct ms_session *s, const struct ms_session_opts *o, int 
 				    .files = o->files,
 				    .exit_stops = o->verify_maps,
 				    .verbose = o->verbose};
-	struct ms_trace_opts topts = {.files = o->files, .seed_exec = true};
+	struct ms_trace_opts topts = {
+		.files = o->files, .seed_exec = true, .no_residency = o->no_residency};
 	struct ms_tl_header hdr = {.argc = argc,
 				   .argv = argv,
 				   .page_size = (uint32_t)sysconf(_SC_PAGESIZE),
@@ -366,6 +392,18 @@ int ms_session_child(struct ms_session *s)
 		setenv(MS_CHAN_ENV, fd, 1);
 	} else {
 		unsetenv(MS_CHAN_ENV);
+	}
+	if (s->chan && s->o.alloc_preload) {
+		const char *old = getenv("LD_PRELOAD");
+		char buf[8192];
+
+		snprintf(buf, sizeof(buf), "%s%s%s", s->o.alloc_preload, old && *old ? ":" : "",
+			 old && *old ? old : "");
+		setenv("LD_PRELOAD", buf, 1);
+		if (s->o.alloc == 2)
+			setenv("MEMSTATE_ALLOC", "jemalloc", 1);
+		if (s->o.alloc_marks)
+			setenv("MEMSTATE_ALLOC_MARKS", "1", 1);
 	}
 	for (unsigned i = 0; i < s->nsrc; i++) {
 		if (s->src[i]->child_setup && s->src[i]->child_setup(s->state[i]))
@@ -529,6 +567,15 @@ int ms_session_finish(struct ms_session *s, const char *what)
 	if (s->live)
 		ms_live_set_done(s->live);
 	err = ms_trace_finish(s->trace, s->o.quiet ? NULL : stderr, what);
+	if (s->o.alloc_marks) {
+		FILE *f = fopen(s->o.alloc_marks, "we");
+		int werr = f ? ms_trace_alloc_marks_write(s->trace, f, s->t0) : -errno;
+
+		if (f && fclose(f) && !werr)
+			werr = -errno;
+		if (werr)
+			return ms_err("writing %s failed: %s", s->o.alloc_marks, strerror(-werr));
+	}
 	if (s->o.go_marks) {
 		FILE *f = fopen(s->o.go_marks, "we");
 		int werr = f ? ms_trace_go_marks_write(s->trace, f, s->t0) : -errno;
