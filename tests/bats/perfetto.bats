@@ -52,6 +52,7 @@ print(eval(sys.argv[2]))' "$1" "$2"
 100 Ready bytes UNIT_SIZE_BYTES
 100 stat heap UNIT_SIZE_BYTES
 100 violations -
+100 resident bytes UNIT_SIZE_BYTES
 100 page faults/s UNIT_COUNT"
 	run -0 pf "$t" instants 100 violations
 	assert_output "double-free seq=3 tid=101 addr=536870912 len=4096 message=sysFree [0x20000000, 0x20001000) over bytes already None (held: None 4096)"
@@ -100,32 +101,22 @@ print(eval(sys.argv[2]))' "$1" "$2"
 	[ "${#lines[@]}" -eq "$(json_query "$DATA/known.json" 'len([e for e in d["events"] if e["op"] != "pageFault" and e["pid"] == 100])')" ]
 }
 
-@test "resident_delta on events (SPEC section 8) makes a resident bytes counter" {
-	local d=$BATS_TEST_TMPDIR
-	# fork_exec.jsonl with a residency figure on each pageFault (+4 KiB) and munmap (-all)
-	python3 - "$DATA/fork_exec.jsonl" "$d/r.jsonl" <<-'EOF'
-		import json, sys
-		out = open(sys.argv[2], "w")
-		for line in open(sys.argv[1]):
-		    o = json.loads(line)
-		    if o["type"] == "event" and o["op"] == "pageFault":
-		        o["resident_delta"] = 4096
-		    elif o["type"] == "event" and o["op"] == "sysFree":
-		        o["resident_delta"] = -4096
-		    out.write(json.dumps(o, separators=(",", ":")) + "\n")
-	EOF
-	run -0 "$MEMSTATE" convert --to perfetto "$d/r.jsonl" -o "$d/r.pftrace"
-	local pid
-	for pid in $(q "$d/r.jsonl" '" ".join(sorted({str(e["pid"]) for e in items["event"] if "resident_delta" in e}))'); do
-		run -0 pf "$d/r.pftrace" counters "$pid" "resident bytes"
-		local want
-		want=$(q "$d/r.jsonl" "(lambda v: '%d %d %d' % (sum(v), max(__import__('itertools').accumulate(v)), len(v)))([e['resident_delta'] for e in items['event'] if e.get('pid') == $pid and 'resident_delta' in e])")
-		assert_output "$want"
+@test "resident bytes follow the replay's residency (SPEC section 8): report's figures" {
+	local d=$BATS_TEST_TMPDIR f pid
+	for f in "$DATA/known.json" "$DATA/analysis/gophases.jsonl.zst"; do
+		run -0 "$MEMSTATE" convert --to perfetto "$f" -o "$d/r.pftrace"
+		run -0 "$MEMSTATE" report --json "$f"
+		echo "$output" >"$d/r.json"
+		for pid in $(python3 -c 'import json, sys
+print(" ".join(str(p["pid"]) for p in json.load(open(sys.argv[1]))["processes"]))' "$d/r.json"); do
+			run -0 pf "$d/r.pftrace" counters "$pid" "resident bytes"
+			local last=${output%% *} rest=${output#* }
+			assert_equal "$last ${rest%% *}" "$(python3 -c 'import json, sys
+p = [p for p in json.load(open(sys.argv[1]))["processes"] if p["pid"] == int(sys.argv[2])][0]
+r = p["resident"]
+print(r["Prepared"] + r["Ready"], r["peak"])' "$d/r.json" "$pid")"
+		done
 	done
-	# without the field, no such track
-	run -0 "$MEMSTATE" convert --to perfetto "$DATA/fork_exec.jsonl" -o "$d/n.pftrace"
-	run -0 pf "$d/n.pftrace" tracks
-	refute_output --partial "resident bytes"
 }
 
 @test "eBPF run: page faults/s adds up to the faults, THP collapse requests are instants" {
