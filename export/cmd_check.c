@@ -142,6 +142,9 @@ int ms_cmd_check(int argc, char **argv)
 		       ms_tlp_disagreements(p), ms_tlp_disagreements(p) == 1 ? "" : "s");
 	else
 		printf("; agrees with the recorded timeline");
+	if (ms_tlp_computed(p))
+		printf(" (%" PRIu64 " event%s recorded no states: computed from the operations)",
+		       ms_tlp_computed(p), ms_tlp_computed(p) == 1 ? "" : "s");
 	lost = ms_tlp_lost(p);
 	if (lost)
 		printf(" (the trace lost %" PRIu64 " events: the replay cannot be complete)", lost);

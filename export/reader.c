@@ -199,6 +199,7 @@ struct ms_tl_reader {
 	bool jsonl;		  /* JSON Lines form */
 	bool header_out;	  /* the header item was returned */
 	bool summary_seen;	  /* a summary item was returned */
+	unsigned sections;	  /* 1 << MS_TLI_*: sections the file has (ms_tlr_has_section) */
 	int section;		  /* document: field id of the array being streamed */
 	bool section_first;	  /* document: no element of it read yet */
 	uint64_t top_seen;	  /* document: top-level members seen (known ones) */
@@ -444,9 +445,8 @@ static int get_counts(struct ms_tl_reader *r, const struct fields *f, int id, en
 
 /* ------------------------------------------------------------------ items */
 
-#define EVENT_REQUIRED                                                                    \
-	(B(F_SEQ) | B(F_T_NS) | B(F_PID) | B(F_TID) | B(F_SOURCE) | B(F_OP) | B(F_ADDR) | \
-	 B(F_LEN) | B(F_TO) | B(F_FROM) | B(F_VIOLATION))
+/* A minimal timeline's event (SPEC section 7); the rest is optional. */
+#define EVENT_REQUIRED (B(F_SEQ) | B(F_T_NS) | B(F_PID) | B(F_OP) | B(F_ADDR) | B(F_LEN))
 
 static int inline_violation(struct ms_tl_reader *r, uint32_t node, struct ms_tl_item *it)
 {
@@ -466,7 +466,6 @@ static int inline_violation(struct ms_tl_reader *r, uint32_t node, struct ms_tl_
 static int read_event(struct ms_tl_reader *r, uint32_t obj, struct ms_tl_item *it)
 {
 	struct ms_event *ev = &it->event.ev;
-	const struct ms_jnode *n;
 	struct fields f;
 	unsigned v;
 	int64_t i64;
@@ -484,25 +483,32 @@ static int read_event(struct ms_tl_reader *r, uint32_t obj, struct ms_tl_item *i
 	    get_u64(r, &f, F_ADDR, UINT64_MAX, &ev->addr) < 0 ||
 	    get_u64(r, &f, F_LEN, UINT64_MAX, &ev->len) < 0)
 		return -EINVAL;
+	/* Left out: what an allocator logging its own calls would mean (tid = pid, api). */
+	if (!(f.seen & B(F_TID)))
+		ev->tid = ev->pid;
+	v = MS_SRC_API;
 	if (get_name(r, &f, F_SOURCE, NK_SOURCE, "source", &v) < 0)
 		return -EINVAL;
 	ev->source = (uint8_t)v;
 	if (get_name(r, &f, F_OP, NK_OP, "operation", &v) < 0)
 		return -EINVAL;
 	ev->op = (uint8_t)v;
-	n = N(r, f.at[F_TO]);
-	if (n->type == MS_J_NULL) {
-		ev->to = MS_STATE_UNCHANGED;
-	} else {
+	ev->to = MS_STATE_UNCHANGED;
+	if ((f.seen & B(F_TO)) && N(r, f.at[F_TO])->type != MS_J_NULL) {
 		if (get_name(r, &f, F_TO, NK_STATE, "state", &v) < 0)
 			return -EINVAL;
 		ev->to = (uint8_t)v;
 	}
 	if (get_states(r, &f, F_FROM, true, ev->from) < 0)
 		return -EINVAL;
-	if (N(r, f.at[F_VIOLATION])->type != MS_J_NULL &&
+	if ((f.seen & B(F_VIOLATION)) && N(r, f.at[F_VIOLATION])->type != MS_J_NULL &&
 	    inline_violation(r, f.at[F_VIOLATION], it))
 		return -EINVAL;
+	it->event.recorded = ((f.seen & B(F_FROM)) ? MS_TLE_FROM : 0) |
+			     ((f.seen & B(F_TO)) ? MS_TLE_TO : 0) |
+			     ((f.seen & B(F_VIOLATION)) ? MS_TLE_VIOLATION : 0) |
+			     ((f.seen & B(F_TID)) ? MS_TLE_TID : 0) |
+			     ((f.seen & B(F_SOURCE)) ? MS_TLE_SOURCE : 0);
 	if (get_int(r, &f, F_RESULT, INT32_MIN, INT32_MAX, false, &i64, NULL) > 0)
 		ev->result = (int32_t)i64;
 	else if (r->in.err)
@@ -769,7 +775,8 @@ static int read_summary(struct ms_tl_reader *r, uint32_t obj, struct ms_tl_item 
 
 /* ------------------------------------------------------------------ the header */
 
-#define HEADER_REQUIRED (B(F_FORMAT) | B(F_VERSION) | B(F_COMMAND) | B(F_PAGE_SIZE))
+#define HEADER_REQUIRED (B(F_FORMAT) | B(F_VERSION) | B(F_PAGE_SIZE))
+#define HEADER_MEMBERS	(HEADER_REQUIRED | B(F_COMMAND))
 
 static char *dup_str(struct ms_tl_reader *r, const char *s)
 {
@@ -968,6 +975,11 @@ uint32_t ms_tlr_item_line(const struct ms_tl_reader *r)
 	return r->item_line;
 }
 
+bool ms_tlr_has_section(const struct ms_tl_reader *r, enum ms_tl_item_type type)
+{
+	return (unsigned)type < 32 && (r->sections & (1u << type));
+}
+
 const char *ms_tlr_name(const struct ms_tl_reader *r)
 {
 	return r->in.name;
@@ -1085,6 +1097,11 @@ static int doc_open_section(struct ms_tl_reader *r, int id, struct ms_tl_item *i
 		return ms_jin_fail(j, -EINVAL, 0, 0, "member \"%s\" appears twice",
 				   field_names[id]);
 	r->top_seen |= B(id);
+	r->sections |= id == F_VIOLATIONS  ? 1u << MS_TLI_VIOLATION
+		       : id == F_REGIONS   ? 1u << MS_TLI_REGION
+		       : id == F_PROCESSES ? 1u << MS_TLI_PROCESS
+		       : id == F_SUMMARY   ? 1u << MS_TLI_SUMMARY
+					   : 0;
 	c = ms_jin_skip_ws(j);
 	if (id == F_SUMMARY) {
 		if (c != '{')
@@ -1172,7 +1189,7 @@ static int doc_next(struct ms_tl_reader *r, struct ms_tl_item *it)
 				continue;
 			}
 			if (id >= 0 &&
-			    (HEADER_REQUIRED | B(F_TOOL) | B(F_CAPTURE) | B(F_TYPE)) & B(id))
+			    (HEADER_MEMBERS | B(F_TOOL) | B(F_CAPTURE) | B(F_TYPE)) & B(id))
 				return ms_jin_fail(j, -EINVAL, 0, 0,
 						   "header member \"%s\" after the events: it must "
 						   "come before them",
@@ -1194,6 +1211,15 @@ static int doc_next(struct ms_tl_reader *r, struct ms_tl_item *it)
 	}
 }
 
+/*
+ * memstate's writers always put "command" in the header (a minimal one need not): their
+ * JSON Lines file without its summary line was cut short.
+ */
+static bool written_by_memstate(const struct ms_tl_reader *r)
+{
+	return r->hdr_seen & B(F_COMMAND);
+}
+
 /* JSON Lines: the next line's item. */
 static int jsonl_next(struct ms_tl_reader *r, struct ms_tl_item *it)
 {
@@ -1206,7 +1232,7 @@ static int jsonl_next(struct ms_tl_reader *r, struct ms_tl_item *it)
 		if (c < 0) {
 			if (j->err)
 				return j->err;
-			if (r->summary_seen)
+			if (r->summary_seen || !written_by_memstate(r))
 				return MS_TLR_END;
 			snprintf(j->msg, sizeof(j->msg),
 				 "%s: no summary line: the run was cut short (killed?); read %llu "
@@ -1252,14 +1278,23 @@ static int jsonl_next(struct ms_tl_reader *r, struct ms_tl_item *it)
 		r->last_good_line = r->item_line;
 		if (!strcmp(type, "event"))
 			return read_event(r, 0, it) ? j->err : 1;
-		if (!strcmp(type, "violation"))
+		if (!strcmp(type, "violation")) {
+			r->sections |= 1u << MS_TLI_VIOLATION;
 			return read_violation(r, 0, it) ? j->err : 1;
-		if (!strcmp(type, "region"))
+		}
+		if (!strcmp(type, "region")) {
+			r->sections |= 1u << MS_TLI_REGION;
 			return read_region(r, 0, it) ? j->err : 1;
-		if (!strcmp(type, "process"))
+		}
+		if (!strcmp(type, "process")) {
+			r->sections |= 1u << MS_TLI_PROCESS;
 			return read_process(r, 0, it) ? j->err : 1;
-		if (!strcmp(type, "summary"))
+		}
+		if (!strcmp(type, "summary")) {
+			r->sections |= 1u << MS_TLI_VIOLATION | 1u << MS_TLI_REGION |
+				       1u << MS_TLI_PROCESS | 1u << MS_TLI_SUMMARY;
 			return read_summary(r, 0, it) ? j->err : 1;
+		}
 		if (!strcmp(type, "header"))
 			return bad(r, 0, "a second header line");
 		/* A type this reader does not know: skip the line (more are welcome). */

@@ -12,18 +12,19 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "export/reader.h"
+#include "export/playback.h"
 #include "tracer/cli.h"
 #include "tui.h"
 
 /*
  * The reader lives in export/; until it is linked in, `view` says so instead of failing
- * to link (the same convention as the weak subcommands of cli.h).
+ * to link (the same convention as the weak subcommands of cli.h). It reads through
+ * playback, which computes what a minimal timeline leaves out (states, violations).
  */
-extern __typeof__(ms_tlr_open) ms_tlr_open __attribute__((weak));
-extern __typeof__(ms_tlr_next) ms_tlr_next __attribute__((weak));
-extern __typeof__(ms_tlr_error) ms_tlr_error __attribute__((weak));
-extern __typeof__(ms_tlr_close) ms_tlr_close __attribute__((weak));
+extern __typeof__(ms_tlp_open) ms_tlp_open __attribute__((weak));
+extern __typeof__(ms_tlp_next) ms_tlp_next __attribute__((weak));
+extern __typeof__(ms_tlp_error) ms_tlp_error __attribute__((weak));
+extern __typeof__(ms_tlp_close) ms_tlp_close __attribute__((weak));
 
 static const char usage_text[] =
 	"usage: memstate view [options] TIMELINE\n"
@@ -135,18 +136,18 @@ static size_t check_final(struct ms_replay *rp, const struct rec_region *rr, siz
 static int load(const char *path, struct ms_replay **out, char *title, size_t tlen,
 		size_t *mismatch)
 {
-	struct ms_tl_reader *r;
+	struct ms_tlp *r;
 	struct ms_tl_item it;
 	struct ms_replay *rp = NULL;
 	struct rec_region *rr = NULL;
 	size_t nrr = 0, rr_cap = 0;
-	char msg[256] = "";
-	int err = 0, ret;
+	char msg[600] = "";
+	int ret;
 
-	r = ms_tlr_open(path, &err, msg, sizeof(msg));
+	r = ms_tlp_open(path, msg, sizeof(msg));
 	if (!r)
-		return ms_err("view: %s", msg[0] ? msg : strerror(err ? -err : EIO));
-	while ((ret = ms_tlr_next(r, &it)) == 1) {
+		return ms_err("view: %s", msg[0] ? msg : strerror(EIO));
+	while ((ret = ms_tlp_next(r, &it, NULL)) == 1) {
 		if (!rp) {
 			rp = ms_replay_new(it.type == MS_TLI_HEADER ? it.header.page_size : 0);
 			if (!rp) {
@@ -209,13 +210,13 @@ static int load(const char *path, struct ms_replay **out, char *title, size_t tl
 		if (ret == -ENOMEM)
 			ms_err("view: %s: out of memory", path);
 		else
-			ms_err("view: %s", ms_tlr_error(r));
-		ms_tlr_close(r);
+			ms_err("view: %s", ms_tlp_error(r));
+		ms_tlp_close(r);
 		ms_replay_free(rp);
 		free(rr);
 		return MS_EXIT_ERROR;
 	}
-	ms_tlr_close(r);
+	ms_tlp_close(r);
 	if (!rp) {
 		free(rr);
 		return ms_err("view: %s: no timeline in it", path);
@@ -331,7 +332,7 @@ int ms_cmd_view(int argc, char **argv)
 	if (optind != argc - 1)
 		return ms_usage_err("view",
 				    optind == argc ? "which timeline?" : "one timeline at a time");
-	if (!ms_tlr_open || !ms_tlr_next || !ms_tlr_error || !ms_tlr_close)
+	if (!ms_tlp_open || !ms_tlp_next || !ms_tlp_error || !ms_tlp_close)
 		return ms_err("view: the timeline reader (export/reader.c) is not built into "
 			      "this memstate");
 	ret = load(argv[optind], &rp, title, sizeof(title), &mismatch);

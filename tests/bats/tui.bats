@@ -387,6 +387,20 @@ require_reader() {
 	wait_for '(^| )icanon echo'
 }
 
+@test "replay: a minimal timeline (operations only) shows the computed states and violation" {
+	require_reader
+	cp "$ROOT/tests/data/minimal/access-prepared.json" "$BATS_TEST_TMPDIR/m.json"
+	view m.json
+	run -0 line 1
+	assert_output --regexp 'event 3/3 .*paused'
+	run -0 line 3
+	assert_output --regexp 'events 3 .*violations 1 '
+	run -0 cursor_row
+	assert_output --regexp '^@ 000000100000  Prepared '
+	keys q
+	wait_for '^EXIT=0'
+}
+
 @test "replay: stepping to a known event shows that event's state" {
 	require_reader
 	timeline g.json "$SAMPLES/goheap"
