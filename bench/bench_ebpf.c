@@ -34,7 +34,7 @@
 
 #include "memstate/capture.h"
 #include "memstate/space.h"
-#include "tracer/source.h"
+#include "lib/source.h"
 
 extern const struct ms_source_ops ms_src_ebpf __attribute__((weak));
 

@@ -20,13 +20,19 @@ BPF_MODE := $(if $(BPF_HAVE),on,off)
 $(shell mkdir -p $(BUILD)/bpf && { [ "$$(cat $(BPF_MODE_FILE) 2>/dev/null)" = $(BPF_MODE) ] || \
 	echo $(BPF_MODE) > $(BPF_MODE_FILE); })
 
+# The Go uprobe code (which functions to probe, reading the binary) is plain C: it always
+# builds, and finds the probe's attach functions (weak) only when the probe is built.
+# Go uprobes read compressed DWARF (the Go linker's default) with zlib.
+CLI_OBJS += $(BUILD)/obj/bpf/go.o $(BUILD)/obj/bpf/go_elf.o
+CLI_LIBS += -lz
+
 ifneq ($(BPF_HAVE),)
 
 BPF_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
 	-e 's/ppc64le/powerpc/' -e 's/riscv64/riscv/' -e 's/s390x/s390/')
 BPF_OUT := $(BUILD)/bpf
 BPF_SKEL := $(BPF_OUT)/memstate.skel.h
-BPF_USER_OBJS := $(BUILD)/obj/bpf/probe.o $(BUILD)/obj/bpf/thp_scan.o
+BPF_USER_OBJS := $(BUILD)/obj/bpf/probe.o
 BPF_LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz
 
 CLI_OBJS += $(BPF_USER_OBJS)
@@ -55,8 +61,8 @@ $(BUILD)/obj/bpf/probe.o: CPPFLAGS += -I$(BPF_OUT)
 
 # Programs that drive the probe directly need its objects and libbpf: these explicit
 # rules win over the generic unit-test and benchmark pattern rules.
-$(BUILD)/tests/test_ebpf: $(BUILD)/obj/tests/unit/test_ebpf.o $(BPF_USER_OBJS) $(LIB_A) \
-		$(BPF_MODE_FILE)
+$(BUILD)/tests/test_ebpf: $(BUILD)/obj/tests/unit/test_ebpf.o $(BPF_USER_OBJS) \
+		$(BUILD)/obj/lib/thp_scan.o $(LIB_A) $(BPF_MODE_FILE)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(BPF_LIBS) $(LDLIBS)

@@ -28,7 +28,7 @@
 #include <bpf/libbpf.h>
 
 #include "memstate/capture.h"
-#include "tracer/source.h"
+#include "lib/source.h"
 #include "probe.h"
 #include "memstate.skel.h"
 

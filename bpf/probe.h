@@ -111,17 +111,6 @@ struct ms_bpf_proc_info {
 #include <sys/types.h>
 
 /*
- * THP coverage of [addr, addr+len) in process pid: calls fn once per PMD-sized (2 MiB)
- * aligned range inside it that is backed by a transparent huge page, in address order;
- * a non-zero return from fn stops the scan. Reads /proc/PID/pagemap and
- * /proc/kpageflags, so it needs root (CAP_SYS_ADMIN for the page frame numbers).
- * Returns the number of huge ranges found, or a negative errno (-EPERM without the
- * rights, -ESRCH when the process is gone).
- */
-typedef int (*ms_thp_scan_fn)(void *ctx, uint64_t addr, uint64_t len);
-int ms_thp_scan(pid_t pid, uint64_t addr, uint64_t len, ms_thp_scan_fn fn, void *ctx);
-
-/*
  * Go runtime uprobes on an open ms_src_ebpf state. ms_ebpf_go_sink names where the
  * records go (from poll(), like the sink's records); ms_ebpf_go_attach puts the uprobe
  * program at the n file offsets offs of the binary at path, for every process that maps

@@ -6,12 +6,13 @@
 EXPORT_CJSON_OK := $(wildcard /usr/include/cjson/cJSON.h)
 
 # Reading and replaying: the commands, the TUI's `memstate view`, tests and benchmarks.
-EXPORT_READ_OBJS := $(addprefix $(BUILD)/obj/export/,jsonin.o reader.o playback.o)
-EXPORT_CMD_OBJS := $(addprefix $(BUILD)/obj/export/,cmd_check.o cmd_convert.o perfetto.o svg.o)
+EXPORT_READ_OBJS := $(addprefix $(BUILD)/obj/export/,playback.o)
+EXPORT_CMD_OBJS := $(addprefix $(BUILD)/obj/tracer/,cmd_check.o cmd_convert.o) \
+		   $(addprefix $(BUILD)/obj/export/,perfetto.o svg.o)
 
 CLI_OBJS += $(EXPORT_READ_OBJS) $(EXPORT_CMD_OBJS)
 ifneq ($(EXPORT_CJSON_OK),)
-CLI_OBJS += $(BUILD)/obj/export/cmd_report.o
+CLI_OBJS += $(BUILD)/obj/tracer/cmd_report.o
 CLI_LIBS += -lcjson
 endif
 

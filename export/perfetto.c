@@ -20,7 +20,7 @@
 #include <string.h>
 
 #include "convert.h"
-#include "jsonbuf.h"
+#include "lib/jsonbuf.h"
 #include "tracer/cli.h"
 
 #define PUTL(b, lit) ms_jb_put(b, lit, sizeof(lit) - 1)

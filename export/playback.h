@@ -23,7 +23,7 @@
 #include <stdint.h>
 
 #include "memstate/space.h"
-#include "reader.h"
+#include "lib/reader.h"
 
 #define MS_TLP_MAX_DIS	 200	    /* disagreement lines kept (all are counted) */
 #define MS_TLP_MAX_PROCS (1u << 18) /* processes replayed: each holds a shadow space */

@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "convert.h"
-#include "jsonbuf.h"
+#include "lib/jsonbuf.h"
 #include "tracer/cli.h"
 
 #define MAX_PANELS  4	/* processes drawn when no --pid is given */

@@ -26,7 +26,7 @@
 
 #include "memstate/channel.h"
 #include "memstate/memstate.h"
-#include "../export/timeline.h"
+#include "memstate/timeline.h"
 
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE 25

@@ -33,7 +33,7 @@
 #include <unistd.h>
 
 #include "memstate/channel.h"
-#include "source.h"
+#include "lib/source.h"
 
 #define BATCH	      512
 #define MAX_AUX_NS    1000000000u /* an API call's window is never longer than a second */

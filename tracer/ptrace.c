@@ -33,7 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "source.h"
+#include "lib/source.h"
 
 #define BATCH_STOPS    4096 /* stops handled per poll before letting the loop breathe */
 #define POLL_BUDGET_US 5000 /* time spent following stops before the loop's turn */

@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "go.h"
+#include "bpf/go.h"
 #include "memstate/channel.h"
 #include "session.h"
 #include "tui_hooks.h"

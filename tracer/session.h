@@ -10,8 +10,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "export/timeline.h"
-#include "source.h"
+#include "memstate/timeline.h"
+#include "lib/source.h"
 #include "trace.h"
 
 enum ms_capture {

@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "go.h"
+#include "bpf/go.h"
 #include "trace.h"
 #include "tui_hooks.h"
 

@@ -21,7 +21,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "export/timeline.h"
+#include "memstate/timeline.h"
 #include "memstate/capture.h"
 
 struct ms_live;

@@ -9,7 +9,7 @@ TUI_CURSES_LIBS := $(shell $(PKG_CONFIG) --libs ncursesw 2>/dev/null || \
 		     $(PKG_CONFIG) --libs ncurses 2>/dev/null || echo -lncurses)
 
 TUI_CORE_OBJS := $(addprefix $(BUILD)/obj/tui/,model.o replay.o live.o scan.o demo.o)
-TUI_UI_OBJS := $(addprefix $(BUILD)/obj/tui/,screen.o panels.o ui.o view.o)
+TUI_UI_OBJS := $(addprefix $(BUILD)/obj/tui/,screen.o panels.o ui.o) $(BUILD)/obj/tracer/cmd_view.o
 
 ifeq ($(TUI_CURSES_OK),y)
 CLI_OBJS += $(TUI_CORE_OBJS) $(TUI_UI_OBJS)

@@ -22,10 +22,10 @@
 #include <sys/wait.h>
 
 #include "export/playback.h"
-#include "export/timeline.h"
+#include "memstate/timeline.h"
 #include "fuzz.h"
 #include "memstate/channel.h"
-#include "tracer/source.h"
+#include "lib/source.h"
 #include "tracer/trace.h"
 
 #define NOWNERS 5

@@ -26,8 +26,9 @@
 #include <unistd.h>
 
 #include "memstate/capture.h"
-#include "tracer/source.h"
+#include "lib/source.h"
 #include "bpf/probe.h"
+#include "lib/thp_scan.h"
 #include "test.h"
 #include "test_main.h"
 

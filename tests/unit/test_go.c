@@ -29,9 +29,9 @@
 #include <unistd.h>
 
 #include "bpf/probe.h"
-#include "export/timeline.h"
-#include "tracer/go.h"
-#include "tracer/go_elf.h"
+#include "memstate/timeline.h"
+#include "bpf/go.h"
+#include "bpf/go_elf.h"
 #include "tracer/trace.h"
 #include "test.h"
 #include "test_main.h"

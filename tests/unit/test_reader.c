@@ -12,8 +12,8 @@
 #include <unistd.h>
 
 #include "export/playback.h"
-#include "export/reader.h"
-#include "export/timeline.h"
+#include "lib/reader.h"
+#include "memstate/timeline.h"
 #include "memstate/space.h"
 #include "test.h"
 #include "test_main.h"

@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "export/timeline.h"
+#include "memstate/timeline.h"
 #include "memstate/space.h"
 #include "test.h"
 #include "test_main.h"

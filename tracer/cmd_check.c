@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "playback.h"
-#include "tracer/cli.h"
+#include "export/playback.h"
+#include "cli.h"
 
 static void usage(FILE *f)
 {

@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 #include "jsonbuf.h"
-#include "timeline.h"
+#include "memstate/timeline.h"
 
 /* Literal strings without strlen(): the event path runs millions of times. */
 #define PUTL(b, lit) ms_jb_put(b, lit, sizeof(lit) - 1)

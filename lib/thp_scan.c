@@ -12,7 +12,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "probe.h"
+#include "thp_scan.h"
 
 #define PM_PRESENT	  (1ull << 63)
 #define PM_PFN_MASK	  ((1ull << 55) - 1)

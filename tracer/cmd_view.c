@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * memstate view: replay a saved timeline in the TUI (load it through export/'s reader,
+ * memstate view: replay a saved timeline in the TUI (load it through export/'s playback,
  * then hand it to ms_tui_replay), or, hidden, watch the synthetic demo producer live.
  */
 #include <errno.h>
@@ -13,11 +13,11 @@
 #include <unistd.h>
 
 #include "export/playback.h"
-#include "tracer/cli.h"
-#include "tui.h"
+#include "cli.h"
+#include "tui/tui.h"
 
 /*
- * The reader lives in export/; until it is linked in, `view` says so instead of failing
+ * Playback lives in export/; until it is linked in, `view` says so instead of failing
  * to link (the same convention as the weak subcommands of cli.h). It reads through
  * playback, which computes what a minimal timeline leaves out (states, violations).
  */
@@ -333,7 +333,7 @@ int ms_cmd_view(int argc, char **argv)
 		return ms_usage_err("view",
 				    optind == argc ? "which timeline?" : "one timeline at a time");
 	if (!ms_tlp_open || !ms_tlp_next || !ms_tlp_error || !ms_tlp_close)
-		return ms_err("view: the timeline reader (export/reader.c) is not built into "
+		return ms_err("view: the timeline reader (export/playback.c) is not built into "
 			      "this memstate");
 	ret = load(argv[optind], &rp, title, sizeof(title), &mismatch);
 	if (ret)

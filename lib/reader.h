@@ -34,7 +34,7 @@
 #include <stdint.h>
 
 #include "memstate/space.h"
-#include "timeline.h"
+#include "memstate/timeline.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -23,8 +23,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "playback.h"
-#include "tracer/cli.h"
+#include "export/playback.h"
+#include "cli.h"
 
 #define SERIES_N 64 /* buckets of the bytes-over-time series */
 #define MAX_TOP	 100

@@ -14,9 +14,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "convert.h"
-#include "timeline.h"
-#include "tracer/cli.h"
+#include "export/convert.h"
+#include "memstate/timeline.h"
+#include "cli.h"
 
 static void usage(FILE *f)
 {
