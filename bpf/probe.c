@@ -474,9 +474,11 @@ static void ms_ebpf_report_lost(struct ms_ebpf *st, bool force)
 		[MS_BPF_REC_ENTRY] =
 			"ebpf ring buffer: munmap entry marks (their order may not hold)",
 	};
-	uint64_t now = ms_now_ns(), cur[MS_BPF_REC_COUNT];
+	uint64_t now = ms_now_ns(), cur[MS_BPF_REC_COUNT], since = st->lost_checked_ns;
 
-	if (!force && now - st->lost_checked_ns < 100000000ull)
+	/* Every 10 ms: the time of the read before is when a loss became possible, which
+	 * must be known before the merge (30 ms behind) applies what came after it. */
+	if (!force && now - st->lost_checked_ns < 10000000ull)
 		return;
 	st->lost_checked_ns = now;
 	if (ms_ebpf_read_lost(st, cur))
@@ -484,7 +486,10 @@ static void ms_ebpf_report_lost(struct ms_ebpf *st, bool force)
 	for (int t = 0; t < MS_BPF_REC_COUNT; t++) {
 		if (cur[t] <= st->lost_seen[t])
 			continue;
-		if (st->sink.on_lost)
+		if (st->sink.on_lost_at)
+			st->sink.on_lost_at(st->sink.ctx, cur[t] - st->lost_seen[t], since,
+					    where[t]);
+		else if (st->sink.on_lost)
 			st->sink.on_lost(st->sink.ctx, cur[t] - st->lost_seen[t], where[t]);
 		st->lost_seen[t] = cur[t];
 	}

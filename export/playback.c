@@ -251,6 +251,8 @@ static void complete_event(struct ms_tlp *p, struct ms_tl_item *it, const struct
 	struct ms_event *rec = &it->event.ev;
 	unsigned has = it->event.recorded;
 
+	if (rec->violation && !it->event.message && rec->violation == st->ev.violation)
+		it->event.message = st->message; /* a violation recorded without its words */
 	if ((has & MS_TLE_STATES) == MS_TLE_STATES)
 		return;
 	p->computed++;
@@ -285,7 +287,7 @@ static int play_event(struct ms_tlp *p, struct ms_tl_item *it, struct ms_tlp_ste
 	*ev = *rec;
 	memset(ev->from, 0, sizeof(ev->from));
 	ev->violation = MS_V_NONE;
-	ev->flags &= MS_EVF_WRITE | MS_EVF_PRESENT | MS_EVF_NOTE | MS_EVF_SEED;
+	ev->flags &= MS_EVF_WRITE | MS_EVF_PRESENT | MS_EVF_NOTE | MS_EVF_SEED | MS_EVF_LOSSY;
 	p->seq = rec->seq; /* so that the space numbers it as the tracer did */
 	ms_space_lock(pr->sp);
 	if (it->event.stat) {

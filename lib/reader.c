@@ -23,6 +23,7 @@
 /* Every member name the reader knows, in strcmp order (bsearch). */
 #define MS_TLR_FIELDS(X)                            \
 	X(ADDR, "addr")                             \
+	X(AFTER_LOSS, "after_loss")                 \
 	X(BYTES, "bytes")                           \
 	X(CAPTURE, "capture")                       \
 	X(COMMAND, "command")                       \
@@ -42,6 +43,7 @@
 	X(IP, "ip")                                 \
 	X(KIND, "kind")                             \
 	X(LEN, "len")                               \
+	X(LOST_BEFORE, "lost_before")               \
 	X(LOST_OPS, "lost_ops")                     \
 	X(MESSAGE, "message")                       \
 	X(NAME, "name")                             \
@@ -453,10 +455,16 @@ static int inline_violation(struct ms_tl_reader *r, uint32_t node, struct ms_tl_
 	struct fields f;
 	unsigned kind;
 
+	bool after = false;
+
 	if (collect(r, node, "event violation", &f) || require(r, &f, B(F_KIND)) ||
 	    get_name(r, &f, F_KIND, NK_VIOLATION, "violation kind", &kind) < 0 ||
-	    get_str(r, &f, F_MESSAGE, true, &it->event.message) < 0)
+	    get_str(r, &f, F_MESSAGE, true, &it->event.message) < 0 ||
+	    get_bool(r, &f, F_AFTER_LOSS, &after) < 0 ||
+	    get_u64(r, &f, F_LOST_BEFORE, UINT64_MAX, &it->event.lost_before) < 0)
 		return -EINVAL;
+	if (after)
+		it->event.ev.flags |= MS_EVF_LOSSY;
 	if (kind == MS_V_NONE)
 		return bad(r, f.at[F_KIND], "event: a violation object of kind \"none\"");
 	it->event.ev.violation = (uint8_t)kind;
@@ -606,7 +614,9 @@ static int read_violation(struct ms_tl_reader *r, uint32_t obj, struct ms_tl_ite
 	    get_u64(r, &f, F_SEQ, UINT64_MAX, &it->violation.seq) < 0 ||
 	    get_u32(r, &f, F_PID, &it->violation.pid) < 0 ||
 	    get_name(r, &f, F_KIND, NK_VIOLATION, "violation kind", &kind) < 0 ||
-	    get_str(r, &f, F_MESSAGE, false, &it->violation.message) < 0)
+	    get_str(r, &f, F_MESSAGE, false, &it->violation.message) < 0 ||
+	    get_bool(r, &f, F_AFTER_LOSS, &it->violation.after_loss) < 0 ||
+	    get_u64(r, &f, F_LOST_BEFORE, UINT64_MAX, &it->violation.lost_before) < 0)
 		return -EINVAL;
 	if (kind == MS_V_NONE)
 		return bad(r, f.at[F_KIND], "violation: kind \"none\"");
@@ -1373,10 +1383,13 @@ int ms_tl_copy_item(struct ms_tl_writer *w, const struct ms_tl_item *it)
 					  .capture = it->header.capture};
 		return ms_tlw_header(w, &h);
 	case MS_TLI_EVENT:
+		if (it->event.ev.flags & MS_EVF_LOSSY)
+			ms_tlw_set_lost(w, it->event.lost_before);
 		return ms_tlw_event_names(w, &it->event.ev, it->event.stat, it->event.message);
 	case MS_TLI_VIOLATION:
-		return ms_tlw_violation(w, it->violation.seq, it->violation.pid, it->violation.kind,
-					it->violation.message);
+		return ms_tlw_violation_loss(w, it->violation.seq, it->violation.pid,
+					     it->violation.kind, it->violation.message,
+					     it->violation.after_loss, it->violation.lost_before);
 	case MS_TLI_REGION:
 		return ms_tlw_region(w, it->region.pid, &it->region.r, it->region.stat);
 	case MS_TLI_PROCESS:

@@ -61,21 +61,25 @@ struct ms_tl_item {
 			uint32_t version;    /* always 1 for now */
 		} header;
 		struct {
-			struct ms_event ev;  /* seq, t_ns (relative), pid, tid, source, op, addr,
+			struct ms_event ev;   /* seq, t_ns (relative), pid, tid, source, op, addr,
 						 len, to, from, violation kind, result, arg
 						 (prepared/hint/ip), flags (write, first touch,
 						 failed), kind, aux (syscall number) */
-			const char *stat;    /* the stat's name, NULL when none */
-			const char *message; /* the violation's message, NULL when none */
-			unsigned recorded;   /* MS_TLE_*: what the file recorded; the rest
+			const char *stat;     /* the stat's name, NULL when none */
+			const char *message;  /* the violation's message, NULL when none */
+			uint64_t lost_before; /* after_loss (ev.flags MS_EVF_LOSSY): events
+						 the capture lost before it */
+			unsigned recorded;    /* MS_TLE_*: what the file recorded; the rest
 						was left out (a minimal timeline) and is
 						zero here (tid: the pid, source: api) */
 		} event;
 		struct {
-			uint64_t seq;	     /* the event that broke the contract */
-			uint32_t pid;	     /* its process (0 when the file does not say) */
-			uint8_t kind;	     /* enum ms_violation_kind */
-			const char *message; /* one line */
+			uint64_t seq;	      /* the event that broke the contract */
+			uint32_t pid;	      /* its process (0 when the file does not say) */
+			uint8_t kind;	      /* enum ms_violation_kind */
+			const char *message;  /* one line */
+			bool after_loss;      /* after the capture lost events: maybe an artefact */
+			uint64_t lost_before; /* events lost before it (with after_loss) */
 		} violation;
 		struct {
 			uint32_t pid;	    /* whose map */

@@ -141,7 +141,7 @@ static int load(const char *path, struct ms_replay **out, char *title, size_t tl
 	struct ms_replay *rp = NULL;
 	struct rec_region *rr = NULL;
 	size_t nrr = 0, rr_cap = 0;
-	char msg[600] = "";
+	char msg[600] = "", lossmsg[400];
 	int ret;
 
 	r = ms_tlp_open(path, msg, sizeof(msg));
@@ -168,10 +168,25 @@ static int load(const char *path, struct ms_replay **out, char *title, size_t tl
 			break;
 		}
 		case MS_TLI_EVENT:
+			if ((it.event.ev.flags & MS_EVF_LOSSY) && it.event.ev.violation) {
+				snprintf(lossmsg, sizeof(lossmsg),
+					 "%s [after loss: %" PRIu64 " events lost before it]",
+					 it.event.message
+						 ? it.event.message
+						 : ms_violation_name(it.event.ev.violation),
+					 it.event.lost_before);
+				it.event.message = lossmsg;
+			}
 			ret = ms_replay_add_event(rp, &it.event.ev, it.event.stat,
 						  it.event.message);
 			break;
 		case MS_TLI_VIOLATION:
+			if (it.violation.after_loss) {
+				snprintf(lossmsg, sizeof(lossmsg),
+					 "%s [after loss: %" PRIu64 " events lost before it]",
+					 it.violation.message, it.violation.lost_before);
+				it.violation.message = lossmsg;
+			}
 			ret = ms_replay_add_message(rp, it.violation.seq, it.violation.message);
 			break;
 		case MS_TLI_PROCESS:

@@ -401,6 +401,22 @@ require_reader() {
 	wait_for '^EXIT=0'
 }
 
+@test "replay: a violation after lost events is marked !? with its count in the details" {
+	require_reader
+	cat >"$BATS_TEST_TMPDIR/l.json" <<'EOF2'
+{"format": "memstate-timeline", "version": 1, "page_size": 4096, "events": [
+ {"seq": 0, "t_ns": 0, "pid": 1, "op": "sysReserve", "addr": 1048576, "len": 65536},
+ {"seq": 1, "t_ns": 9, "pid": 1, "op": "pageFault", "addr": 1048576, "len": 4096,
+  "violation": {"kind": "access-reserved", "after_loss": true, "lost_before": 7}}]}
+EOF2
+	COLS=200 view --start l.json
+	keys v
+	wait_for 'access-reserved at [0-9a-f]+: .*\[after loss: 7 events lost before it\]'
+	wait_for '!\? access-reserved'
+	keys q
+	wait_for '^EXIT=0'
+}
+
 @test "replay: stepping to a known event shows that event's state" {
 	require_reader
 	timeline g.json "$SAMPLES/goheap"

@@ -26,6 +26,7 @@ extern "C" {
 #define MS_EVF_FAILED	0x08 /* the operation failed: result holds the errno */
 #define MS_EVF_NOTE	0x10 /* API: recorded with ms_note(), the caller made the syscalls */
 #define MS_EVF_SEED	0x20 /* state found at attach time (/proc/PID/maps), not an operation */
+#define MS_EVF_LOSSY	0x40 /* its violation came after lost events: maybe an artefact */
 
 struct ms_event {
 	uint64_t seq;		       /* order in the timeline; assigned by the space */
