@@ -14,7 +14,7 @@ struct ms_tlp {
 	struct ms_tl_item header;   /* copy of the header item (its strings live in rd) */
 	bool have_header;	    /* header read */
 	struct ms_space_opts opts;  /* for every space: page size, tiny log, shared seq */
-	uint64_t seq;		    /* seq counter the spaces share: set to the recorded seq */
+	uint64_t *seq;		    /* seq counter the spaces share (on the heap: p may be moved) */
 	struct ms_tlp_proc **procs; /* in order of first mention */
 	size_t nprocs, procs_cap;   /* used and allocated */
 	uint32_t *hash;		    /* open addressing: index+1 into procs, 0 empty */
@@ -288,7 +288,7 @@ static int play_event(struct ms_tlp *p, struct ms_tl_item *it, struct ms_tlp_ste
 	memset(ev->from, 0, sizeof(ev->from));
 	ev->violation = MS_V_NONE;
 	ev->flags &= MS_EVF_WRITE | MS_EVF_PRESENT | MS_EVF_NOTE | MS_EVF_SEED | MS_EVF_LOSSY;
-	p->seq = rec->seq; /* so that the space numbers it as the tracer did */
+	*p->seq = rec->seq; /* so that the space numbers it as the tracer did */
 	ms_space_lock(pr->sp);
 	if (it->event.stat) {
 		id = ms_space_stat_id_locked(pr->sp, it->event.stat);
@@ -529,16 +529,19 @@ struct ms_tlp *ms_tlp_open(const char *path, char *msg, size_t msglen)
 	}
 	p->rd = ms_tlr_open(path, &err, msg, msglen);
 	p->path = strdup(path);
-	if (!p->rd || !p->path) {
+	p->seq = calloc(1, sizeof(*p->seq));
+	if (!p->rd || !p->path || !p->seq) {
 		if (p->rd)
 			snprintf(msg, msglen, "%s: out of memory", path);
 		ms_tlr_close(p->rd);
+		free(p->path);
+		free(p->seq);
 		free(p);
 		return NULL;
 	}
 	p->opts.log_capacity = 1;
 	p->opts.on_full = drop_log;
-	p->opts.seq_counter = &p->seq;
+	p->opts.seq_counter = p->seq;
 	return p;
 }
 
@@ -766,5 +769,6 @@ static void tlp_free(struct ms_tlp *p)
 	free(p->procs);
 	free(p->hash);
 	free(p->path);
+	free(p->seq);
 	ms_tlr_close(p->rd);
 }
