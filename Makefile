@@ -38,7 +38,7 @@ Q := $(if $(V),,@)
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)"
 
 # ---------------------------------------------------------------- the library
-LIB_SRCS := lib/names.c lib/ring.c lib/tree.c lib/space.c lib/sys.c lib/infer.c lib/channel.c \
+LIB_SRCS := lib/names.c lib/ring.c lib/tree.c lib/extent.c lib/resident.c lib/space.c lib/pagemap.c lib/sys.c lib/infer.c lib/channel.c \
 	    lib/jsonbuf.c lib/writer.c lib/jsonin.c lib/reader.c lib/thp_scan.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB_A := $(BUILD)/lib/libmemstate.a
@@ -51,14 +51,13 @@ LIB_SO_LINK := $(BUILD)/lib/libmemstate.so
 # commands it owns say so at run time.
 CLI_OBJS :=
 CLI_LIBS :=
-# TUI=0 / EXPORT=0 / BPF=0 leave a folder's commands out (as a missing library does).
+# EXPORT=0 / BPF=0 leave a folder's commands out (as a missing library does); TUI=0 leaves
+# the curses part out (view, run --tui).
 include tracer/build.mk
 ifneq ($(EXPORT),0)
 -include export/build.mk
 endif
-ifneq ($(TUI),0)
 -include tui/build.mk
-endif
 -include bpf/build.mk
 MEMSTATE := $(BUILD)/bin/memstate
 
@@ -178,14 +177,20 @@ bench: all
 bench-quick: all
 	$(Q)BUILD=$(BUILD) bench/quick.sh
 
+# Every C folder: clang-format, the layers on the includes (docs/architecture.md), cppcheck
+# (the BPF program is clang -target bpf code over vmlinux.h: format-checked only).
 LINT_SRCS = $(shell git ls-files '*.c' '*.h' 2>/dev/null)
+LINT_DIRS := lib bpf export tracer tui tests bench samples
 lint:
 	$(call msg,FORMAT,check)
 	$(Q)clang-format --dry-run -Werror $(LINT_SRCS)
-	$(call msg,CPPCHECK,lib export)
+	$(call msg,LAYERS,check)
+	$(Q)scripts/check_layers.sh
+	$(call msg,CPPCHECK,$(LINT_DIRS))
 	$(Q)cppcheck -q --error-exitcode=1 --enable=warning,portability,performance \
 		--inline-suppr --std=c11 -Ilib/include -I. -D__GNUC__ \
-		--suppress=missingIncludeSystem lib export
+		--suppress=missingIncludeSystem --include=scripts/cppcheck.h \
+		-i bpf/memstate.bpf.c $(LINT_DIRS)
 
 format:
 	$(Q)clang-format -i $(LINT_SRCS)
@@ -216,3 +221,30 @@ clean:
 # Objects built through pattern rules are kept (make would delete them as intermediates,
 # and rebuild them all on the next change).
 .SECONDARY:
+
+# ---------------------------------------------------------------- jemalloc adapter
+# libmemstate-jemalloc.so: preloaded by `memstate run` into programs on a dynamic jemalloc
+# (docs/jemalloc.md). It carries the channel code it needs, and nothing that allocates.
+JE_ADAPTER := $(BUILD)/lib/libmemstate-jemalloc.so
+# Never sanitized: it is preloaded into programs that have no sanitizer runtime.
+JE_ADAPTER_OBJS := $(BUILD)/obj/jeadapter/lib/jemalloc/adapter.o \
+		   $(BUILD)/obj/jeadapter/lib/channel.o $(BUILD)/obj/jeadapter/lib/ring.o
+all: $(JE_ADAPTER)
+lib: $(JE_ADAPTER)
+
+$(BUILD)/obj/jeadapter/%.o: %.c
+	$(call msg,CC,$<)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CPPFLAGS) $(PROG_CFLAGS) -c $< -o $@
+
+$(JE_ADAPTER): $(JE_ADAPTER_OBJS) lib/jemalloc/exports.map
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -shared -Wl,-soname,libmemstate-jemalloc.so \
+		-Wl,--version-script=lib/jemalloc/exports.map -o $@ $(JE_ADAPTER_OBJS) -ldl $(LDLIBS)
+
+# Test programs on jemalloc (tests/progs/je_*.c) link Debian's libjemalloc.
+$(BUILD)/tests/progs/je_%: $(BUILD)/obj/tests/progs/je_%.o
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) -o $@ $^ -ljemalloc $(LDLIBS)

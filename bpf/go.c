@@ -39,11 +39,6 @@
 #define MADV_COLLAPSE 25
 #endif
 
-/* bpf/probe.c: absent when the probe is not built (BPF=0). */
-extern void ms_ebpf_go_sink(void *state, ms_ebpf_go_fn fn, void *ctx) __attribute__((weak));
-extern int ms_ebpf_go_attach(void *state, const char *path, const uint64_t *offs,
-			     const uint64_t *cookies, unsigned n, int *errs) __attribute__((weak));
-
 /* ------------------------------------------------------------------ the functions */
 
 /* How a function's arguments are laid out. */
@@ -126,11 +121,11 @@ struct ms_go {
 	bool folded[MS_GO_FN_COUNT];	    /* only called where its caller's probe sees it */
 	struct go_probe probes[MAX_PROBES]; /* by attach cookie */
 	unsigned nprobes;
-	struct ms_trace *trace;
-	uint64_t page;	 /* the system's page size */
-	uint64_t huge;	 /* THP size, as the runtime reads it (0: none) */
-	uint64_t nested; /* OS halves dropped as their wrapper's */
-	uint64_t bias;	 /* load bias of a PIE (learned from the first record) */
+	const struct ms_sink *sink; /* where calls go (on_go) */
+	uint64_t page;		    /* the system's page size */
+	uint64_t huge;		    /* THP size, as the runtime reads it (0: none) */
+	uint64_t nested;	    /* OS halves dropped as their wrapper's */
+	uint64_t bias;		    /* load bias of a PIE (learned from the first record) */
 	bool bias_known;
 	uint32_t mark_tid;	    /* thread inside ReadMemStats, its counters not read yet */
 	struct go_stat_name *stats; /* named stat pointers */
@@ -359,7 +354,7 @@ void ms_go_record(void *ctx, const struct ms_bpf_go *r)
 			g->mark_tid = 0;
 		}
 		c.mark = 1; /* not an operation: the trace notes its map's totals */
-		ms_trace_go_call(g->trace, &c);
+		g->sink->on_go(g->sink->ctx, &c);
 		return;
 	}
 	c.ev.op = (uint8_t)fi->op;
@@ -399,12 +394,12 @@ void ms_go_record(void *ctx, const struct ms_bpf_go *r)
 		c.prep_unknown = 1; /* sysUsed inlined: its prepared argument is gone */
 	snprintf(c.stat, sizeof(c.stat), "%s", stat_name(g, stat));
 	wants_for(g, &c, v, n);
-	ms_trace_go_call(g->trace, &c);
+	g->sink->on_go(g->sink->ctx, &c);
 }
 
-void ms_go_bind(struct ms_go *g, struct ms_trace *t)
+void ms_go_bind(struct ms_go *g, const struct ms_sink *sink)
 {
-	g->trace = t;
+	g->sink = sink;
 	/* As if each function were probed at its entry, with its number as cookie. */
 	for (int f = 0; f < MS_GO_FN_COUNT; f++) {
 		g->attached[f] = g->sym[f] != NULL;
@@ -499,19 +494,20 @@ static void probe_add(struct ms_go *g, int f, bool site, uint64_t addr)
 		g->probes[g->nprobes++] = (struct go_probe){(uint8_t)f, site, addr};
 }
 
-int ms_go_attach(struct ms_go *g, void *ebpf_state, struct ms_trace *t, char *info, size_t infolen)
+int ms_go_attach(struct ms_go *g, const struct ms_source_ops *src, void *state,
+		 const struct ms_sink *sink, char *info, size_t infolen)
 {
 	uint64_t offs[MAX_PROBES], cookies[MAX_PROBES], sites[MAX_SITES];
 	int errs[MAX_PROBES], n;
 	char failed[512] = "", inlined[512] = "", folded[512] = "", atsites[512] = "", buf[64];
 
-	if (!ms_ebpf_go_attach || !ms_ebpf_go_sink) {
+	if (!src->go_attach || !src->go_sink) {
 		snprintf(info, infolen, "eBPF capture is not built into this memstate");
 		return -EOPNOTSUPP;
 	}
-	g->trace = t;
+	g->sink = sink;
 	g->nprobes = 0;
-	ms_ebpf_go_sink(ebpf_state, ms_go_record, g);
+	src->go_sink(state, ms_go_record, g);
 	for (int f = 0; f < MS_GO_FN_COUNT; f++) {
 		const struct ms_go_sym *s = g->sym[f];
 		bool covered;
@@ -547,8 +543,7 @@ int ms_go_attach(struct ms_go *g, void *ebpf_state, struct ms_trace *t, char *in
 		offs[i] = ms_go_elf_file_off(&g->elf, g->probes[i].addr);
 		cookies[i] = i;
 	}
-	n = g->nprobes ? ms_ebpf_go_attach(ebpf_state, g->path, offs, cookies, g->nprobes, errs)
-		       : -ENOENT;
+	n = g->nprobes ? src->go_attach(state, g->path, offs, cookies, g->nprobes, errs) : -ENOENT;
 	if (n < 0) {
 		snprintf(info, infolen, "no uprobe could be attached to %s: %s", g->path,
 			 g->nprobes ? strerror(-n) : "none of its runtime functions is known");

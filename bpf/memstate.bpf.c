@@ -37,6 +37,8 @@ const volatile __s32 nr_munmap = -1;
 const volatile __s32 nr_mremap = -1;
 const volatile __u32 page_shift = 12;	 /* folio->index is in pages */
 const volatile __u64 pmd_size = 2 << 20; /* THP size */
+const volatile __u32 pmd_order = 9;	 /* THP size in pages, log2 */
+const volatile bool track_huge = false;	 /* huge-page fault notices (ms_thp_fault) wanted */
 /* Wake the consumer each time a CPU has submitted another 2^wakeup_shift bytes. */
 const volatile __u32 wakeup_shift = 20;
 /* mm_khugepaged_scan_pmd: position of its status argument (4 on 6.18, 5 before). */
@@ -92,6 +94,7 @@ struct ms_task {
 	__u32 thp_half;	  /* which half is waiting: THP_HALF_* */
 	__u64 thp_cursor; /* MADV_COLLAPSE: PMD ranges scanned so far; reset at its exit */
 	__u64 enter_ns;	  /* munmap/mremap in progress: when it entered */
+	__u64 fault_addr; /* the fault being served (for huge-page notices), 0 when none */
 };
 
 #define THP_HALF_NONE	  0
@@ -299,11 +302,16 @@ int BPF_PROG(ms_sys_enter, struct pt_regs *regs, long id)
 	struct task_struct *task;
 	struct ms_task *t;
 
-	if (!gives_back(id))
-		return 0;
 	task = bpf_get_current_task_btf();
 	if (!bit_test(traced_bits, task->tgid))
 		return 0;
+	if (!gives_back(id)) {
+		/* A fault is over once the thread makes a syscall: no huge-page notice now. */
+		t = bpf_task_storage_get(&tasks, task, NULL, 0);
+		if (t)
+			t->fault_addr = 0;
+		return 0;
+	}
 	t = bpf_task_storage_get(&tasks, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!t)
 		return 0;
@@ -376,6 +384,13 @@ static __always_inline void fault_emit(unsigned long address, __u64 ip, unsigned
 	r = rec_reserve(sizeof(*r), MS_BPF_REC_FAULT);
 	if (!r)
 		return;
+	if (track_huge) {
+		struct ms_task *t = bpf_task_storage_get(&tasks, bpf_get_current_task_btf(), NULL,
+							 BPF_LOCAL_STORAGE_GET_F_CREATE);
+
+		if (t)
+			t->fault_addr = address | 1; /* never 0 */
+	}
 	r->type = MS_BPF_REC_FAULT;
 	r->error_code = error_code;
 	r->t_ns = bpf_ktime_get_ns();
@@ -408,6 +423,49 @@ int BPF_PROG(ms_page_fault_kernel, unsigned long address, struct pt_regs *regs,
 		return 0;
 	user = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
 	fault_emit(address, user ? PT_REGS_IP(user) : 0, error_code);
+	return 0;
+}
+
+/*
+ * A fault the kernel served with a transparent huge page: the whole PMD range became
+ * resident at once. page_fault_user fires before the fault is handled and cannot tell;
+ * fentry/fexit may be refused (sandboxed kernels), so the sign is the huge page's
+ * allocation: an order-pmd_order page allocated by a thread while it serves a user fault
+ * (its address kept in task storage from the fault until the next fault or syscall).
+ * Recorded as one more fault record flagged MS_BPF_FAULT_HUGE, after the fault's own;
+ * user space ignores it unless the whole range is anonymous memory (a THP could not be
+ * mapped otherwise). Costs every allocation in the system one compare of its order.
+ */
+SEC("tp_btf/mm_page_alloc")
+int BPF_PROG(ms_thp_fault, struct page *page, unsigned int order, gfp_t gfp, int migratetype)
+{
+	struct task_struct *task;
+	struct ms_bpf_fault *r;
+	struct ms_task *t;
+	__u64 id, addr;
+
+	if (order != pmd_order || !page)
+		return 0;
+	task = bpf_get_current_task_btf();
+	if (!bit_test(traced_bits, task->tgid))
+		return 0;
+	t = bpf_task_storage_get(&tasks, task, NULL, 0);
+	if (!t || !t->fault_addr)
+		return 0;
+	addr = t->fault_addr & ~1ull;
+	t->fault_addr = 0;
+	r = rec_reserve(sizeof(*r), MS_BPF_REC_FAULT);
+	if (!r)
+		return 0;
+	id = bpf_get_current_pid_tgid();
+	r->type = MS_BPF_REC_FAULT;
+	r->error_code = MS_BPF_FAULT_HUGE;
+	r->t_ns = bpf_ktime_get_ns();
+	r->addr = addr & ~(pmd_size - 1);
+	r->ip = 0;
+	r->pid = id >> 32;
+	r->tid = (__u32)id;
+	rec_submit(r, sizeof(*r), false);
 	return 0;
 }
 

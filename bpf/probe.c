@@ -66,11 +66,12 @@ _Static_assert(MS_SAME_FIELD(struct ms_bpf_proc, comm, struct ms_proc_event, com
 /* ------------------------------------------------------------------ features */
 
 /* What this kernel lets us capture. */
-#define MS_FEAT_CORE   0x1  /* memory syscalls and the process tree: without it, nothing */
-#define MS_FEAT_FAULTS 0x2  /* user page faults */
-#define MS_FEAT_THP    0x4  /* THP collapse attribution */
-#define MS_FEAT_UPROBE 0x8  /* Go runtime uprobes (attach cookies), attached on demand */
-#define MS_FEAT_UMULTI 0x10 /* ... and as one uprobe_multi link (Linux 6.6) */
+#define MS_FEAT_CORE	 0x1  /* memory syscalls and the process tree: without it, nothing */
+#define MS_FEAT_FAULTS	 0x2  /* user page faults */
+#define MS_FEAT_THP	 0x4  /* THP collapse attribution */
+#define MS_FEAT_UPROBE	 0x8  /* Go runtime uprobes (attach cookies), attached on demand */
+#define MS_FEAT_UMULTI	 0x10 /* ... and as one uprobe_multi link (Linux 6.6) */
+#define MS_FEAT_THPFAULT 0x20 /* faults served by a huge page (mm_page_alloc, with the faults) */
 
 /* Not in the uapi headers libbpf 1.1 builds against (Linux 6.6, include/uapi/linux/bpf.h). */
 #define MS_BPF_TRACE_UPROBE_MULTI 48
@@ -237,6 +238,11 @@ static int ms_features_probe(struct ms_features *f)
 		ms_feat_note(f, "no page_fault_user tracepoint (x86 only): no page faults");
 	/* scan_pmd: (ctx, mm, folio or page, [writable,] referenced, none_or_zero, status,
 	 * unmapped): status is the one before last. */
+	/* Residency of huge-page faults: seen through the huge page's allocation. */
+	if ((f->have & MS_FEAT_FAULTS) && ms_tp_params(btf, "mm_page_alloc", NULL) == 5)
+		f->have |= MS_FEAT_THPFAULT;
+	else
+		ms_feat_note(f, "no mm_page_alloc tracepoint: huge-page faults count 4 KiB");
 	n = ms_tp_params(btf, "mm_khugepaged_scan_pmd", &params);
 	if (ms_tp_params(btf, "mm_collapse_huge_page", NULL) == 4 && (n == 7 || n == 8)) {
 		f->have |= MS_FEAT_THP;
@@ -262,6 +268,7 @@ struct ms_ebpf {
 	unsigned attached;		      /* MS_FEAT_* whose programs are attached */
 	int ncpus;			      /* possible CPUs (per-CPU map values) */
 	uint32_t page_size;		      /* length given to page fault events */
+	uint64_t pmd_size;		      /* length of huge-page fault notices */
 	uint64_t lost_seen[MS_BPF_REC_COUNT]; /* lost records already told to the sink */
 	uint64_t lost_checked_ns;	      /* when the lost counters were last read */
 	uint64_t *lost_buf;		      /* ncpus counters, for reading the map */
@@ -402,6 +409,11 @@ static int ms_ebpf_record(void *ctx, void *data, size_t size)
 			.flags = ((f->error_code & 2) ? MS_EVF_WRITE : 0) |
 				 ((f->error_code & 1) ? MS_EVF_PRESENT : 0),
 		};
+
+		if (f->error_code & MS_BPF_FAULT_HUGE) { /* residency notice: the huge page */
+			ev.flags = MS_EVF_HUGE | (ev.flags & MS_EVF_WRITE);
+			ev.len = st->pmd_size;
+		}
 
 		if (size >= sizeof(*f) && k->on_event)
 			k->on_event(k->ctx, &ev);
@@ -681,6 +693,8 @@ static int ms_ebpf_open(const struct ms_source_cfg *cfg, const struct ms_sink *s
 		for (int i = 0; !(want & feat) && (p = ms_feat_prog(st->skel, feat, i)); i++)
 			bpf_program__set_autoload(p, false);
 	}
+	if (!(want & MS_FEAT_FAULTS) || !(st->feat.have & MS_FEAT_THPFAULT))
+		bpf_program__set_autoload(st->skel->progs.ms_thp_fault, false);
 	if (!(st->feat.have & MS_FEAT_UPROBE))
 		bpf_program__set_autoload(st->skel->progs.ms_go_entry, false);
 	if (st->feat.have & MS_FEAT_UMULTI)
@@ -699,7 +713,11 @@ static int ms_ebpf_open(const struct ms_source_cfg *cfg, const struct ms_sink *s
 	st->skel->rodata->nr_mremap = SYS_mremap;
 	st->skel->rodata->madv_collapse = MADV_COLLAPSE;
 	st->skel->rodata->page_shift = ms_log2(st->page_size);
-	st->skel->rodata->pmd_size = ms_pmd_size();
+	st->pmd_size = ms_pmd_size();
+	st->skel->rodata->pmd_size = st->pmd_size;
+	st->skel->rodata->pmd_order = ms_log2(st->pmd_size) - ms_log2(st->page_size);
+	st->skel->rodata->track_huge =
+		(want & MS_FEAT_FAULTS) && (st->feat.have & MS_FEAT_THPFAULT);
 	st->skel->rodata->scan_status_arg = st->feat.scan_status_arg;
 	{
 		uint32_t ring = ms_pow2_at_least(st->cfg.ring_bytes ? st->cfg.ring_bytes
@@ -729,6 +747,13 @@ static int ms_ebpf_open(const struct ms_source_cfg *cfg, const struct ms_sink *s
 		else
 			ms_feat_note(&st->feat, "tp_btf attach refused for %s",
 				     feat == MS_FEAT_FAULTS ? "page faults" : "THP collapses");
+	}
+	/* Optional: without it a huge-page fault makes one page resident, not 2 MiB. */
+	if ((st->attached & MS_FEAT_FAULTS) && (st->feat.have & MS_FEAT_THPFAULT)) {
+		st->skel->links.ms_thp_fault = bpf_program__attach(st->skel->progs.ms_thp_fault);
+		if (!st->skel->links.ms_thp_fault)
+			ms_feat_note(&st->feat,
+				     "mm_page_alloc attach refused: huge-page faults count 4 KiB");
 	}
 
 	st->rb = ring_buffer__new(bpf_map__fd(st->skel->maps.events), ms_ebpf_record, st, NULL);
@@ -950,4 +975,6 @@ const struct ms_source_ops ms_src_ebpf = {
 	.close = ms_ebpf_close,
 	.lost = ms_ebpf_lost,
 	.pending_since = ms_ebpf_pending_since,
+	.go_sink = ms_ebpf_go_sink,
+	.go_attach = ms_ebpf_go_attach,
 };

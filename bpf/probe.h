@@ -49,6 +49,9 @@ struct ms_bpf_sys {
 	__u64 args[6]; /* arguments at entry */
 };
 
+/* ms_bpf_fault.error_code: a huge-page notice (the PMD range at addr is resident). */
+#define MS_BPF_FAULT_HUGE 0x80000000u
+
 /* A user page fault (exceptions:page_fault_user). */
 struct ms_bpf_fault {
 	__u32 type;	  /* MS_BPF_REC_FAULT */

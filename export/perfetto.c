@@ -14,6 +14,7 @@
  * Timestamps are microseconds with three decimals, printed from integer nanoseconds.
  * Addresses go into args as hex strings: JSON viewers hold numbers as doubles.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,7 +22,7 @@
 
 #include "convert.h"
 #include "lib/jsonbuf.h"
-#include "tracer/cli.h"
+#include "lib/version.h"
 
 #define PUTL(b, lit) ms_jb_put(b, lit, sizeof(lit) - 1)
 #define MAX_THREADS  65536 /* threads named; more are still drawn, as "pid/tid" */
@@ -244,7 +245,7 @@ static void on_event(struct pf *f, const struct ms_tl_item *it, const struct ms_
 	note_thread(f, ev->pid, ev->tid);
 	if (st->changed || ev->op == MS_OP_PROC_FORK || ev->op == MS_OP_PROC_EXEC || !q->emitted)
 		bytes_changed(f, st->proc, q, t);
-	if (ev->op == MS_OP_PAGE_FAULT)
+	if (ms_event_is_fault(ev))
 		fault(f, st->proc, q, t);
 	if (ev->violation) {
 		ev_head(f, ms_violation_name(ev->violation), "violation", "i", t, ev->pid, ev->tid);
@@ -267,7 +268,7 @@ static void on_event(struct pf *f, const struct ms_tl_item *it, const struct ms_
 		PUTL(&f->b, "}}");
 	}
 	if (ops && ev->op != MS_OP_PAGE_FAULT) {
-		uint64_t dur = ev->source == MS_SRC_API && ev->op < MS_OP_PROC_FORK ? ev->aux : 0;
+		uint64_t dur = ev->source == MS_SRC_API && !ms_op_is_proc(ev->op) ? ev->aux : 0;
 
 		ev_head(f, ms_op_name(ev->op), "op", "X", t, ev->pid, ev->tid);
 		PUTL(&f->b, ",\"dur\":");
@@ -312,17 +313,15 @@ int ms_conv_perfetto(struct ms_tlp *p, int fd, const struct ms_conv_opts *o)
 	int ret, err;
 
 	if (ms_jb_init(&f.b, fd, 1 << 18))
-		return ms_err("convert: out of memory");
+		return ms_conv_error(o, -ENOMEM, "out of memory");
 	f.threads = calloc(2 * MAX_THREADS, sizeof(*f.threads));
 	PUTL(&f.b, "{\"traceEvents\":[");
 	while ((ret = ms_tlp_next(p, &it, &st)) == 1 && !f.b.err) {
 		if (it.type == MS_TLI_EVENT)
 			on_event(&f, &it, &st, o->ops);
 	}
-	if (ret != 1 && ms_conv_input_end(p, ret)) {
-		ret = MS_EXIT_ERROR;
+	if (ret != 1 && (ret = ms_conv_input_end(o, p, ret)))
 		goto out;
-	}
 	flush_procs(&f, p);
 	put_names(&f, p);
 	PUTL(&f.b, "\n],\n\"displayTimeUnit\":\"ns\",\"otherData\":{\"generator\":\"memstate ");
@@ -335,7 +334,7 @@ int ms_conv_perfetto(struct ms_tlp *p, int fd, const struct ms_conv_opts *o)
 	}
 	PUTL(&f.b, "}}\n");
 	err = ms_jb_flush(&f.b);
-	ret = err ? ms_err("convert: writing %s: %s", o->out_name, strerror(-err)) : 0;
+	ret = err ? ms_conv_error(o, err, "writing %s: %s", o->out_name, strerror(-err)) : 0;
 out:
 	for (size_t i = 0; i < ms_tlp_nprocs(p); i++) {
 		free(ms_tlp_proc_at(p, i)->user);

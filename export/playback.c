@@ -221,9 +221,11 @@ static void compare_event(struct ms_tlp *p, const struct ms_tl_item *it, struct 
 	bool viol_differs = (has & MS_TLE_VIOLATION) && rec->violation != ev->violation;
 	bool to_differs = (has & MS_TLE_TO) && rec->to != ev->to;
 	bool from_differs = (has & MS_TLE_FROM) && memcmp(rec->from, ev->from, sizeof(rec->from));
+	bool res_differs =
+		it->event.has_resident_delta && rec->resident_delta != ev->resident_delta;
 	char range[64], a[128], b[128];
 
-	if (!viol_differs && !to_differs && !from_differs)
+	if (!viol_differs && !to_differs && !from_differs && !res_differs)
 		return;
 	st->disagrees = true;
 	ms_tlp_range(range, sizeof(range), rec->addr, rec->len);
@@ -236,6 +238,12 @@ static void compare_event(struct ms_tlp *p, const struct ms_tl_item *it, struct 
 		disagree(p, true, "seq %" PRIu64 " (pid %u %s %s): recorded to %s, replay gives %s",
 			 rec->seq, rec->pid, ms_op_name(rec->op), range, to_name(rec->to),
 			 to_name(ev->to));
+	} else if (res_differs) {
+		disagree(p, true,
+			 "seq %" PRIu64 " (pid %u %s %s): recorded resident_delta %" PRId64
+			 ", replay finds %" PRId64,
+			 rec->seq, rec->pid, ms_op_name(rec->op), range, rec->resident_delta,
+			 ev->resident_delta);
 	} else {
 		describe_states(a, sizeof(a), rec->from);
 		describe_states(b, sizeof(b), ev->from);
@@ -253,6 +261,8 @@ static void complete_event(struct ms_tlp *p, struct ms_tl_item *it, const struct
 
 	if (rec->violation && !it->event.message && rec->violation == st->ev.violation)
 		it->event.message = st->message; /* a violation recorded without its words */
+	if (!it->event.has_resident_delta)
+		rec->resident_delta = st->ev.resident_delta;
 	if ((has & MS_TLE_STATES) == MS_TLE_STATES)
 		return;
 	p->computed++;
@@ -287,7 +297,8 @@ static int play_event(struct ms_tlp *p, struct ms_tl_item *it, struct ms_tlp_ste
 	*ev = *rec;
 	memset(ev->from, 0, sizeof(ev->from));
 	ev->violation = MS_V_NONE;
-	ev->flags &= MS_EVF_WRITE | MS_EVF_PRESENT | MS_EVF_NOTE | MS_EVF_SEED | MS_EVF_LOSSY;
+	ev->flags &= MS_EVF_WRITE | MS_EVF_PRESENT | MS_EVF_NOTE | MS_EVF_SEED | MS_EVF_COMMITTED |
+		     MS_EVF_APART | MS_EVF_LAZY | MS_EVF_HUGE | MS_EVF_LOSSY;
 	*p->seq = rec->seq; /* so that the space numbers it as the tracer did */
 	ms_space_lock(pr->sp);
 	if (it->event.stat) {
@@ -360,6 +371,8 @@ static bool same_region(const struct ms_region *a, const struct ms_region *b, co
 	       a->huge == b->huge && a->kind == b->kind && a->faults == b->faults &&
 	       a->thp_collapses == b->thp_collapses &&
 	       (a->flags & MS_RF_THP) == (b->flags & MS_RF_THP) &&
+	       (!(a->flags & b->flags & MS_RF_RESIDENCY) ||
+		(a->resident == b->resident && a->lazy_free == b->lazy_free)) &&
 	       !strcmp(stat_a ? stat_a : "", stat_b ? stat_b : "");
 }
 
@@ -441,6 +454,12 @@ static void compare_totals(struct ms_tlp *p, const char *who, const struct ms_to
 	CMP(page_faults, "page faults")
 	CMP(untracked_faults, "untracked page faults")
 	CMP(thp_collapses, "THP collapses")
+	if (rec->residency && rep->residency) {
+		CMP(resident[MS_PREPARED], "resident Prepared bytes")
+		CMP(resident[MS_READY], "resident Ready bytes")
+		CMP(peak_resident, "peak resident bytes")
+		CMP(lazy_free, "lazily free bytes")
+	}
 #undef CMP
 	if (what[0])
 		disagree(p, true, "%s summary: recorded %" PRIu64 " %s, replay %" PRIu64, who, a,

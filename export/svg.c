@@ -24,7 +24,6 @@
 
 #include "convert.h"
 #include "lib/jsonbuf.h"
-#include "tracer/cli.h"
 
 #define MAX_PANELS  4	/* processes drawn when no --pid is given */
 #define MAX_BANDS   16	/* address bands per panel: the largest gaps between collapse */
@@ -326,7 +325,7 @@ static int pass1_event(struct svg *g, struct lays *ls, const struct ms_event *ev
 	if (!(l = lay_get(ls, ev->pid, true)))
 		return -ENOMEM;
 	l->pn.events++;
-	if (ev->op < MS_OP_PROC_FORK && ev->op != MS_OP_PAGE_FAULT && owned && ev->len &&
+	if (!ms_op_is_proc(ev->op) && ev->op != MS_OP_PAGE_FAULT && owned && ev->len &&
 	    !ev->result)
 		return add_extent(&l->pn, ev->addr,
 				  ev->addr + ev->len < ev->addr ? UINT64_MAX : ev->addr + ev->len);
@@ -345,7 +344,7 @@ static int pass1(struct svg *g, const char *path)
 
 	r = ms_tlr_open(path, &err, msg, sizeof(msg));
 	if (!r)
-		return ms_conv_fail(g->o, path, msg);
+		return ms_conv_fail(g->o, err ? err : -EINVAL, path, msg);
 	while ((ret = ms_tlr_next(r, &it)) == 1) {
 		if (it.type == MS_TLI_HEADER) {
 			size_t off = 0;
@@ -365,11 +364,9 @@ static int pass1(struct svg *g, const char *path)
 		}
 	}
 	if (ret == -ENOMEM) {
-		ms_err("convert: out of memory");
-		ret = MS_EXIT_ERROR;
+		ret = ms_conv_error(g->o, ret, "out of memory");
 	} else if (ret < 0) {
-		ms_conv_fail(g->o, path, ms_tlr_error(r));
-		ret = MS_EXIT_ERROR;
+		ret = ms_conv_fail(g->o, ret, path, ms_tlr_error(r));
 	} else {
 		ret = 0; /* a cut-short JSON Lines file is said so by pass 2 */
 	}
@@ -413,8 +410,8 @@ static int pass1(struct svg *g, const char *path)
 		}
 	}
 	if (!ret && g->o->pid && !g->npanels)
-		ret = ms_err("convert: %s has no memory of pid %u to draw", ms_tlr_name(r),
-			     g->o->pid);
+		ret = ms_conv_error(g->o, -ESRCH, "%s has no memory of pid %u to draw",
+				    ms_tlr_name(r), g->o->pid);
 	for (size_t i = 0; i < ls.n; i++) {
 		free(ls.v[i].pn.ext);
 		free(ls.v[i].exe);
@@ -629,7 +626,7 @@ static int pass2(struct svg *g, const char *path)
 
 	c.p = ms_tlp_open(path, msg, sizeof(msg));
 	if (!c.p)
-		return ms_conv_fail(g->o, path, msg);
+		return ms_conv_fail(g->o, -EINVAL, path, msg);
 	ms_tlp_set_hook(c.p, before_event, &c);
 	while ((ret = ms_tlp_next(c.p, &it, &st)) == 1) {
 		if (it.type != MS_TLI_EVENT)
@@ -650,21 +647,21 @@ static int pass2(struct svg *g, const char *path)
 		}
 	}
 	if (ret < 0) {
-		ms_conv_fail(g->o, path, ms_tlp_error(c.p));
+		ret = ms_conv_fail(g->o, ret, path, ms_tlp_error(c.p));
 		ms_tlp_close(c.p);
-		return MS_EXIT_ERROR;
+		return ret;
 	}
 	if (ret == MS_TLR_TRUNCATED) {
 		const char *m = ms_tlp_error(c.p);
 		size_t n = strlen(path);
 
 		if (g->o->in_name && !strncmp(m, path, n))
-			fprintf(stderr, "memstate convert: warning: %s%s\n", g->o->in_name, m + n);
+			ms_conv_warn(g->o, "%s%s", g->o->in_name, m + n);
 		else
-			fprintf(stderr, "memstate convert: warning: %s\n", m);
-	} else if (ret != 1 && ms_conv_input_end(c.p, ret)) {
+			ms_conv_warn(g->o, "%s", m);
+	} else if (ret != 1 && (ret = ms_conv_input_end(g->o, c.p, ret))) {
 		ms_tlp_close(c.p);
-		return MS_EXIT_ERROR;
+		return ret;
 	}
 	/* The last columns, and the final map (column g->cols). */
 	while (c.col <= g->cols)
@@ -935,10 +932,14 @@ static void draw(struct svg *g)
 	unsigned W = g->o->width, H = g->o->height;
 	char peak[32];
 
+	if (!g->o->embed)
+		ms_jb_puts(b, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
+			      "<svg xmlns=\"http://www.w3.org/2000/svg\"");
+	else /* inside HTML the parser knows SVG; the page names no URL at all */
+		ms_jb_puts(b, "<svg class=\"map\"");
 	put_fmt(b,
-		"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-		"<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%u\" height=\"%u\" "
-		"viewBox=\"0 0 %u %u\" font-family=\"sans-serif\" font-size=\"11\">\n",
+		" width=\"%u\" height=\"%u\" viewBox=\"0 0 %u %u\" font-family=\"sans-serif\" "
+		"font-size=\"11\">\n",
 		W, H, W, H);
 	ms_jb_puts(b, "<title>memstate: ");
 	put_text(b, g->title);
@@ -1011,7 +1012,7 @@ int ms_conv_svg(const char *path, int fd, const struct ms_conv_opts *o)
 		pn->acc = calloc(pn->rows ? pn->rows : 1, sizeof(*pn->acc));
 		pn->marks = calloc(MAX_MARKS, sizeof(*pn->marks));
 		if (!pn->grid || !pn->acc || !pn->marks) {
-			ret = ms_err("convert: out of memory");
+			ret = ms_conv_error(o, -ENOMEM, "out of memory");
 			goto out;
 		}
 	}
@@ -1019,17 +1020,16 @@ int ms_conv_svg(const char *path, int fd, const struct ms_conv_opts *o)
 	if (ret)
 		goto out;
 	if (ms_jb_init(&g.b, fd, 1 << 18)) {
-		ret = ms_err("convert: out of memory");
+		ret = ms_conv_error(o, -ENOMEM, "out of memory");
 		goto out;
 	}
 	if (!g.npanels)
-		fprintf(stderr, "memstate convert: warning: %s holds no memory states to draw\n",
-			path);
+		ms_conv_warn(o, "%s holds no memory states to draw", path);
 	draw(&g);
 	err = ms_jb_flush(&g.b);
 	ms_jb_release(&g.b);
 	if (err)
-		ret = ms_err("convert: writing %s: %s", o->out_name, strerror(-err));
+		ret = ms_conv_error(o, err, "writing %s: %s", o->out_name, strerror(-err));
 out:
 	for (unsigned i = 0; i < g.npanels; i++) {
 		free(panels[i].ext);

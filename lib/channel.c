@@ -54,6 +54,11 @@ struct ms_ring *ms_chan_ring(struct ms_chan_slot *slot)
 
 struct ms_chan_slot *ms_chan_claim(void *mem, uint32_t pid, uint64_t now_ns)
 {
+	return ms_chan_claim_source(mem, pid, now_ns, MS_SRC_API);
+}
+
+struct ms_chan_slot *ms_chan_claim_source(void *mem, uint32_t pid, uint64_t now_ns, uint8_t source)
+{
 	for (unsigned i = 0; i < MS_CHAN_SLOTS; i++) {
 		struct ms_chan_slot *s = ms_chan_slot(mem, i);
 		uint32_t free_owner = 0;
@@ -63,6 +68,7 @@ struct ms_chan_slot *ms_chan_claim(void *mem, uint32_t pid, uint64_t now_ns)
 			continue;
 		/* The tracer resets a slot's ring before it frees the slot. */
 		memset(s->stat_names, 0, sizeof(s->stat_names));
+		s->source = source;
 		s->claimed_ns = now_ns;
 		__atomic_store_n(&s->generation, s->generation + 1, __ATOMIC_RELEASE);
 		return s;

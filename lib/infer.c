@@ -48,10 +48,12 @@ int ms_infer_wants(unsigned nr)
 }
 
 /* Record one operation as a syscall event. 1 when recorded, 0 for nothing, -ENOMEM. */
-static int emit(struct ms_space *sp, const struct ms_sysrec *rec, int op, uint64_t addr,
-		uint64_t len, uint8_t kind, int32_t result)
+static int emit_full(struct ms_space *sp, const struct ms_sysrec *rec, int op, uint64_t addr,
+		     uint64_t len, uint8_t kind, int32_t result, uint16_t flags, uint64_t arg)
 {
 	struct ms_event ev = {
+		.flags = flags,
+		.arg = arg,
 		.op = (uint8_t)op,
 		.source = MS_SRC_SYSCALL,
 		.addr = addr,
@@ -72,6 +74,12 @@ static int emit(struct ms_space *sp, const struct ms_sysrec *rec, int op, uint64
 		return v;
 	ms_space_commit_locked(sp, &ev);
 	return 1;
+}
+
+static int emit(struct ms_space *sp, const struct ms_sysrec *rec, int op, uint64_t addr,
+		uint64_t len, uint8_t kind, int32_t result)
+{
+	return emit_full(sp, rec, op, addr, len, kind, result, 0, 0);
 }
 
 /* ------------------------------------------------------------------ runs of one outcome */
@@ -261,7 +269,9 @@ static int infer_madvise(struct ms_space *sp, const struct ms_sysrec *rec, uint6
 	default:
 		return 0;
 	}
-	return emit(sp, rec, op, addr, len, MS_KIND_ANON, result);
+	/* MADV_FREE pages stay resident, lazily free, until reclaimed or written again. */
+	return emit_full(sp, rec, op, addr, len, MS_KIND_ANON, result,
+			 (int)rec->args[2] == MADV_FREE ? MS_EVF_LAZY : 0, 0);
 }
 
 /* The pieces of a range, copied out before the range changes. */
@@ -346,9 +356,13 @@ static int infer_mremap(struct ms_space *sp, const struct ms_sysrec *rec, uint64
 		}
 		for (size_t i = 0; i < p.n && p.v[i].start < old + keep; i++) {
 			uint64_t e = p.v[i].end < old + keep ? p.v[i].end : old + keep;
+			int op = recreate_op(&p.v[i]);
+			bool moves = !(flags & MREMAP_DONTUNMAP) &&
+				     (op == MS_OP_ALLOC || op == MS_OP_MAP);
 
-			r = emit(sp, rec, recreate_op(&p.v[i]), to + (p.v[i].start - old),
-				 e - p.v[i].start, p.v[i].kind, 0);
+			/* arg: where the pages come from, so that their residency follows */
+			r = emit_full(sp, rec, op, to + (p.v[i].start - old), e - p.v[i].start,
+				      p.v[i].kind, 0, 0, moves ? p.v[i].start : 0);
 			if (r < 0)
 				goto out;
 			n += r;

@@ -25,6 +25,11 @@ int ms_jin_vfail(struct ms_jin *j, int err, uint32_t line, uint32_t col, const c
 	n = snprintf(j->msg, sizeof(j->msg), "%s:%u:%u: ", j->name, line, col);
 	if (n > 0 && (size_t)n < sizeof(j->msg))
 		vsnprintf(j->msg + n, sizeof(j->msg) - (size_t)n, fmt, ap);
+	/* Names quoted from the input may hold escaped control characters: one line. */
+	for (char *c = j->msg; *c; c++) {
+		if ((unsigned char)*c < 0x20)
+			*c = '?';
+	}
 	j->err = err;
 	return err;
 }

@@ -30,13 +30,20 @@ static const char *const op_names[MS_OP_COUNT] = {
 	[MS_OP_PROC_FORK] = "procFork",
 	[MS_OP_PROC_EXEC] = "procExec",
 	[MS_OP_PROC_EXIT] = "procExit",
+	[MS_OP_EXT_ALLOC] = "extentAlloc",
+	[MS_OP_EXT_DALLOC] = "extentDalloc",
+	[MS_OP_EXT_DESTROY] = "extentDestroy",
+	[MS_OP_EXT_COMMIT] = "extentCommit",
+	[MS_OP_EXT_DECOMMIT] = "extentDecommit",
+	[MS_OP_EXT_PURGE_LAZY] = "extentPurgeLazy",
+	[MS_OP_EXT_PURGE_FORCED] = "extentPurgeForced",
+	[MS_OP_EXT_SPLIT] = "extentSplit",
+	[MS_OP_EXT_MERGE] = "extentMerge",
 };
 
 static const char *const source_names[MS_SRC_COUNT] = {
-	[MS_SRC_API] = "api",
-	[MS_SRC_SYSCALL] = "syscall",
-	[MS_SRC_UPROBE] = "uprobe",
-	[MS_SRC_KERNEL] = "kernel",
+	[MS_SRC_API] = "api",	    [MS_SRC_SYSCALL] = "syscall",   [MS_SRC_UPROBE] = "uprobe",
+	[MS_SRC_KERNEL] = "kernel", [MS_SRC_JEMALLOC] = "jemalloc",
 };
 
 static const char *const violation_names[MS_V_COUNT] = {
@@ -50,6 +57,11 @@ static const char *const violation_names[MS_V_COUNT] = {
 	[MS_V_ACCESS_PREPARED] = "access-prepared",
 	[MS_V_INVALID_RANGE] = "invalid-range",
 	[MS_V_API_MISMATCH] = "api-mismatch",
+	[MS_V_COMMIT_COMMITTED] = "commit-committed",
+	[MS_V_DECOMMIT_UNCOMMITTED] = "decommit-uncommitted",
+	[MS_V_MERGE_COMMIT_DIFFERS] = "merge-commit-differs",
+	[MS_V_EXTENT_BOUNDS] = "extent-bounds",
+	[MS_V_UNKNOWN_EXTENT] = "unknown-extent",
 };
 
 static const char *const kind_names[MS_KIND_COUNT] = {

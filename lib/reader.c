@@ -24,9 +24,11 @@
 #define MS_TLR_FIELDS(X)                            \
 	X(ADDR, "addr")                             \
 	X(AFTER_LOSS, "after_loss")                 \
+	X(APART, "apart")                           \
 	X(BYTES, "bytes")                           \
 	X(CAPTURE, "capture")                       \
 	X(COMMAND, "command")                       \
+	X(COMMITTED, "committed")                   \
 	X(DROPPED_EVENTS, "dropped_events")         \
 	X(DUR_NS, "dur_ns")                         \
 	X(EVENTS, "events")                         \
@@ -42,10 +44,12 @@
 	X(HUGE, "huge")                             \
 	X(IP, "ip")                                 \
 	X(KIND, "kind")                             \
+	X(LAZY_FREE, "lazy_free")                   \
 	X(LEN, "len")                               \
 	X(LOST_BEFORE, "lost_before")               \
 	X(LOST_OPS, "lost_ops")                     \
 	X(MESSAGE, "message")                       \
+	X(MOVED_FROM, "moved_from")                 \
 	X(NAME, "name")                             \
 	X(NOTE, "note")                             \
 	X(OP, "op")                                 \
@@ -55,15 +59,21 @@
 	X(PEAK, "peak")                             \
 	X(PEAK_BYTES, "peak_bytes")                 \
 	X(PEAK_FOOTPRINT, "peak_footprint")         \
+	X(PEAK_RESIDENT, "peak_resident")           \
 	X(PID, "pid")                               \
 	X(PPID, "ppid")                             \
 	X(PREPARED, "prepared")                     \
 	X(PRESENT, "present")                       \
 	X(PROCESSES, "processes")                   \
+	X(READY_UNTOUCHED, "ready_untouched")       \
 	X(REGIONS, "regions")                       \
+	X(RESIDENT, "resident")                     \
+	X(RESIDENT_BYTES, "resident_bytes")         \
+	X(RESIDENT_DELTA, "resident_delta")         \
 	X(RESULT, "result")                         \
 	X(SEED, "seed")                             \
 	X(SEQ, "seq")                               \
+	X(SIZE_A, "size_a")                         \
 	X(SOURCE, "source")                         \
 	X(STAT, "stat")                             \
 	X(STATE, "state")                           \
@@ -91,9 +101,19 @@ enum ms_tlr_field { MS_TLR_FIELDS(X_ENUM) F_COUNT };
 static const char *const field_names[F_COUNT] = {MS_TLR_FIELDS(X_NAME)};
 #undef X_NAME
 
-_Static_assert(F_COUNT <= 64, "one bit per member in a uint64_t");
+/* One bit per member: 128 of them fit. */
+typedef unsigned __int128 fmask;
+_Static_assert(F_COUNT <= 128, "one bit per member in an fmask");
 
-#define B(f) (1ull << (f))
+#define B(f) ((fmask)1 << (f))
+
+/* The lowest member of a non-empty mask. */
+static int first_field(fmask m)
+{
+	uint64_t lo = (uint64_t)m;
+
+	return lo ? __builtin_ctzll(lo) : 64 + __builtin_ctzll((uint64_t)(m >> 64));
+}
 
 /*
  * Every name the reader matches (member names and the spellings of operations, states,
@@ -175,7 +195,7 @@ static int field_id(const char *key)
 
 /* The members of one object that the reader knows, by field. */
 struct fields {
-	uint64_t seen;	      /* bit per field present */
+	fmask seen;	      /* bit per field present */
 	uint32_t at[F_COUNT]; /* node of each field present (valid when its bit is set) */
 	uint32_t obj;	      /* the object's node */
 	const char *what;     /* item name for messages: "event", ... */
@@ -204,14 +224,14 @@ struct ms_tl_reader {
 	unsigned sections;	  /* 1 << MS_TLI_*: sections the file has (ms_tlr_has_section) */
 	int section;		  /* document: field id of the array being streamed */
 	bool section_first;	  /* document: no element of it read yet */
-	uint64_t top_seen;	  /* document: top-level members seen (known ones) */
+	fmask top_seen;		  /* document: top-level members seen (known ones) */
 	uint32_t item_line;	  /* line where the last item starts */
 	uint64_t lines_read;	  /* JSON Lines: whole items read */
 	uint32_t last_good_line;  /* JSON Lines: line of the last whole item */
 	struct ms_tl_stat *stats; /* a process item's stats */
 	unsigned stats_cap;	  /* entries allocated */
 	/* The header, kept until close. */
-	uint64_t hdr_seen;    /* header members seen */
+	fmask hdr_seen;	      /* header members seen */
 	uint32_t page_size;   /* bytes */
 	char *tool, *capture; /* NULL when absent or null */
 	char *argv_mem;	      /* the command words, back to back */
@@ -257,14 +277,14 @@ static int collect(struct ms_tl_reader *r, uint32_t obj, const char *what, struc
 	return 0;
 }
 
-static int require(struct ms_tl_reader *r, const struct fields *f, uint64_t mask)
+static int require(struct ms_tl_reader *r, const struct fields *f, fmask mask)
 {
-	uint64_t missing = mask & ~f->seen;
+	fmask missing = mask & ~f->seen;
 
 	if (!missing)
 		return 0;
 	return bad(r, f->obj, "%s: missing member \"%s\"", f->what,
-		   field_names[__builtin_ctzll(missing)]);
+		   field_names[first_field(missing)]);
 }
 
 /* ------------------------------------------------------------------ typed members */
@@ -534,6 +554,14 @@ static int read_event(struct ms_tl_reader *r, uint32_t obj, struct ms_tl_item *i
 	case MS_OP_FREE:
 		if (get_str(r, &f, F_STAT, true, &it->event.stat) < 0)
 			return -EINVAL;
+		if (ev->op != MS_OP_FREE && get_u64(r, &f, F_MOVED_FROM, UINT64_MAX, &ev->arg) < 0)
+			return -EINVAL;
+		break;
+	case MS_OP_UNUSED:
+		if (get_bool(r, &f, F_LAZY_FREE, &flag) < 0)
+			return -EINVAL;
+		if ((f.seen & B(F_LAZY_FREE)) && flag)
+			ev->flags |= MS_EVF_LAZY;
 		break;
 	case MS_OP_RESERVE:
 		if (get_u64(r, &f, F_HINT, UINT64_MAX, &ev->arg) < 0)
@@ -554,6 +582,22 @@ static int read_event(struct ms_tl_reader *r, uint32_t obj, struct ms_tl_item *i
 		if ((f.seen & B(F_EXIT_SIGNAL)) && !is_null)
 			ev->aux = (uint32_t)i64;
 		break;
+	case MS_OP_EXT_ALLOC:
+	case MS_OP_EXT_SPLIT:
+	case MS_OP_EXT_MERGE:
+		if (ev->op != MS_OP_EXT_ALLOC &&
+		    (require(r, &f, B(F_SIZE_A)) ||
+		     get_u64(r, &f, F_SIZE_A, UINT64_MAX, &ev->arg) < 0))
+			return -EINVAL;
+		if (get_bool(r, &f, F_COMMITTED, &flag) < 0)
+			return -EINVAL;
+		if ((f.seen & B(F_COMMITTED)) && flag)
+			ev->flags |= MS_EVF_COMMITTED;
+		if (get_bool(r, &f, F_APART, &flag) < 0)
+			return -EINVAL;
+		if ((f.seen & B(F_APART)) && flag)
+			ev->flags |= MS_EVF_APART;
+		break;
 	case MS_OP_PAGE_FAULT:
 		if (get_u64(r, &f, F_IP, UINT64_MAX, &ev->arg) < 0)
 			return -EINVAL;
@@ -569,6 +613,10 @@ static int read_event(struct ms_tl_reader *r, uint32_t obj, struct ms_tl_item *i
 			return -EINVAL;
 		if ((f.seen & B(F_PRESENT)) && flag)
 			ev->flags |= MS_EVF_PRESENT;
+		if (get_bool(r, &f, F_THP, &flag) < 0)
+			return -EINVAL;
+		if ((f.seen & B(F_THP)) && flag)
+			ev->flags |= MS_EVF_HUGE;
 		break;
 	default:
 		break;
@@ -581,10 +629,10 @@ static int read_event(struct ms_tl_reader *r, uint32_t obj, struct ms_tl_item *i
 	} else if (r->in.err) {
 		return -EINVAL;
 	}
-	if (ev->op < MS_OP_PROC_FORK && ev->source == MS_SRC_SYSCALL &&
+	if (!ms_op_is_proc(ev->op) && ev->source == MS_SRC_SYSCALL &&
 	    get_str(r, &f, F_SYSCALL, false, &s) > 0 && ms_syscall_parse(s, &v) == 0)
 		ev->aux = v; /* a syscall this build does not know keeps aux 0 */
-	if (ev->op < MS_OP_PROC_FORK && ev->source == MS_SRC_API &&
+	if (!ms_op_is_proc(ev->op) && (ev->source == MS_SRC_API || ev->source == MS_SRC_JEMALLOC) &&
 	    get_u64(r, &f, F_DUR_NS, UINT32_MAX, &u64) > 0)
 		ev->aux = (uint32_t)u64;
 	if (r->in.err)
@@ -597,8 +645,14 @@ static int read_event(struct ms_tl_reader *r, uint32_t obj, struct ms_tl_item *i
 		return -EINVAL;
 	if ((f.seen & B(F_SEED)) && flag)
 		ev->flags |= MS_EVF_SEED;
-	if (ev->op < MS_OP_PROC_FORK && ev->result)
+	if (!ms_op_is_proc(ev->op) && ev->result)
 		ev->flags |= MS_EVF_FAILED;
+	if (get_int(r, &f, F_RESIDENT_DELTA, INT64_MIN, INT64_MAX, false, &i64, NULL) > 0) {
+		ev->resident_delta = i64;
+		it->event.has_resident_delta = true;
+	} else if (r->in.err) {
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -675,6 +729,10 @@ static int read_region(struct ms_tl_reader *r, uint32_t obj, struct ms_tl_item *
 		return -EINVAL;
 	if ((f.seen & B(F_THP)) && flag)
 		g->flags |= MS_RF_THP;
+	if (get_u64(r, &f, F_RESIDENT, len, &g->resident) > 0)
+		g->flags |= MS_RF_RESIDENCY;
+	if (r->in.err || get_u64(r, &f, F_LAZY_FREE, g->resident, &g->lazy_free) < 0)
+		return -EINVAL;
 	return 0;
 }
 
@@ -701,6 +759,19 @@ static int read_totals(struct ms_tl_reader *r, uint32_t obj, const char *what, s
 	    get_u64(r, &f, F_THP_COLLAPSES, UINT64_MAX, &t->thp_collapses) < 0 ||
 	    get_u64(r, &f, F_DROPPED_EVENTS, UINT64_MAX, &t->dropped_events) < 0 ||
 	    get_u64(r, &f, F_LOST_OPS, UINT64_MAX, &t->lost_ops) < 0)
+		return -EINVAL;
+	/* Residency (SPEC section 8), when the run tracked it. */
+	if (f.seen & B(F_RESIDENT_BYTES)) {
+		uint64_t res[MS_STATE_COUNT] = {0};
+
+		if (get_states(r, &f, F_RESIDENT_BYTES, false, res) < 0)
+			return -EINVAL;
+		t->resident[MS_PREPARED] = res[MS_PREPARED];
+		t->resident[MS_READY] = res[MS_READY];
+		t->residency = 1;
+	}
+	if (get_u64(r, &f, F_PEAK_RESIDENT, UINT64_MAX, &t->peak_resident) < 0 ||
+	    get_u64(r, &f, F_LAZY_FREE, UINT64_MAX, &t->lazy_free) < 0)
 		return -EINVAL;
 	return 0;
 }
@@ -904,7 +975,7 @@ static int header_member(struct ms_tl_reader *r, int id)
 /* The header is complete: check it and fill the item. */
 static int header_item(struct ms_tl_reader *r, struct ms_tl_item *it)
 {
-	uint64_t missing = HEADER_REQUIRED & ~r->hdr_seen;
+	fmask missing = HEADER_REQUIRED & ~r->hdr_seen;
 	uint32_t line, col;
 
 	if (missing) {
@@ -915,7 +986,7 @@ static int header_item(struct ms_tl_reader *r, struct ms_tl_item *it)
 					     "the events)"
 					   : "not a memstate timeline: no \"%s\" member before the "
 					     "events",
-				   field_names[__builtin_ctzll(missing)]);
+				   field_names[first_field(missing)]);
 	}
 	memset(it, 0, sizeof(*it));
 	it->type = MS_TLI_HEADER;

@@ -72,6 +72,7 @@ struct ms_tl_item {
 			unsigned recorded;    /* MS_TLE_*: what the file recorded; the rest
 						was left out (a minimal timeline) and is
 						zero here (tid: the pid, source: api) */
+			bool has_resident_delta; /* the event recorded resident_delta */
 		} event;
 		struct {
 			uint64_t seq;	      /* the event that broke the contract */

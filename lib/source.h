@@ -17,6 +17,44 @@
 
 #include "memstate/capture.h"
 
+/*
+ * A Go runtime call (bpf/go.c's uprobes), delivered through ms_sink.on_go: the operation
+ * and the syscalls Go's implementation of the function makes (merged by the tracer).
+ */
+/* ms_go_want.flags */
+#define MS_GW_OPTIONAL 0x01 /* Go may not make it (a mode or a failure path) */
+#define MS_GW_RESULT   0x02 /* mmap: its result is the call's address (sysAlloc, sysReserve) */
+#define MS_GW_HINT     0x04 /* addr is only a hint (mmap without MAP_FIXED) */
+#define MS_GW_WITHIN   0x08 /* madvise over any part of [addr, addr+len) (hints) */
+#define MS_GW_FALLBACK 0x10 /* only after the previous want failed (MADV_FREE -> DONTNEED) */
+#define MS_GW_UNUSED   0x20 /* madvise: MADV_DONTNEED or MADV_FREE (GODEBUG picks) */
+
+/* A syscall Go's implementation of a function makes (claimed: applied as the call). */
+struct ms_go_want {
+	uint32_t nr;	/* syscall number */
+	uint32_t flags; /* MS_GW_* */
+	uint64_t addr;	/* args[0] */
+	uint64_t len;	/* args[1] */
+	uint64_t arg2;	/* mmap/mprotect: prot; madvise: advice */
+};
+
+#define MS_GO_WANTS 4
+
+/* One runtime function entry, ready for the merge (see trace.c). */
+struct ms_go_call {
+	struct ms_event ev;   /* op, source uprobe, addr (0: from the mmap), len, arg, ids */
+	uint64_t req_len;     /* the length the runtime asked for (sysAlloc may not be page
+				aligned: the kernel maps whole pages, the runtime counts n) */
+	char stat[56];	      /* the sysMemStat it charges, "" for none */
+	uint8_t fn;	      /* enum ms_go_fn */
+	uint8_t mark;	      /* a ReadMemStats mark, no operation */
+	uint8_t prep_unknown; /* sysUsed inlined: prepared is what the map holds, unchecked */
+	uint8_t nwant;
+	struct ms_go_want want[MS_GO_WANTS];
+};
+
+struct ms_bpf_go; /* bpf/probe.h: one Go uprobe record */
+
 struct ms_source_cfg {
 	uint32_t ring_bytes; /* ring buffer size asked for (0: the source's default) */
 	bool faults;	     /* capture user page faults */
@@ -59,6 +97,28 @@ struct ms_source_ops {
 	uint64_t (*pending_since)(void *state);
 	/* The source waits for and reaps the traced processes (ptrace): the caller must not. */
 	bool reaps;
+
+	/* ---- Capabilities: NULL when the source has none (never compare source pointers). */
+	/* Follow an already running process (and what it creates) instead of start. */
+	int (*attach)(void *state, pid_t pid);
+	/* Processes still alive under the traced one (a source that reaps them). */
+	unsigned (*live)(void *state);
+	/*
+	 * Hold each process at its exit for a map check (cfg->exit_stops): hold_only makes the
+	 * source do only that, beside another source (no records; call before start); held
+	 * lists the processes held now, release lets them all go.
+	 */
+	void (*hold_only)(void *state);
+	unsigned (*held)(void *state, uint32_t *pids, unsigned max);
+	void (*release)(void *state);
+	/*
+	 * Go runtime uprobes (bpf/go.c drives them): where their records go (from poll), and
+	 * attaching the program at n file offsets of path, errs[i] saying why offset i is not
+	 * probed. go_attach returns how many are, or -errno.
+	 */
+	void (*go_sink)(void *state, void (*fn)(void *ctx, const struct ms_bpf_go *rec), void *ctx);
+	int (*go_attach)(void *state, const char *path, const uint64_t *offs,
+			 const uint64_t *cookies, unsigned n, int *errs);
 };
 
 /* bpf/: kernel events, any program (weak: absent when bpf/ is not built). */
@@ -67,15 +127,5 @@ extern const struct ms_source_ops ms_src_ptrace;  /* tracer/: no-root syscall fa
 extern const struct ms_source_ops ms_src_channel; /* tracer/: API events of libmemstate */
 /* The descriptor to pass as MEMSTATE_CHANNEL to the traced program. */
 int ms_src_channel_fd(void *state);
-/* ptrace source: follow an already running process (every syscall stops), and count the
- * processes still alive under it. */
-int ms_ptrace_attach(void *state, pid_t pid);
-unsigned ms_ptrace_live(void *state);
-/* Use the ptrace source only to hold exiting processes (beside eBPF): no syscall stops,
- * no process records. Call before start. */
-void ms_ptrace_exit_only(void *state);
-/* Processes held at their exit stop (exit_stops), and letting them go. */
-unsigned ms_ptrace_held(void *state, uint32_t *pids, unsigned max);
-void ms_ptrace_release(void *state);
 
 #endif /* MEMSTATE_TRACER_SOURCE_H */

@@ -19,9 +19,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "memstate/space.h"
+#include "extent.h"
+#include "resident.h"
 #include "tree.h"
 
 #define MS_MAX_STATS	 65535
@@ -43,6 +46,9 @@ struct pending {
 	uint8_t op;		   /* transition to apply (a first touch applies MS_OP_USED) */
 	bool apply;		   /* false: record only (bad range) */
 	bool tracked;		   /* pageFault: the page is in a tracked interval */
+	uint8_t nlearn;		   /* extent ops: extents learned from the map (pre-wrap) */
+	uint64_t learn[2][2];	   /* their [start, end) */
+	uint64_t rs, re;	   /* byte range whose residency the operation may change */
 	char msg[sizeof(((struct ms_violation *)0)->message)];
 };
 
@@ -66,10 +72,20 @@ struct ms_space {
 	uint64_t *seq;
 	ms_space_full_fn on_full;
 	void *on_full_ctx;
+	struct ms_extents ext; /* jemalloc extents its hooks named (extent.h) */
+	uint64_t ext_learned;  /* bytes of extents learned from the map, ever */
+	/* Residency (SPEC section 8): bits only inside anonymous Prepared/Ready intervals. */
+	bool res_on;			   /* tracked at all */
+	struct ms_rbits res;		   /* resident pages */
+	struct ms_rbits lazy;		   /* of which lazily free (MADV_FREE), a subset */
+	struct ms_rbits moved, moved_lazy; /* the pages of the range mremap just took away */
+	uint64_t resident[MS_STATE_COUNT]; /* resident bytes per state */
+	uint64_t lazy_bytes;		   /* lazily free bytes */
 };
 
 static void account(struct ms_space *sp, const struct ms_node *n, int sign);
 static void update_peaks(struct ms_space *sp);
+static void res_recount(struct ms_space *sp);
 
 /* ------------------------------------------------------------------ life cycle */
 
@@ -109,6 +125,11 @@ struct ms_space *ms_space_new(const struct ms_space_opts *opts)
 	sp->on_full = o.on_full;
 	sp->on_full_ctx = o.on_full_ctx;
 	sp->max_viol = o.max_violations ? o.max_violations : DEFAULT_MAX_VIOL;
+	sp->res_on = !o.no_residency;
+	ms_rbits_init(&sp->res);
+	ms_rbits_init(&sp->lazy);
+	ms_rbits_init(&sp->moved);
+	ms_rbits_init(&sp->moved_lazy);
 	/* Nodes for the first operations, so a space that was created can record. */
 	if (ms_tree_reserve(&sp->tree, 8))
 		goto err;
@@ -123,11 +144,16 @@ void ms_space_free(struct ms_space *sp)
 	if (!sp)
 		return;
 	ms_tree_destroy(&sp->tree);
+	ms_rbits_destroy(&sp->res);
+	ms_rbits_destroy(&sp->lazy);
+	ms_rbits_destroy(&sp->moved);
+	ms_rbits_destroy(&sp->moved_lazy);
 	for (unsigned i = 0; i < sp->nstats; i++)
 		free(sp->stats[i].name);
 	free(sp->stats);
 	free(sp->viol);
 	free(sp->ring_mem);
+	ms_ext_destroy(&sp->ext);
 	pthread_mutex_destroy(&sp->lock);
 	free(sp);
 }
@@ -144,8 +170,9 @@ struct ms_space *ms_space_clone(struct ms_space *sp, const struct ms_space_opts 
 		if (ms_space_stat_id_locked(c, sp->stats[i].name) != (int)i)
 			goto fail;
 	}
-	if (ms_tree_reserve(&c->tree, sp->tree.count))
+	if (ms_tree_reserve(&c->tree, sp->tree.count) || ms_ext_copy(&c->ext, &sp->ext))
 		goto fail;
+	c->ext_learned = sp->ext_learned;
 	for (const struct ms_node *n = ms_tree_first(&sp->tree); n; n = ms_tree_next(n)) {
 		m = ms_tree_node_take(&c->tree);
 		m->start = n->start;
@@ -157,6 +184,11 @@ struct ms_space *ms_space_clone(struct ms_space *sp, const struct ms_space_opts 
 		account(c, m, +1);
 		prev = m;
 	}
+	/* The child shares its parent's resident pages (copy on write). */
+	if (c->res_on && sp->res_on &&
+	    (ms_rbits_copy(&c->res, &sp->res) || ms_rbits_copy(&c->lazy, &sp->lazy)))
+		goto fail;
+	res_recount(c);
 	ms_space_unlock(sp);
 	update_peaks(c);
 	return c;
@@ -300,6 +332,8 @@ static void update_peaks(struct ms_space *sp)
 	}
 	if (b[MS_PREPARED] + b[MS_READY] > sp->tot.peak_footprint)
 		sp->tot.peak_footprint = b[MS_PREPARED] + b[MS_READY];
+	if (sp->resident[MS_PREPARED] + sp->resident[MS_READY] > sp->tot.peak_resident)
+		sp->tot.peak_resident = sp->resident[MS_PREPARED] + sp->resident[MS_READY];
 }
 
 static uint32_t sat_add32(uint32_t a, uint32_t b)
@@ -375,7 +409,31 @@ static bool target(const struct ms_event *ev, unsigned op, const struct ms_node 
 	case MS_OP_FILE_MAP:
 		*t = (struct target){.state = MS_READY, .attr = MS_NA_FILE};
 		break;
-	default: /* pageFault: counters only */
+	case MS_OP_EXT_ALLOC:
+		*t = (struct target){.state = (ev->flags & MS_EVF_COMMITTED) ? MS_READY
+									     : MS_RESERVED};
+		break;
+	case MS_OP_EXT_DALLOC:
+	case MS_OP_EXT_DESTROY:
+		t->erase = true;
+		break;
+	case MS_OP_EXT_COMMIT:
+		if (!file && n->state == MS_RESERVED)
+			*t = (struct target){.state = MS_READY, .stat = n->stat};
+		break;
+	case MS_OP_EXT_DECOMMIT:
+		if (!file)
+			*t = (struct target){.state = MS_RESERVED, .stat = n->stat};
+		break;
+	case MS_OP_EXT_PURGE_LAZY:
+	case MS_OP_EXT_PURGE_FORCED:
+		/* Committed still: jemalloc reuses it by touching it (a first touch). */
+		if (!file && n->state == MS_READY) {
+			t->state = MS_PREPARED;
+			t->attr = (t->attr & ~MS_NA_THP) | MS_NA_INFERRED;
+		}
+		break;
+	default: /* pageFault, split, merge: counters only */
 		break;
 	}
 	return t->erase || t->state != n->state || t->attr != n->attr || t->stat != n->stat;
@@ -399,6 +457,10 @@ static bool gap_target(const struct ms_event *ev, unsigned op, struct target *t)
 		return true;
 	case MS_OP_FILE_MAP:
 		*t = (struct target){.state = MS_READY, .attr = MS_NA_FILE};
+		return true;
+	case MS_OP_EXT_ALLOC:
+		*t = (struct target){.state = (ev->flags & MS_EVF_COMMITTED) ? MS_READY
+									     : MS_RESERVED};
 		return true;
 	default:
 		return false;
@@ -669,7 +731,16 @@ static uint8_t dest_state(unsigned op)
 	case MS_OP_UNUSED:
 		return MS_PREPARED;
 	case MS_OP_FREE:
+	case MS_OP_EXT_DALLOC:
+	case MS_OP_EXT_DESTROY:
 		return MS_NONE;
+	case MS_OP_EXT_COMMIT:
+		return MS_READY;
+	case MS_OP_EXT_DECOMMIT:
+		return MS_RESERVED;
+	case MS_OP_EXT_PURGE_LAZY:
+	case MS_OP_EXT_PURGE_FORCED:
+		return MS_PREPARED;
 	default:
 		return MS_STATE_UNCHANGED;
 	}
@@ -780,6 +851,158 @@ static int check_semantics(struct ms_space *sp, struct ms_event *ev, const struc
 	return 0;
 }
 
+/* ------------------------------------------------------------------ jemalloc extents */
+
+/* Bytes per state of [s, e), without touching the event. */
+static void states_of(struct ms_space *sp, uint64_t s, uint64_t e, uint64_t out[MS_STATE_COUNT])
+{
+	struct ms_event tmp = {.addr = s, .len = e - s};
+	struct walk w;
+
+	walk_range(sp, &tmp, s, e, &w);
+	memcpy(out, tmp.from, sizeof(tmp.from));
+}
+
+/*
+ * May [s, e) be taken as an extent? A registered one, yes; one that overlaps none and whose
+ * bytes are all mapped is an extent jemalloc made before its hooks were wrapped: learned
+ * (queued for the commit), not a violation. Else false.
+ */
+static bool extent_known(struct ms_space *sp, uint64_t s, uint64_t e)
+{
+	struct pending *p = &sp->pend;
+	uint64_t b[MS_STATE_COUNT];
+
+	if (ms_ext_has(&sp->ext, s, e))
+		return true;
+	if (s >= e || ms_ext_overlaps(&sp->ext, s, e))
+		return false;
+	for (unsigned i = 0; i < p->nlearn; i++) { /* the other half of this merge */
+		if (p->learn[i][0] < e && s < p->learn[i][1])
+			return false;
+	}
+	states_of(sp, s, e, b);
+	if (b[MS_NONE])
+		return false;
+	p->learn[p->nlearn][0] = s;
+	p->learn[p->nlearn][1] = e;
+	p->nlearn++;
+	return true;
+}
+
+/* jemalloc's contract (SPEC section 11), judged on what the map and the registry hold. */
+static int check_extent(struct ms_space *sp, struct ms_event *ev)
+{
+	const uint64_t *f = ev->from;
+	uint64_t s = ev->addr, e = ev->addr + ev->len, mid = ev->addr + ev->arg;
+	uint64_t a[MS_STATE_COUNT], b[MS_STATE_COUNT];
+	char why[128];
+
+	switch (ev->op) {
+	case MS_OP_EXT_ALLOC:
+		if (!ev->result && ms_ext_overlaps(&sp->ext, s, e))
+			return violate(sp, ev, MS_V_ILLEGAL_TRANSITION,
+				       "returns memory of a live extent");
+		break;
+	case MS_OP_EXT_DALLOC:
+	case MS_OP_EXT_DESTROY:
+		if (!extent_known(sp, s, e))
+			return violate(sp, ev, MS_V_UNKNOWN_EXTENT,
+				       f[MS_NONE] ? "names unmapped bytes, no extent"
+						  : "does not match a known extent");
+		break;
+	case MS_OP_EXT_COMMIT:
+		if (f[MS_PREPARED] || f[MS_READY])
+			return violate(sp, ev, MS_V_COMMIT_COMMITTED, "over committed bytes");
+		if (f[MS_NONE])
+			return violate(sp, ev, MS_V_UNKNOWN_EXTENT, "over unmapped bytes");
+		break;
+	case MS_OP_EXT_DECOMMIT:
+	case MS_OP_EXT_PURGE_LAZY:
+	case MS_OP_EXT_PURGE_FORCED:
+		if (f[MS_RESERVED] || f[MS_NONE])
+			return violate(sp, ev, MS_V_DECOMMIT_UNCOMMITTED,
+				       "over bytes that are not committed");
+		break;
+	case MS_OP_EXT_SPLIT:
+		if (mid <= s || mid >= e || (ev->arg & (sp->page_size - 1)) ||
+		    !extent_known(sp, s, e)) {
+			snprintf(why, sizeof(why), "at +%#" PRIx64 " is not within a known extent",
+				 ev->arg);
+			return violate(sp, ev, MS_V_EXTENT_BOUNDS, why);
+		}
+		break;
+	case MS_OP_EXT_MERGE:
+		if ((ev->flags & MS_EVF_APART) || mid <= s || mid >= e ||
+		    (ev->arg & (sp->page_size - 1)) || !extent_known(sp, s, mid) ||
+		    !extent_known(sp, mid, e))
+			return violate(sp, ev, MS_V_EXTENT_BOUNDS,
+				       (ev->flags & MS_EVF_APART)
+					       ? "of extents that are not adjacent"
+					       : "of ranges that are not two known extents");
+		states_of(sp, s, mid, a);
+		states_of(sp, mid, e, b);
+		if (!a[MS_RESERVED] != !b[MS_RESERVED]) {
+			snprintf(why, sizeof(why), "of a %s extent with a %s one",
+				 a[MS_RESERVED] ? "decommitted" : "committed",
+				 b[MS_RESERVED] ? "decommitted" : "committed");
+			return violate(sp, ev, MS_V_MERGE_COMMIT_DIFFERS, why);
+		}
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+void ms_space_extent_totals(struct ms_space *sp, struct ms_extent_totals *out)
+{
+	uint64_t b[MS_STATE_COUNT];
+
+	memset(out, 0, sizeof(*out));
+	ms_space_lock(sp);
+	out->learned = sp->ext_learned;
+	for (const struct ms_node *n = ms_ext_first(&sp->ext); n; n = ms_ext_next(n)) {
+		states_of(sp, n->start, n->end, b);
+		out->extents++;
+		out->bytes += n->end - n->start;
+		for (unsigned k = 0; k < MS_STATE_COUNT; k++)
+			out->state[k] += b[k];
+	}
+	ms_space_unlock(sp);
+}
+
+/* The registry after a committed extent operation (room was reserved by the check). */
+static void commit_extent(struct ms_space *sp, const struct ms_event *ev)
+{
+	struct pending *p = &sp->pend;
+	uint64_t s = ev->addr, e = ev->addr + ev->len, mid = ev->addr + ev->arg;
+
+	for (unsigned i = 0; i < p->nlearn; i++) {
+		if (!ms_ext_add(&sp->ext, p->learn[i][0], p->learn[i][1]))
+			sp->ext_learned += p->learn[i][1] - p->learn[i][0];
+	}
+	if (ev->result || !p->apply)
+		return;
+	switch (ev->op) {
+	case MS_OP_EXT_ALLOC:
+		ms_ext_add(&sp->ext, s, e);
+		break;
+	case MS_OP_EXT_DALLOC:
+	case MS_OP_EXT_DESTROY:
+		ms_ext_remove(&sp->ext, s, e);
+		break;
+	case MS_OP_EXT_SPLIT:
+		ms_ext_split(&sp->ext, s, mid, e);
+		break;
+	case MS_OP_EXT_MERGE:
+		ms_ext_merge(&sp->ext, s, mid, e);
+		break;
+	default:
+		break;
+	}
+}
+
 /* A user page fault: attribute it, and decide access-reserved / access-prepared / first touch. */
 static int check_page_fault(struct ms_space *sp, struct ms_event *ev)
 {
@@ -788,7 +1011,7 @@ static int check_page_fault(struct ms_space *sp, struct ms_event *ev)
 	char why[96];
 
 	ev->to = MS_STATE_UNCHANGED;
-	ev->flags &= (uint8_t)~MS_EVF_INFERRED;
+	ev->flags &= (uint16_t)~MS_EVF_INFERRED;
 	p->tracked = n != NULL;
 	p->first = n;
 	ev->from[n ? n->state : MS_NONE] = sp->page_size;
@@ -810,6 +1033,300 @@ static int check_page_fault(struct ms_space *sp, struct ms_event *ev)
 		       n->state == MS_RESERVED ? MS_V_ACCESS_RESERVED : MS_V_ACCESS_PREPARED, why);
 }
 
+/* ------------------------------------------------------------------ residency */
+
+/*
+ * Which pages the kernel holds (SPEC section 8), as two sparse bitmaps (resident.h): the
+ * resident pages, and of those the lazily free ones. Bits exist only inside anonymous
+ * Prepared/Ready intervals: every operation that turns bytes into anything else clears
+ * them, so per-state figures are counts of bits under intervals of that state. A commit
+ * counts the bits of the range it may change before and after (resident_delta); the
+ * page-fault path, the hot one, tests and sets one bit instead.
+ */
+
+static bool res_node(const struct ms_node *n)
+{
+	return !(n->attr & MS_NA_FILE) && (n->state == MS_PREPARED || n->state == MS_READY);
+}
+
+static unsigned page_shift(const struct ms_space *sp)
+{
+	return (unsigned)__builtin_ctz(sp->page_size);
+}
+
+/* Resident bytes per state and lazily free bytes in [s, e). */
+static void res_tally(struct ms_space *sp, uint64_t s, uint64_t e, uint64_t res[MS_STATE_COUNT],
+		      uint64_t *lazy)
+{
+	unsigned sh = page_shift(sp);
+	uint64_t lo, hi;
+
+	memset(res, 0, MS_STATE_COUNT * sizeof(*res));
+	*lazy = 0;
+	if (!sp->res.pages)
+		return;
+	for (const struct ms_node *n = find(sp, s); n && n->start < e; n = ms_tree_next(n)) {
+		if (!res_node(n))
+			continue;
+		lo = n->start > s ? n->start : s;
+		hi = n->end < e ? n->end : e;
+		res[n->state] += ms_rbits_count(&sp->res, lo >> sh, (hi - lo) >> sh) << sh;
+		if (sp->lazy.pages)
+			*lazy += ms_rbits_count(&sp->lazy, lo >> sh, (hi - lo) >> sh) << sh;
+	}
+}
+
+static void res_recount(struct ms_space *sp)
+{
+	uint64_t lazy;
+
+	res_tally(sp, 0, UINT64_MAX, sp->resident, &lazy);
+	sp->lazy_bytes = lazy;
+}
+
+/* Make the pages of [s, e) inside anonymous Prepared/Ready intervals resident, not lazy. */
+static void res_fill(struct ms_space *sp, uint64_t s, uint64_t e)
+{
+	unsigned sh = page_shift(sp);
+	uint64_t lo, hi;
+
+	for (const struct ms_node *n = find(sp, s); n && n->start < e; n = ms_tree_next(n)) {
+		if (!res_node(n))
+			continue;
+		lo = n->start > s ? n->start : s;
+		hi = n->end < e ? n->end : e;
+		ms_rbits_set(&sp->res, lo >> sh, (hi - lo) >> sh);
+		ms_rbits_clear(&sp->lazy, lo >> sh, (hi - lo) >> sh);
+	}
+}
+
+/* A huge-page fault notice's range: the aligned huge page holding addr; false if bad. */
+static bool huge_range(const struct ms_space *sp, const struct ms_event *ev, uint64_t *s,
+		       uint64_t *e)
+{
+	uint64_t len = ev->len;
+
+	if (!len || (len & (len - 1)) || len < sp->page_size || len > (1ull << 40))
+		return false;
+	*s = ev->addr & ~(len - 1);
+	*e = *s + len;
+	return *e > *s;
+}
+
+/* Whether [s, e) is anonymous Prepared/Ready memory without a gap (one THP could fit). */
+static bool huge_possible(struct ms_space *sp, uint64_t s, uint64_t e)
+{
+	uint64_t pos = s;
+
+	for (const struct ms_node *n = find(sp, s); n && n->start < e; n = ms_tree_next(n)) {
+		if (n->start > pos || !res_node(n))
+			return false;
+		pos = n->end;
+	}
+	return pos >= e;
+}
+
+/*
+ * At check time: the range whose residency ev may change (p->rs, p->re) and the bitmap
+ * chunks that change needs. 0 or -ENOMEM.
+ */
+/* An mremap step (SPEC section 5): its pages move from the old range to the new one. */
+static bool from_mremap(const struct ms_event *ev)
+{
+	return ev->source == MS_SRC_SYSCALL && ev->aux == SYS_mremap;
+}
+
+/* mremap recreating moved memory: arg is where its first byte was. */
+static bool moved_here(const struct ms_event *ev)
+{
+	return from_mremap(ev) && ev->arg && (ev->op == MS_OP_ALLOC || ev->op == MS_OP_MAP);
+}
+
+static int res_check(struct ms_space *sp, const struct ms_event *ev)
+{
+	struct pending *p = &sp->pend;
+	unsigned sh = page_shift(sp);
+	uint64_t hp = 2ull << 20, s, e;
+	size_t need = 0;
+
+	p->rs = p->re = 0;
+	if (!sp->res_on)
+		return 0;
+	switch (ev->op) {
+	case MS_OP_ALLOC:
+	case MS_OP_MAP:
+		p->rs = p->s;
+		p->re = p->e;
+		if (moved_here(ev)) { /* each stashed chunk lands on at most two */
+			need = ms_rbits_chunks(p->s >> sh, (p->e - p->s) >> sh);
+			if (need > 2 * sp->moved.used + 2)
+				need = 2 * sp->moved.used + 2;
+		}
+		break;
+	case MS_OP_FREE:
+		p->rs = p->s;
+		p->re = p->e;
+		if (from_mremap(ev)) { /* stash the pages that move */
+			need = ms_rbits_chunks(p->s >> sh, (p->e - p->s) >> sh);
+			if (need > sp->res.used)
+				need = sp->res.used;
+			if (need && (ms_rbits_reserve(&sp->moved, need) ||
+				     ms_rbits_reserve(&sp->moved_lazy, need)))
+				return -ENOMEM;
+		}
+		return 0;
+	case MS_OP_RESERVE:
+	case MS_OP_FAULT:
+	case MS_OP_FILE_MAP:
+		p->rs = p->s;
+		p->re = p->e;
+		return 0; /* clearing needs no memory */
+	case MS_OP_USED:  /* no page changes, but resident bytes change state */
+		p->rs = p->s;
+		p->re = p->e;
+		return 0;
+	case MS_OP_UNUSED:
+		p->rs = p->s;
+		p->re = p->e;
+		if (ev->flags & MS_EVF_LAZY) {
+			need = ms_rbits_chunks(p->s >> sh, (p->e - p->s) >> sh);
+			if (need > sp->res.used)
+				need = sp->res.used;
+		}
+		break;
+	case MS_OP_PAGE_FAULT:
+		p->rs = p->s;
+		p->re = p->e;
+		need = ms_rbits_chunks(p->s >> sh, (p->e - p->s) >> sh);
+		break;
+	case MS_OP_THP_COLLAPSE:
+		p->rs = p->s;
+		p->re = p->e;
+		need = ms_rbits_chunks(p->s >> sh, (p->e - p->s) >> sh);
+		break;
+	case MS_OP_HUGE_PAGE_COLLAPSE:
+		/* madvise(MADV_COLLAPSE) returned 0: every aligned huge page inside is one. */
+		if (ev->source != MS_SRC_SYSCALL)
+			return 0;
+		s = (p->s + hp - 1) & ~(hp - 1);
+		e = p->e & ~(hp - 1);
+		if (e <= s)
+			return 0;
+		p->rs = s;
+		p->re = e;
+		need = ms_rbits_chunks(s >> sh, (e - s) >> sh);
+		break;
+	default:
+		return 0;
+	}
+	if (need && (ms_rbits_reserve(&sp->res, need) || ms_rbits_reserve(&sp->lazy, need)))
+		return -ENOMEM;
+	return 0;
+}
+
+/* The residency change of a committed operation (states already applied). */
+static void res_update(struct ms_space *sp, struct ms_event *ev)
+{
+	struct pending *p = &sp->pend;
+	unsigned sh = page_shift(sp);
+	uint64_t first = p->rs >> sh, n = (p->re - p->rs) >> sh;
+
+	switch (ev->op) {
+	case MS_OP_UNUSED:
+		if (ev->flags & MS_EVF_LAZY) {
+			ms_rbits_or_from(&sp->lazy, &sp->res, first, n, 0);
+		} else { /* MADV_DONTNEED drops the pages */
+			ms_rbits_clear(&sp->res, first, n);
+			ms_rbits_clear(&sp->lazy, first, n);
+		}
+		break;
+	case MS_OP_FREE:
+		if (from_mremap(ev)) {
+			ms_rbits_clear_all(&sp->moved);
+			ms_rbits_clear_all(&sp->moved_lazy);
+			ms_rbits_or_from(&sp->moved, &sp->res, first, n, 0);
+			ms_rbits_or_from(&sp->moved_lazy, &sp->lazy, first, n, 0);
+		}
+		ms_rbits_clear(&sp->res, first, n);
+		ms_rbits_clear(&sp->lazy, first, n);
+		break;
+	case MS_OP_ALLOC:
+	case MS_OP_MAP:
+		ms_rbits_clear(&sp->res, first, n);
+		ms_rbits_clear(&sp->lazy, first, n);
+		if (moved_here(ev)) {
+			int64_t shift = (int64_t)(p->rs >> sh) - (int64_t)(ev->arg >> sh);
+
+			ms_rbits_or_from(&sp->res, &sp->moved, ev->arg >> sh, n, shift);
+			ms_rbits_or_from(&sp->lazy, &sp->moved_lazy, ev->arg >> sh, n, shift);
+		}
+		break;
+	case MS_OP_RESERVE:
+	case MS_OP_FAULT:
+	case MS_OP_FILE_MAP:
+		ms_rbits_clear(&sp->res, first, n);
+		ms_rbits_clear(&sp->lazy, first, n);
+		break;
+	case MS_OP_PAGE_FAULT:
+	case MS_OP_THP_COLLAPSE:
+	case MS_OP_HUGE_PAGE_COLLAPSE:
+		res_fill(sp, p->rs, p->re);
+		break;
+	default:
+		break;
+	}
+}
+
+/* A first touch of one page: the fast path of the commit. */
+static void res_fault(struct ms_space *sp, struct ms_event *ev)
+{
+	struct ms_node *n = find_holding(sp, sp->pend.s);
+	uint64_t page = sp->pend.s >> page_shift(sp);
+
+	if (!n || !res_node(n))
+		return;
+	if (!ms_rbits_test(&sp->res, page)) {
+		ms_rbits_set(&sp->res, page, 1);
+		sp->resident[n->state] += sp->page_size;
+		ev->resident_delta = sp->page_size;
+	} else if (sp->pend.op == MS_OP_USED) {
+		/* a first touch made the resident page Ready (lazily free after MADV_FREE) */
+		sp->resident[MS_PREPARED] -= sp->page_size;
+		sp->resident[MS_READY] += sp->page_size;
+	}
+	if (sp->lazy.pages && ms_rbits_test(&sp->lazy, page)) {
+		ms_rbits_clear(&sp->lazy, page, 1);
+		sp->lazy_bytes -= sp->page_size;
+	}
+}
+
+uint64_t ms_space_resident_mask_locked(struct ms_space *sp, uint64_t addr, unsigned n)
+{
+	uint64_t page = addr >> page_shift(sp), mask = 0;
+
+	if (!sp->res.pages)
+		return 0;
+	for (unsigned i = 0; i < n && i < 64; i++) {
+		if (ms_rbits_test(&sp->res, page + i))
+			mask |= 1ull << i;
+	}
+	return mask;
+}
+
+int ms_space_resident_in_locked(struct ms_space *sp, uint64_t addr, uint64_t len,
+				uint64_t *resident, uint64_t *lazy_free)
+{
+	uint64_t res[MS_STATE_COUNT], lazy;
+
+	if (addr + len < addr)
+		return -EINVAL;
+	res_tally(sp, addr, addr + len, res, &lazy);
+	*resident = res[MS_PREPARED] + res[MS_READY];
+	if (lazy_free)
+		*lazy_free = lazy;
+	return 0;
+}
+
 int ms_space_check_locked(struct ms_space *sp, struct ms_event *ev)
 {
 	struct pending *p = &sp->pend;
@@ -821,18 +1338,52 @@ int ms_space_check_locked(struct ms_space *sp, struct ms_event *ev)
 
 	if (ev->op >= MS_OP_COUNT || ev->source >= MS_SRC_COUNT)
 		return -EINVAL;
-	semantic = ev->source == MS_SRC_API || ev->source == MS_SRC_UPROBE;
+	semantic = ev->source == MS_SRC_API || ev->source == MS_SRC_UPROBE ||
+		   ev->source == MS_SRC_JEMALLOC;
 	memset(ev->from, 0, sizeof(ev->from));
+	ev->resident_delta = 0;
 	ev->violation = MS_V_NONE;
 	ev->to = dest_state(ev->op);
 	p->ev = ev;
 	p->op = ev->op;
 	p->apply = false;
 	p->tracked = false;
+	p->nlearn = 0;
 	p->msg[0] = 0;
+	if (ev->op == MS_OP_EXT_ALLOC)
+		ev->to = (ev->flags & MS_EVF_COMMITTED) ? MS_READY : MS_RESERVED;
 
-	if (ev->op >= MS_OP_PROC_FORK) { /* recorded in order, applied by the tracer */
+	if (ms_op_is_proc(ev->op)) { /* recorded in order, applied by the tracer */
 		ev->to = MS_STATE_UNCHANGED;
+		return 0;
+	}
+	if (ev->op == MS_OP_PAGE_FAULT && (ev->flags & (MS_EVF_HUGE | MS_EVF_SEED))) {
+		/* A fill notice: residency only. A huge-page fault (the fault itself came
+		 * before), or pages found present at attach time (pagemap). */
+		bool huge = ev->flags & MS_EVF_HUGE;
+
+		ev->to = MS_STATE_UNCHANGED;
+		p->s = ev->addr & ~mask;
+		p->e = ev->addr + ev->len;
+		if (huge ? !huge_range(sp, ev, &p->s, &p->e)
+			 : (!ev->len || (ev->len & mask) || p->e <= p->s)) {
+			if (!ev->result)
+				ev->result = EINVAL;
+			return 0;
+		}
+		ev->addr = p->s;
+		ev->len = p->e - p->s;
+		walk_range(sp, ev, p->s, p->e, &w);
+		if (huge && !huge_possible(sp, p->s, p->e)) {
+			p->apply = false; /* the kernel maps huge pages in anonymous memory only */
+			return 0;
+		}
+		if (res_check(sp, ev)) {
+			p->ev = NULL;
+			sp->tot.lost_ops++;
+			return -ENOMEM;
+		}
+		p->apply = true;
 		return 0;
 	}
 	if (ev->op == MS_OP_PAGE_FAULT) {
@@ -845,7 +1396,8 @@ int ms_space_check_locked(struct ms_space *sp, struct ms_event *ev)
 	}
 	/* Ranges that cannot be walked are recorded, never applied. */
 	/* sysAlloc/sysReserve that the kernel (or the length check) refused have no address. */
-	null_ok = (ev->op == MS_OP_ALLOC || ev->op == MS_OP_RESERVE) && ev->result;
+	null_ok = (ev->op == MS_OP_ALLOC || ev->op == MS_OP_RESERVE || ev->op == MS_OP_EXT_ALLOC) &&
+		  ev->result;
 	if (ev->len == 0 || p->e < p->s || p->e == 0 || (semantic && !ev->addr && !null_ok)) {
 		ev->to = MS_STATE_UNCHANGED;
 		/* Marked refused, except an alloc or reserve at NULL: refused, it would read
@@ -877,11 +1429,14 @@ int ms_space_check_locked(struct ms_space *sp, struct ms_event *ev)
 
 		walk_range(sp, ev, p->s, p->e, &w);
 		p->first = w.first;
-		if (semantic)
+		if (ms_op_is_extent(ev->op))
+			v = semantic ? check_extent(sp, ev) : 0;
+		else if (semantic)
 			v = check_semantics(sp, ev, &w);
 		need = 2 + (gap_target(ev, ev->op, &g) ? w.gaps : 0);
 	}
-	if (ms_tree_reserve(&sp->tree, need)) {
+	if (ms_tree_reserve(&sp->tree, need) ||
+	    (ms_op_is_extent(ev->op) && ms_ext_reserve(&sp->ext, 3)) || res_check(sp, ev)) {
 		p->ev = NULL;
 		sp->tot.lost_ops++;
 		return -ENOMEM;
@@ -925,14 +1480,21 @@ static void log_event(struct ms_space *sp, const struct ms_event *ev)
 void ms_space_commit_locked(struct ms_space *sp, struct ms_event *ev)
 {
 	struct pending *p = &sp->pend;
+	bool huge = ev->op == MS_OP_PAGE_FAULT && (ev->flags & (MS_EVF_HUGE | MS_EVF_SEED));
+	uint64_t before[MS_STATE_COUNT], after[MS_STATE_COUNT], lazy0 = 0, lazy1;
+	bool res_range = p->re > p->rs && (ev->op != MS_OP_PAGE_FAULT || huge);
 	struct ms_node *n;
 
 	if (p->ev != ev) /* no successful check of this event: nothing to record */
 		return;
 	sp->ndirty = 0;
 	if (p->apply && ev->result == 0) {
+		if (res_range)
+			res_tally(sp, p->rs, p->re, before, &lazy0);
 		n = p->first;
-		if (ev->op != MS_OP_PAGE_FAULT || p->op != MS_OP_PAGE_FAULT) {
+		if (huge) {
+			n = NULL; /* residency only */
+		} else if (ev->op != MS_OP_PAGE_FAULT || p->op != MS_OP_PAGE_FAULT) {
 			apply_range(sp, ev, p->op, p->s, p->e, n);
 			n = NULL; /* the map changed: look the page up again below */
 		}
@@ -940,11 +1502,26 @@ void ms_space_commit_locked(struct ms_space *sp, struct ms_event *ev)
 			n->faults = sat_add32(n->faults, 1);
 		if (ev->op == MS_OP_THP_COLLAPSE && (n = find_holding(sp, p->s)))
 			n->thp = sat_add32(n->thp, 1);
+		if (res_range) {
+			res_update(sp, ev);
+			res_tally(sp, p->rs, p->re, after, &lazy1);
+			for (int st = MS_PREPARED; st <= MS_READY; st++) {
+				sp->resident[st] += after[st] - before[st];
+				ev->resident_delta += (int64_t)(after[st] - before[st]);
+			}
+			sp->lazy_bytes += lazy1 - lazy0;
+		} else if (ev->op == MS_OP_PAGE_FAULT && p->re > p->rs) {
+			res_fault(sp, ev);
+		}
 	} else if (ev->result) {
 		ev->flags |= MS_EVF_FAILED;
 		ev->to = MS_STATE_UNCHANGED;
 	}
-	if (ev->op == MS_OP_PAGE_FAULT) {
+	if (ms_op_is_extent(ev->op))
+		commit_extent(sp, ev);
+	if (huge) {
+		/* a notice about the fault recorded before it, not a fault of its own */
+	} else if (ev->op == MS_OP_PAGE_FAULT) {
 		sp->tot.page_faults++;
 		if (!p->tracked)
 			sp->tot.untracked_faults++;
@@ -986,7 +1563,13 @@ void ms_space_clear_locked(struct ms_space *sp)
 {
 	struct ms_node *n, *next;
 
+	ms_rbits_clear_all(&sp->res);
+	ms_rbits_clear_all(&sp->lazy);
+	memset(sp->resident, 0, sizeof(sp->resident));
+	sp->lazy_bytes = 0;
 	sp->finger = NULL;
+	ms_ext_clear(&sp->ext);
+	sp->ext_learned = 0;
 	for (n = ms_tree_first(&sp->tree); n; n = next) {
 		next = ms_tree_next(n);
 		account(sp, n, -1);
@@ -1009,7 +1592,23 @@ unsigned ms_space_dirty_stats_locked(struct ms_space *sp, const uint16_t **ids)
 
 /* ------------------------------------------------------------------ queries */
 
-static void node_to_region(const struct ms_node *n, struct ms_region *r)
+/* The residency of [lo, hi) inside node n into r. */
+static void region_res(struct ms_space *sp, const struct ms_node *n, uint64_t lo, uint64_t hi,
+		       struct ms_region *r)
+{
+	unsigned sh = page_shift(sp);
+
+	r->resident = r->lazy_free = 0;
+	if (sp->res_on)
+		r->flags |= MS_RF_RESIDENCY;
+	if (!res_node(n) || !sp->res.pages)
+		return;
+	r->resident = ms_rbits_count(&sp->res, lo >> sh, (hi - lo) >> sh) << sh;
+	if (sp->lazy.pages)
+		r->lazy_free = ms_rbits_count(&sp->lazy, lo >> sh, (hi - lo) >> sh) << sh;
+}
+
+static void node_to_region(struct ms_space *sp, const struct ms_node *n, struct ms_region *r)
 {
 	r->start = n->start;
 	r->end = n->end;
@@ -1021,6 +1620,7 @@ static void node_to_region(const struct ms_node *n, struct ms_region *r)
 	r->kind = (uint8_t)node_kind(n);
 	r->flags = (uint8_t)(((n->attr & MS_NA_THP) ? MS_RF_THP : 0) |
 			     ((n->attr & MS_NA_INFERRED) ? MS_RF_INFERRED : 0));
+	region_res(sp, n, n->start, n->end, r);
 }
 
 enum ms_state ms_space_state_at(struct ms_space *sp, uint64_t addr, struct ms_region *out)
@@ -1033,7 +1633,7 @@ enum ms_state ms_space_state_at(struct ms_space *sp, uint64_t addr, struct ms_re
 	if (n) {
 		st = (enum ms_state)n->state;
 		if (out)
-			node_to_region(n, out);
+			node_to_region(sp, n, out);
 	}
 	ms_space_unlock(sp);
 	return st;
@@ -1061,6 +1661,10 @@ void ms_space_totals_locked(struct ms_space *sp, struct ms_totals *out)
 	out->file_bytes = sp->bytes[MS_KIND_FILE][MS_READY];
 	out->regions = sp->tree.count;
 	out->dropped_events = ms_ring_dropped(sp->ring);
+	memcpy(out->resident, sp->resident, sizeof(out->resident));
+	out->lazy_free = sp->lazy_bytes;
+	out->resident_memory = ms_rbits_memory(&sp->res) + ms_rbits_memory(&sp->lazy);
+	out->residency = sp->res_on;
 }
 
 void ms_space_totals(struct ms_space *sp, struct ms_totals *out)
@@ -1077,7 +1681,7 @@ int ms_space_foreach_region_locked(struct ms_space *sp, int (*fn)(const struct m
 	int ret;
 
 	for (const struct ms_node *n = ms_tree_first(&sp->tree); n; n = ms_tree_next(n)) {
-		node_to_region(n, &r);
+		node_to_region(sp, n, &r);
 		ret = fn(&r, ctx);
 		if (ret)
 			return ret;
@@ -1105,11 +1709,12 @@ int ms_space_foreach_in_locked(struct ms_space *sp, uint64_t addr, uint64_t len,
 
 	for (const struct ms_node *n = ms_tree_lower_bound(&sp->tree, addr); n && n->start < end;
 	     n = ms_tree_next(n)) {
-		node_to_region(n, &r);
+		node_to_region(sp, n, &r);
 		if (r.start < addr)
 			r.start = addr;
 		if (r.end > end)
 			r.end = end;
+		region_res(sp, n, r.start, r.end, &r);
 		ret = fn(&r, ctx);
 		if (ret)
 			return ret;
@@ -1132,7 +1737,7 @@ struct ms_snapshot *ms_space_snapshot(struct ms_space *sp)
 		return NULL;
 	}
 	for (const struct ms_node *n = ms_tree_first(&sp->tree); n; n = ms_tree_next(n))
-		node_to_region(n, &snap->regions[i++]);
+		node_to_region(sp, n, &snap->regions[i++]);
 	snap->nregions = i;
 	ms_space_totals_locked(sp, &snap->totals);
 	ms_space_unlock(sp);
@@ -1242,6 +1847,25 @@ int ms_space_verify(struct ms_space *sp, char *why, size_t whylen)
 		snprintf(why, whylen, "per-state bytes differ from a recount");
 		err = -EFAULT;
 		goto out;
+	}
+	if (sp->res_on) {
+		uint64_t res[MS_STATE_COUNT], lazy, bits = 0, lbits = 0;
+
+		res_tally(sp, 0, UINT64_MAX, res, &lazy);
+		for (int s = 0; s < MS_STATE_COUNT; s++)
+			bits += res[s];
+		lbits = lazy;
+		if (memcmp(res, sp->resident, sizeof(res)) || lazy != sp->lazy_bytes) {
+			snprintf(why, whylen, "resident bytes differ from a recount");
+			err = -EFAULT;
+			goto out;
+		}
+		if (bits != sp->res.pages * sp->page_size ||
+		    lbits != sp->lazy.pages * sp->page_size) {
+			snprintf(why, whylen, "resident pages outside Prepared/Ready intervals");
+			err = -EFAULT;
+			goto out;
+		}
 	}
 	for (unsigned i = 1; i < sp->nstats; i++) {
 		if (stat_bytes[i] != sp->stats[i].bytes) {

@@ -573,6 +573,8 @@ static int sys_op(struct ms_event *ev, struct ms_stat *stat, bool real)
 	ev->tid = self_tid();
 	if (!real)
 		ev->flags |= MS_EVF_NOTE;
+	if (ev->op == MS_OP_UNUSED && real && g.unused_advice == MADV_FREE)
+		ev->flags |= MS_EVF_LAZY; /* the pages stay resident until reclaimed */
 	ms_space_lock(g.sp);
 	ev->stat = stat_id_locked(stat);
 	if (picks_address(ev->op)) {

@@ -299,7 +299,7 @@ int ms_tlw_event_names(struct ms_tl_writer *w, const struct ms_event *ev, const 
 {
 	struct ms_jbuf *b = &w->out;
 	const char *name;
-	bool memop = ev->op < MS_OP_PROC_FORK;
+	bool memop = !ms_op_is_proc(ev->op);
 
 	if (w->section != MS_SEC_EVENTS)
 		return -EINVAL;
@@ -356,6 +356,10 @@ int ms_tlw_event_names(struct ms_tl_writer *w, const struct ms_event *ev, const 
 	case MS_OP_FREE:
 		PUTL(b, ",\"stat\":");
 		ms_jb_str(b, stat);
+		if (ev->op != MS_OP_FREE && ev->arg) { /* mremap: the pages came from there */
+			PUTL(b, ",\"moved_from\":");
+			ms_jb_u64(b, ev->arg);
+		}
 		break;
 	case MS_OP_RESERVE:
 		if (ev->arg) {
@@ -379,6 +383,23 @@ int ms_tlw_event_names(struct ms_tl_writer *w, const struct ms_event *ev, const 
 		else
 			PUTL(b, "null");
 		break;
+	case MS_OP_EXT_ALLOC:
+		if (ev->flags & MS_EVF_COMMITTED)
+			PUTL(b, ",\"committed\":true");
+		else
+			PUTL(b, ",\"committed\":false");
+		break;
+	case MS_OP_EXT_SPLIT:
+	case MS_OP_EXT_MERGE:
+		PUTL(b, ",\"size_a\":");
+		ms_jb_u64(b, ev->arg);
+		if (ev->flags & MS_EVF_COMMITTED)
+			PUTL(b, ",\"committed\":true");
+		else
+			PUTL(b, ",\"committed\":false");
+		if (ev->flags & MS_EVF_APART)
+			PUTL(b, ",\"apart\":true");
+		break;
 	case MS_OP_PAGE_FAULT:
 		PUTL(b, ",\"ip\":");
 		ms_jb_u64(b, ev->arg);
@@ -390,6 +411,12 @@ int ms_tlw_event_names(struct ms_tl_writer *w, const struct ms_event *ev, const 
 			PUTL(b, ",\"first_touch\":true");
 		if (ev->flags & MS_EVF_PRESENT)
 			PUTL(b, ",\"present\":true");
+		if (ev->flags & MS_EVF_HUGE)
+			PUTL(b, ",\"thp\":true");
+		break;
+	case MS_OP_UNUSED:
+		if (ev->flags & MS_EVF_LAZY)
+			PUTL(b, ",\"lazy_free\":true");
 		break;
 	default:
 		break;
@@ -400,7 +427,7 @@ int ms_tlw_event_names(struct ms_tl_writer *w, const struct ms_event *ev, const 
 		PUTL(b, ",\"syscall\":");
 		ms_jb_str(b, name);
 	}
-	if (memop && ev->source == MS_SRC_API && ev->aux) {
+	if (memop && (ev->source == MS_SRC_API || ev->source == MS_SRC_JEMALLOC) && ev->aux) {
 		PUTL(b, ",\"dur_ns\":");
 		ms_jb_u64(b, ev->aux);
 	}
@@ -408,6 +435,10 @@ int ms_tlw_event_names(struct ms_tl_writer *w, const struct ms_event *ev, const 
 		PUTL(b, ",\"note\":true");
 	if (ev->flags & MS_EVF_SEED)
 		PUTL(b, ",\"seed\":true");
+	if (ev->resident_delta) {
+		PUTL(b, ",\"resident_delta\":");
+		ms_jb_i64(b, ev->resident_delta);
+	}
 	if (w->fmt == MS_TL_JSONL)
 		PUTL(b, "}\n");
 	else
@@ -473,6 +504,18 @@ static void put_summary_body(struct ms_jbuf *b, const struct ms_totals *t, uint6
 	ms_jb_u64(b, t->dropped_events + dropped);
 	PUTL(b, ",\"lost_ops\":");
 	ms_jb_u64(b, t->lost_ops);
+	if (!t->residency)
+		return;
+	PUTL(b, ",\"resident_bytes\":{\"Prepared\":");
+	ms_jb_u64(b, t->resident[MS_PREPARED]);
+	PUTL(b, ",\"Ready\":");
+	ms_jb_u64(b, t->resident[MS_READY]);
+	PUTL(b, "},\"peak_resident\":");
+	ms_jb_u64(b, t->peak_resident);
+	PUTL(b, ",\"ready_untouched\":");
+	ms_jb_u64(b, t->bytes[MS_READY] - t->resident[MS_READY]);
+	PUTL(b, ",\"lazy_free\":");
+	ms_jb_u64(b, t->lazy_free);
 }
 
 int ms_tlw_violation_loss(struct ms_tl_writer *w, uint64_t seq, uint32_t pid, unsigned kind,
@@ -519,8 +562,45 @@ int ms_tlw_region(struct ms_tl_writer *w, uint32_t pid, const struct ms_region *
 	ms_jb_str(b, stat);
 	if (r->flags & MS_RF_THP)
 		PUTL(b, ",\"thp\":true");
+	if ((r->flags & MS_RF_RESIDENCY) && r->kind == MS_KIND_ANON &&
+	    (r->state == MS_PREPARED || r->state == MS_READY)) {
+		PUTL(b, ",\"resident\":");
+		ms_jb_u64(b, r->resident);
+		if (r->lazy_free) {
+			PUTL(b, ",\"lazy_free\":");
+			ms_jb_u64(b, r->lazy_free);
+		}
+	}
 	item_end(w);
 	return b->err;
+}
+
+/* --verify-maps: residency against the kernel's pagemap, every disagreement counted. */
+static void put_pagemap(struct ms_jbuf *b, const struct ms_res_check *c)
+{
+	PUTL(b, ",\"pagemap\":{\"checked\":");
+	ms_jb_u64(b, c->checked);
+	PUTL(b, ",\"memstate\":");
+	ms_jb_u64(b, c->memstate);
+	PUTL(b, ",\"kernel\":");
+	ms_jb_u64(b, c->kernel);
+	PUTL(b, ",\"differ\":");
+	ms_jb_u64(b, c->ndiffs);
+	PUTL(b, ",\"differ_bytes\":");
+	ms_jb_u64(b, c->diff_bytes);
+	PUTL(b, ",\"ranges\":[");
+	for (size_t i = 0; i < c->nkept; i++) {
+		PUTL(b, i ? ",{\"addr\":" : "{\"addr\":");
+		ms_jb_u64(b, c->diffs[i].start);
+		PUTL(b, ",\"len\":");
+		ms_jb_u64(b, c->diffs[i].end - c->diffs[i].start);
+		PUTL(b, ",\"memstate\":");
+		ms_jb_u64(b, c->diffs[i].memstate);
+		PUTL(b, ",\"kernel\":");
+		ms_jb_u64(b, c->diffs[i].kernel);
+		ms_jb_put(b, "}", 1);
+	}
+	PUTL(b, "]}");
 }
 
 int ms_tlw_process(struct ms_tl_writer *w, const struct ms_tl_process *p, const struct ms_totals *t,
@@ -563,6 +643,8 @@ int ms_tlw_process(struct ms_tl_writer *w, const struct ms_tl_process *p, const 
 		}
 		PUTL(b, "],\"summary\":{");
 		put_summary_body(b, t, p->dropped);
+		if (p->pagemap)
+			put_pagemap(b, p->pagemap);
 		ms_jb_put(b, "}", 1);
 	}
 	item_end(w);
@@ -610,6 +692,11 @@ static void add_totals(struct ms_totals *sum, const struct ms_totals *t)
 	sum->dropped_events += t->dropped_events;
 	sum->lost_ops += t->lost_ops;
 	sum->regions += t->regions;
+	for (int s = 0; s < MS_STATE_COUNT; s++)
+		sum->resident[s] += t->resident[s];
+	sum->peak_resident += t->peak_resident;
+	sum->lazy_free += t->lazy_free;
+	sum->residency |= t->residency;
 }
 
 struct region_ctx {

@@ -1,7 +1,8 @@
 # tracer/: the memstate CLI (dispatcher, run, attach) and the ptrace fallback source.
 # The subcommands on saved timelines join the CLI with the folders they need (export/build.mk:
 # check, convert, report; tui/build.mk: view).
-TRACER_CMD_SRCS := tracer/cmd_check.c tracer/cmd_convert.c tracer/cmd_report.c tracer/cmd_view.c
+TRACER_CMD_SRCS := tracer/cmd_check.c tracer/cmd_convert.c tracer/cmd_report.c tracer/cmd_view.c \
+	tracer/cmd_diff.c tracer/verdict.c
 TRACER_SRCS := $(filter-out $(TRACER_CMD_SRCS),$(wildcard tracer/*.c))
 CLI_OBJS += $(TRACER_SRCS:%.c=$(BUILD)/obj/%.o)
 
@@ -26,7 +27,8 @@ $(GO_SAMPLE): $(wildcard samples/go/*.go) samples/go/go.mod tracer/build.mk
 endif
 
 # The Go unit test drives the tracer's Go code and merge without eBPF.
-TRACER_GO_OBJS := $(BUILD)/obj/bpf/go.o $(BUILD)/obj/bpf/go_elf.o $(BUILD)/obj/tracer/trace.o
+TRACER_GO_OBJS := $(BUILD)/obj/bpf/go.o $(BUILD)/obj/bpf/go_elf.o $(BUILD)/obj/tracer/trace.o \
+		  $(BUILD)/obj/tui/live.o
 $(BUILD)/tests/test_go: $(BUILD)/obj/tests/unit/test_go.o $(TRACER_GO_OBJS) $(LIB_A)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)

@@ -44,6 +44,7 @@ struct slot_view {
 	uint32_t owner;		      /* the claim these fields are about, 0: none */
 	uint32_t generation;	      /* its generation */
 	int8_t trusted;		      /* owner checked: 1 ok, -1 refused, 0 not yet */
+	uint8_t source;		      /* the claim's source, read once: api or jemalloc */
 	uint64_t drops;		      /* producer drops already counted */
 	uint64_t read_ns;	      /* when the drops were last read (CLOCK_MONOTONIC) */
 	uint32_t ntids;		      /* distinct tids taken */
@@ -249,17 +250,23 @@ static bool tid_ok(struct chan *c, struct slot_view *v, uint32_t owner, uint32_t
 static bool sanitize(struct chan *c, struct slot_view *v, struct ms_event *ev, uint32_t owner,
 		     uint64_t now)
 {
-	if (ev->op > MS_OP_HUGE_PAGE_COLLAPSE)
+	uint64_t resident = ev->from[0];
+
+	if (v->source == MS_SRC_JEMALLOC
+		    ? !ms_op_is_extent(ev->op) && ev->op != MS_CHAN_OP_ALLOC_MARK
+		    : ev->op > MS_OP_HUGE_PAGE_COLLAPSE)
 		return false;
 	ev->pid = owner;
 	if (!tid_ok(c, v, owner, ev->tid))
 		ev->tid = owner;
-	ev->source = MS_SRC_API;
-	ev->flags &= MS_EVF_NOTE;
+	ev->source = v->source;
+	ev->flags &= v->source == MS_SRC_JEMALLOC ? (MS_EVF_COMMITTED | MS_EVF_APART) : MS_EVF_NOTE;
 	ev->kind = MS_KIND_ANON;
 	ev->violation = 0;
 	ev->seq = 0;
 	memset(ev->from, 0, sizeof(ev->from));
+	if (ev->op == MS_CHAN_OP_ALLOC_MARK)
+		ev->from[0] = resident; /* figures, only copied into the marks file */
 	ev->to = 0;
 	if (ev->t_ns > now)
 		ev->t_ns = now;
@@ -316,6 +323,9 @@ static int read_slot(struct chan *c, unsigned i)
 		v->owner = owner;
 		v->generation = gen;
 		v->read_ns = __atomic_load_n(&s->claimed_ns, __ATOMIC_RELAXED);
+		v->source = __atomic_load_n(&s->source, __ATOMIC_RELAXED) == MS_SRC_JEMALLOC
+				    ? MS_SRC_JEMALLOC
+				    : MS_SRC_API;
 		if (v->read_ns > now)
 			v->read_ns = 0; /* a claim time from the future: no bound from it */
 	}

@@ -14,11 +14,11 @@
 
 #include <stdio.h>
 
+#include "lib/version.h"
+
 #define MS_EXIT_OK	   0
 #define MS_EXIT_VIOLATIONS 1
 #define MS_EXIT_ERROR	   2
-
-#define MS_TOOL_VERSION "0.1.0"
 
 typedef int (*ms_command_fn)(int argc, char **argv);
 
@@ -27,6 +27,7 @@ int ms_cmd_run(int argc, char **argv) __attribute__((weak));
 int ms_cmd_attach(int argc, char **argv) __attribute__((weak));
 int ms_cmd_view(int argc, char **argv) __attribute__((weak));
 int ms_cmd_check(int argc, char **argv) __attribute__((weak));
+int ms_cmd_diff(int argc, char **argv) __attribute__((weak));
 int ms_cmd_report(int argc, char **argv) __attribute__((weak));
 int ms_cmd_convert(int argc, char **argv) __attribute__((weak));
 

@@ -12,6 +12,7 @@
 
 #include "export/playback.h"
 #include "cli.h"
+#include "verdict.h"
 
 static void usage(FILE *f)
 {
@@ -29,10 +30,16 @@ static void usage(FILE *f)
 		"  -n, --max N     print at most N violations (default 100); all are counted\n"
 		"  -q, --quiet     print only disagreements and the final line\n"
 		"  -s, --strict    count violations after lost events as real (exit 1)\n"
+		"  -l, --limit METRIC=SIZE\n"
+		"                  fail when the timeline exceeds a budget (repeatable): SIZE\n"
+		"                  is a count or bytes with K, M, G (1024-based); METRIC as in\n"
+		"                  memstate diff (peak_footprint, bytes.Ready, page_faults,\n"
+		"                  violations, stats.heap.peak...), PID: or EXE: for one process\n"
 		"  -h, --help      this text\n"
 		"\n"
-		"exit status: 0 clean; 1 violations, or the timeline disagrees with its replay;\n"
-		"2 the timeline cannot be read (one line on stderr says where and why).\n"
+		"exit status: 0 clean; 1 violations, a limit exceeded, or the timeline disagrees\n"
+		"with its replay; "
+		"2 the timeline cannot be read or a --limit is wrong (one line on stderr).\n"
 		"A violation recorded after the capture lost events (after_loss, marked [after\n"
 		"loss]) may be an artefact of what is missing: it is printed and counted, but\n"
 		"only fails the check (exit 1) with --strict.\n"
@@ -41,7 +48,8 @@ static void usage(FILE *f)
 		"  memstate check trace.json\n"
 		"  MEMSTATE_OUT=t.jsonl MEMSTATE_FORMAT=jsonl ./alloc_tests; memstate check "
 		"t.jsonl\n"
-		"  memstate check -q trace.json || echo \"memory state violations\"\n");
+		"  memstate check -q trace.json || echo \"memory state violations\"\n"
+		"  memstate check --limit peak_footprint=64M --limit page_faults=10K trace.json\n");
 }
 
 static void print_violation(const struct ms_tlp_step *st, const struct ms_tl_item *it)
@@ -59,11 +67,9 @@ static void print_violation(const struct ms_tlp_step *st, const struct ms_tl_ite
 int ms_cmd_check(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{"max", required_argument, NULL, 'n'},
-		{"quiet", no_argument, NULL, 'q'},
-		{"strict", no_argument, NULL, 's'},
-		{"help", no_argument, NULL, 'h'},
-		{0},
+		{"max", required_argument, NULL, 'n'}, {"quiet", no_argument, NULL, 'q'},
+		{"strict", no_argument, NULL, 's'},    {"limit", required_argument, NULL, 'l'},
+		{"help", no_argument, NULL, 'h'},      {0},
 	};
 	uint64_t events = 0, by_kind[MS_V_COUNT] = {0}, violations = 0, printed = 0, lost;
 	unsigned long max = 100;
@@ -74,11 +80,13 @@ int ms_cmd_check(int argc, char **argv)
 	bool quiet = false, strict = false;
 	uint64_t after_loss = 0;
 	char msg[600], *end;
-	size_t nlines;
-	int c, ret;
+	static struct ms_mx_expr limits[MS_MAX_EXPRS];
+	struct ms_metrics *mx = NULL;
+	size_t nlines, nlimits = 0;
+	int c, ret, lret, last;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "n:qsh", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "n:qsl:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'n':
 			max = strtoul(optarg, &end, 10);
@@ -91,6 +99,10 @@ int ms_cmd_check(int argc, char **argv)
 			break;
 		case 's':
 			strict = true;
+			break;
+		case 'l':
+			if (ms_cli_expr_add("check", "--limit", optarg, false, limits, &nlimits))
+				return MS_EXIT_ERROR;
 			break;
 		case 'h':
 			usage(stdout);
@@ -105,7 +117,13 @@ int ms_cmd_check(int argc, char **argv)
 	p = ms_tlp_open(argv[optind], msg, sizeof(msg));
 	if (!p)
 		return ms_err("check: %s", msg);
+	if (nlimits && !(mx = ms_mx_new(NULL))) {
+		ms_tlp_close(p);
+		return ms_err("check: out of memory");
+	}
 	while ((ret = ms_tlp_next(p, &it, &st)) == 1) {
+		if (mx)
+			ms_mx_feed(mx, p, &it, &st);
 		if (it.type != MS_TLI_EVENT)
 			continue;
 		events++;
@@ -124,8 +142,10 @@ int ms_cmd_check(int argc, char **argv)
 		fflush(stdout);
 		ms_err("check: %s", ms_tlp_error(p));
 		ms_tlp_close(p);
+		ms_mx_free(mx);
 		return MS_EXIT_ERROR;
 	}
+	last = ret;
 	if (ret == MS_TLR_TRUNCATED)
 		fprintf(stderr, "memstate check: warning: %s\n", ms_tlp_error(p));
 	if (!quiet && violations > printed)
@@ -171,6 +191,13 @@ int ms_cmd_check(int argc, char **argv)
 	if (!strict)
 		violations -= after_loss;
 	ret = violations || ms_tlp_disagreements(p) ? MS_EXIT_VIOLATIONS : MS_EXIT_OK;
+	if (mx) {
+		lret = ms_mx_finish(mx, p, last) ? ms_err("check: out of memory")
+						 : ms_cli_limits(mx, limits, nlimits);
+		if (lret != MS_EXIT_OK && ret != MS_EXIT_ERROR)
+			ret = lret;
+	}
 	ms_tlp_close(p);
+	ms_mx_free(mx);
 	return ret;
 }

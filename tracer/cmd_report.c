@@ -25,6 +25,7 @@
 
 #include "export/playback.h"
 #include "cli.h"
+#include "verdict.h"
 
 #define SERIES_N 64 /* buckets of the bytes-over-time series */
 #define MAX_TOP	 100
@@ -364,7 +365,7 @@ static void on_event(struct report *rp, struct ms_tlp *p, const struct ms_tl_ite
 		return;
 	q->by_op[ev->op]++;
 	q->by_src[ev->source]++;
-	if (ev->op < MS_OP_PROC_FORK && (ev->flags & MS_EVF_FAILED))
+	if (!ms_op_is_proc(ev->op) && (ev->flags & MS_EVF_FAILED))
 		q->failed++;
 	if (ev->op == MS_OP_PAGE_FAULT && (ev->flags & MS_EVF_INFERRED))
 		q->first_touch++;
@@ -404,7 +405,7 @@ static void on_event(struct report *rp, struct ms_tlp *p, const struct ms_tl_ite
 	}
 	if (ev->op == MS_OP_PROC_EXEC)
 		retire_all(rp, q, false);
-	if (ev->op < MS_OP_PROC_FORK && ev->len && !(ev->flags & MS_EVF_FAILED)) {
+	if (!ms_op_is_proc(ev->op) && ev->len && !(ev->flags & MS_EVF_FAILED)) {
 		s = ev->addr;
 		e = ev->addr + ev->len < ev->addr ? UINT64_MAX : ev->addr + ev->len;
 		creates = ev->to != MS_NONE && ev->to < MS_STATE_COUNT && ev->from[MS_NONE] &&
@@ -416,7 +417,7 @@ static void on_event(struct report *rp, struct ms_tlp *p, const struct ms_tl_ite
 
 			m->ops++;
 			m->transitions += st->changed;
-			m->faults += ev->op == MS_OP_PAGE_FAULT;
+			m->faults += ms_event_is_fault(ev);
 			m->thp += ev->op == MS_OP_THP_COLLAPSE && !ev->result;
 		}
 		/* A free that left a region without any owned byte retires it. */
@@ -491,7 +492,71 @@ static void print_top(const char *what, const struct rp_map *list, unsigned n)
 	}
 }
 
-static void print_proc(struct ms_tlp_proc *pr, struct rp_proc *q)
+/* ------------------------------------------------------------------ residency */
+
+/* The final Ready intervals with the most bytes never made resident, most first. */
+struct untouched {
+	struct ms_region *v; /* best first */
+	unsigned n, max;
+};
+
+static int untouched_add(const struct ms_region *r, void *arg)
+{
+	struct untouched *u = arg;
+	uint64_t key = r->end - r->start - r->resident;
+	unsigned i;
+
+	if (r->kind != MS_KIND_ANON || r->state != MS_READY || !key || !u->max)
+		return 0;
+	if (u->n == u->max &&
+	    u->v[u->n - 1].end - u->v[u->n - 1].start - u->v[u->n - 1].resident >= key)
+		return 0;
+	i = u->n < u->max ? u->n++ : u->n - 1;
+	while (i > 0 && u->v[i - 1].end - u->v[i - 1].start - u->v[i - 1].resident < key) {
+		u->v[i] = u->v[i - 1];
+		i--;
+	}
+	u->v[i] = *r;
+	return 0;
+}
+
+static void untouched_top(struct ms_tlp_proc *pr, struct untouched *u, struct ms_region *buf,
+			  unsigned max)
+{
+	*u = (struct untouched){.v = buf, .max = max};
+	if (pr->sp)
+		ms_space_foreach_region(pr->sp, untouched_add, u);
+}
+
+static void print_residency(struct ms_tlp_proc *pr, const struct ms_totals *tot, unsigned top)
+{
+	struct ms_region buf[MAX_TOP];
+	struct untouched u;
+	char a[32], b[32], c[32], d[32], e[32], f[32];
+
+	if (!tot->residency)
+		return;
+	printf("  resident: %s (Prepared %s, Ready %s), peak %s; Ready never touched %s; "
+	       "lazily free %s\n",
+	       fmt_bytes(a, sizeof(a), tot->resident[MS_PREPARED] + tot->resident[MS_READY]),
+	       fmt_bytes(b, sizeof(b), tot->resident[MS_PREPARED]),
+	       fmt_bytes(c, sizeof(c), tot->resident[MS_READY]),
+	       fmt_bytes(d, sizeof(d), tot->peak_resident),
+	       fmt_bytes(e, sizeof(e), tot->bytes[MS_READY] - tot->resident[MS_READY]),
+	       fmt_bytes(f, sizeof(f), tot->lazy_free));
+	untouched_top(pr, &u, buf, top);
+	if (!u.n)
+		return;
+	printf("  most Ready bytes never touched (final map):\n    %-18s %10s %10s %10s\n", "addr",
+	       "len", "untouched", "resident");
+	for (unsigned i = 0; i < u.n; i++)
+		printf("    %#-18" PRIx64 " %10s %10s %10s\n", u.v[i].start,
+		       fmt_bytes(a, sizeof(a), u.v[i].end - u.v[i].start),
+		       fmt_bytes(b, sizeof(b), u.v[i].end - u.v[i].start - u.v[i].resident),
+		       fmt_bytes(c, sizeof(c), u.v[i].resident));
+}
+
+static void print_proc(struct ms_tlp_proc *pr, struct rp_proc *q, unsigned top)
 {
 	uint64_t series[SERIES_N][MS_STATE_COUNT];
 	struct ms_totals tot = {0};
@@ -554,6 +619,7 @@ static void print_proc(struct ms_tlp_proc *pr, struct rp_proc *q)
 	       " refused\n",
 	       q->thp, q->thp == 1 ? "" : "s", fmt_bytes(a, sizeof(a), q->thp_bytes), q->req,
 	       q->req == 1 ? "" : "s", q->req_failed);
+	print_residency(pr, &tot, top);
 	printf("  regions made: %" PRIu64 "\n", q->nmaps);
 	print_top("transitions", q->top_tr, q->ntop_tr);
 	print_top("faults", q->top_f, q->ntop_f);
@@ -658,7 +724,33 @@ static cJSON *json_top(const struct rp_map *list, unsigned n)
 	return arr;
 }
 
-static cJSON *json_proc(struct ms_tlp_proc *pr, struct rp_proc *q)
+static cJSON *json_residency(struct ms_tlp_proc *pr, const struct ms_totals *tot, unsigned top)
+{
+	struct ms_region buf[MAX_TOP];
+	struct untouched u;
+	cJSON *o = cJSON_CreateObject(), *list, *x;
+
+	cJSON_AddItemToObject(o, "Prepared", num(tot->resident[MS_PREPARED]));
+	cJSON_AddItemToObject(o, "Ready", num(tot->resident[MS_READY]));
+	cJSON_AddItemToObject(o, "peak", num(tot->peak_resident));
+	cJSON_AddItemToObject(o, "ready_untouched",
+			      num(tot->bytes[MS_READY] - tot->resident[MS_READY]));
+	cJSON_AddItemToObject(o, "lazy_free", num(tot->lazy_free));
+	untouched_top(pr, &u, buf, top);
+	list = cJSON_AddArrayToObject(o, "top_ready_untouched");
+	for (unsigned i = 0; i < u.n; i++) {
+		x = cJSON_CreateObject();
+		cJSON_AddItemToObject(x, "addr", num(u.v[i].start));
+		cJSON_AddItemToObject(x, "len", num(u.v[i].end - u.v[i].start));
+		cJSON_AddItemToObject(x, "untouched",
+				      num(u.v[i].end - u.v[i].start - u.v[i].resident));
+		cJSON_AddItemToObject(x, "resident", num(u.v[i].resident));
+		cJSON_AddItemToArray(list, x);
+	}
+	return o;
+}
+
+static cJSON *json_proc(struct ms_tlp_proc *pr, struct rp_proc *q, unsigned top)
 {
 	uint64_t series[SERIES_N][MS_STATE_COUNT];
 	cJSON *o = cJSON_CreateObject(), *bytes, *x, *ser, *ops, *src, *viol, *list;
@@ -713,6 +805,8 @@ static cJSON *json_proc(struct ms_tlp_proc *pr, struct rp_proc *q)
 	cJSON_AddItemToObject(o, "thp_bytes", num(q->thp_bytes));
 	cJSON_AddItemToObject(o, "collapse_requests", num(q->req));
 	cJSON_AddItemToObject(o, "collapse_refused", num(q->req_failed));
+	if (tot.residency)
+		cJSON_AddItemToObject(o, "resident", json_residency(pr, &tot, top));
 	cJSON_AddItemToObject(o, "regions_made", num(q->nmaps));
 	cJSON_AddItemToObject(o, "top_regions_by_transitions", json_top(q->top_tr, q->ntop_tr));
 	cJSON_AddItemToObject(o, "top_regions_by_faults", json_top(q->top_f, q->ntop_f));
@@ -759,6 +853,10 @@ static void usage(FILE *f)
 		"  -j, --json            machine-readable report (exact integers)\n"
 		"  -t, --top N           regions per top list (default 5, at most 100)\n"
 		"  -n, --violations N    violations listed per process (default 20)\n"
+		"      --html            write one self-contained HTML page instead (needs -o):\n"
+		"                        zoomable state map with hover, charts, tables, "
+		"violations\n"
+		"  -o, --output FILE     where --html writes\n"
 		"  -h, --help            this text\n"
 		"\n"
 		"exit status: 0 done (violations are reported, not failed: see memstate check),\n"
@@ -766,7 +864,8 @@ static void usage(FILE *f)
 		"\n"
 		"examples:\n"
 		"  memstate report trace.json\n"
-		"  memstate report --json trace.jsonl | jq '.processes[0].bytes.Ready.peak'\n");
+		"  memstate report --json trace.jsonl | jq '.processes[0].bytes.Ready.peak'\n"
+		"  memstate report --html -o report.html trace.json\n");
 }
 
 int ms_cmd_report(int argc, char **argv)
@@ -775,6 +874,8 @@ int ms_cmd_report(int argc, char **argv)
 		{"json", no_argument, NULL, 'j'},
 		{"top", required_argument, NULL, 't'},
 		{"violations", required_argument, NULL, 'n'},
+		{"html", no_argument, NULL, 'H'},
+		{"output", required_argument, NULL, 'o'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -784,17 +885,24 @@ int ms_cmd_report(int argc, char **argv)
 	const struct ms_tl_item *hdr;
 	struct ms_totals sum;
 	struct ms_tlp *p;
-	bool json = false;
+	bool json = false, html = false;
+	const char *out = NULL;
 	char msg[600], *end, a[32];
 	unsigned long v;
 	uint64_t events = 0;
 	int c, ret;
 
 	optind = 0;
-	while ((c = getopt_long(argc, argv, "jt:n:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jt:n:o:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			json = true;
+			break;
+		case 'H':
+			html = true;
+			break;
+		case 'o':
+			out = optarg;
 			break;
 		case 't':
 		case 'n':
@@ -819,6 +927,8 @@ int ms_cmd_report(int argc, char **argv)
 	if (optind != argc - 1)
 		return ms_usage_err("report", optind == argc ? "which timeline? give one TRACE"
 							     : "one TRACE at a time");
+	if (html || out)
+		return ms_cli_report_html(argv[optind], html, out);
 	p = ms_tlp_open(argv[optind], msg, sizeof(msg));
 	if (!p)
 		return ms_err("report: %s", msg);
@@ -870,7 +980,7 @@ int ms_cmd_report(int argc, char **argv)
 			struct ms_tlp_proc *pr = ms_tlp_proc_at(p, i);
 
 			if (pr->user)
-				cJSON_AddItemToArray(procs, json_proc(pr, pr->user));
+				cJSON_AddItemToArray(procs, json_proc(pr, pr->user, rp.top));
 		}
 		text = cJSON_Print(root);
 		cJSON_Delete(root);
@@ -905,7 +1015,7 @@ int ms_cmd_report(int argc, char **argv)
 			struct ms_tlp_proc *pr = ms_tlp_proc_at(p, i);
 
 			if (pr->user)
-				print_proc(pr, pr->user);
+				print_proc(pr, pr->user, rp.top);
 		}
 	}
 	ret = fflush(stdout) ? ms_err("report: writing the report: %m") : MS_EXIT_OK;

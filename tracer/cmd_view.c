@@ -16,16 +16,6 @@
 #include "cli.h"
 #include "tui/tui.h"
 
-/*
- * Playback lives in export/; until it is linked in, `view` says so instead of failing
- * to link (the same convention as the weak subcommands of cli.h). It reads through
- * playback, which computes what a minimal timeline leaves out (states, violations).
- */
-extern __typeof__(ms_tlp_open) ms_tlp_open __attribute__((weak));
-extern __typeof__(ms_tlp_next) ms_tlp_next __attribute__((weak));
-extern __typeof__(ms_tlp_error) ms_tlp_error __attribute__((weak));
-extern __typeof__(ms_tlp_close) ms_tlp_close __attribute__((weak));
-
 static const char usage_text[] =
 	"usage: memstate view [options] TIMELINE\n"
 	"\n"
@@ -347,9 +337,6 @@ int ms_cmd_view(int argc, char **argv)
 	if (optind != argc - 1)
 		return ms_usage_err("view",
 				    optind == argc ? "which timeline?" : "one timeline at a time");
-	if (!ms_tlp_open || !ms_tlp_next || !ms_tlp_error || !ms_tlp_close)
-		return ms_err("view: the timeline reader (export/playback.c) is not built into "
-			      "this memstate");
 	ret = load(argv[optind], &rp, title, sizeof(title), &mismatch);
 	if (ret)
 		return ret;

@@ -18,6 +18,7 @@ static const struct command commands[] = {
 	{"attach", ms_cmd_attach, "trace a running process from now on", NULL},
 	{"view", ms_cmd_view, "live or replayed state map (ncurses)", "libncurses-dev"},
 	{"check", ms_cmd_check, "replay a saved timeline through the checker", NULL},
+	{"diff", ms_cmd_diff, "compare two timelines; gate CI with --fail-on", NULL},
 	{"report", ms_cmd_report, "per-process report of a saved timeline", "libcjson-dev"},
 	{"convert", ms_cmd_convert, "convert a timeline to Perfetto JSON or SVG", NULL},
 };
@@ -59,6 +60,7 @@ static void usage(FILE *f)
 		   "timeline\n"
 		   "  memstate run --tui -- python3 script.py      watch it live\n"
 		   "  memstate check trace.json                    re-check a saved timeline\n"
+		   "  memstate diff --fail-on peak_footprint=+5%% base.json new.json\n"
 		   "  memstate convert --to perfetto trace.json -o trace.perfetto.json\n"
 		   "\n'memstate <command> --help' tells more.\n");
 }

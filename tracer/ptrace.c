@@ -300,7 +300,7 @@ static int pt_open(const struct ms_source_cfg *cfg, const struct ms_sink *sink, 
 static const long seize_opts = PTRACE_O_TRACESYSGOOD | PTRACE_O_TRACEFORK | PTRACE_O_TRACEVFORK |
 			       PTRACE_O_TRACECLONE | PTRACE_O_TRACEEXEC | PTRACE_O_EXITKILL;
 
-void ms_ptrace_exit_only(void *state)
+static void pt_hold_only(void *state)
 {
 	struct pt *p = state;
 
@@ -333,7 +333,7 @@ static int pt_start(void *state, pid_t pid)
  * Attach to a running process: seize every thread, then stop each once so that syscall
  * tracing can begin (no filter can be added to a running process).
  */
-int ms_ptrace_attach(void *state, pid_t pid)
+static int pt_attach(void *state, pid_t pid)
 {
 	struct pt *p = state;
 	char path[64], buf[4096];
@@ -490,7 +490,7 @@ static void handle_stop(struct pt *p, pid_t tid, int status)
 		case PTRACE_EVENT_EXIT:
 			/* The leader (exit_group stops every thread, so the map is still
 			 * whole) or the last thread leaving: hold it for the map check;
-			 * ms_ptrace_release() lets it go. */
+			 * pt_release() lets it go. */
 			if ((tid == t->tgid || threads_of(t->tgid) <= 1) && p->nheld < 64) {
 				p->held[p->nheld] = tid;
 				p->held_pid[p->nheld++] = (uint32_t)t->tgid;
@@ -613,7 +613,7 @@ static uint64_t pt_lost(void *state)
 	return ((struct pt *)state)->lost;
 }
 
-unsigned ms_ptrace_held(void *state, uint32_t *pids, unsigned max)
+static unsigned pt_held(void *state, uint32_t *pids, unsigned max)
 {
 	struct pt *p = state;
 	unsigned n = p->nheld < max ? p->nheld : max;
@@ -622,7 +622,7 @@ unsigned ms_ptrace_held(void *state, uint32_t *pids, unsigned max)
 	return n;
 }
 
-void ms_ptrace_release(void *state)
+static void pt_release(void *state)
 {
 	struct pt *p = state;
 
@@ -650,7 +650,7 @@ static uint64_t pt_pending_since(void *state)
 }
 
 /* Processes still alive under the source. */
-unsigned ms_ptrace_live(void *state)
+static unsigned pt_live(void *state)
 {
 	return ((struct pt *)state)->live_procs;
 }
@@ -668,4 +668,9 @@ const struct ms_source_ops ms_src_ptrace = {
 	.lost = pt_lost,
 	.pending_since = pt_pending_since,
 	.reaps = true,
+	.attach = pt_attach,
+	.live = pt_live,
+	.hold_only = pt_hold_only,
+	.held = pt_held,
+	.release = pt_release,
 };

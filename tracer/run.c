@@ -19,8 +19,9 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "alloc.h"
 #include "session.h"
-#include "tui_hooks.h"
+#include "tui/live.h"
 
 static void usage(FILE *f)
 {
@@ -173,7 +174,7 @@ static void *capture_thread(void *arg)
 	 * unwatched (under ptrace it could not: its seccomp filter needs the tracer). */
 	if (l->interrupted && !l->reaped)
 		kill(l->pid, SIGKILL);
-	if (l->s->live && ms_live_set_done)
+	if (l->s->live)
 		ms_live_set_done(l->s->live);
 	return NULL;
 }
@@ -181,11 +182,11 @@ static void *capture_thread(void *arg)
 int ms_cmd_run(int argc, char **argv)
 {
 	struct ms_session_opts o = {
-		.cmd = "run", .faults = true, .files = true, .api = true, .go = -1};
+		.cmd = "run", .faults = true, .files = true, .api = true, .go = -1, .alloc = -1};
 	struct ms_session s;
 	struct loop_ctx l = {
 		.s = &s, .lock = PTHREAD_MUTEX_INITIALIZER, .started_cv = PTHREAD_COND_INITIALIZER};
-	char path[4096], what[512], outbuf[64];
+	char path[4096], what[512], outbuf[64], adapter[4096];
 	int e = 0, i, ret;
 	pid_t pid;
 
@@ -211,6 +212,17 @@ int ms_cmd_run(int argc, char **argv)
 	if ((e = find_program(argv[i], path, sizeof(path))))
 		return ms_err("cannot run '%s': %s", argv[i], strerror(-e));
 	o.prog_path = path;
+	if (o.alloc < 0)
+		o.alloc = ms_alloc_uses_jemalloc(path, getenv("LD_PRELOAD")) ? 1 : 0;
+	else if (o.alloc > 0)
+		o.alloc = 2; /* forced: the adapter says so when there is no dynamic jemalloc */
+	if (o.alloc && o.api) {
+		if (ms_alloc_adapter_path(adapter, sizeof(adapter)))
+			return ms_err("cannot find %s next to memstate; set "
+				      "MEMSTATE_JEMALLOC_ADAPTER",
+				      "libmemstate-jemalloc.so");
+		o.alloc_preload = adapter;
+	}
 	if (o.tui && (!isatty(0) || !isatty(1)))
 		return ms_err("--tui needs a terminal on stdin and stdout");
 	if (o.tui && !o.child_output) {

@@ -14,7 +14,7 @@
 #include "bpf/go.h"
 #include "memstate/channel.h"
 #include "session.h"
-#include "tui_hooks.h"
+#include "tui/live.h"
 
 volatile int ms_session_stops;
 static volatile pid_t forward_pid;
@@ -79,6 +79,8 @@ int ms_session_option(struct ms_session_opts *o, int argc, char **argv, int *i)
 		o->verbose++;
 	} else if (!strcmp(a, "--no-faults")) {
 		o->faults = false;
+	} else if (!strcmp(a, "--no-residency")) {
+		o->no_residency = true;
 	} else if (!strcmp(a, "--no-files")) {
 		o->files = false;
 	} else if (!strcmp(a, "--no-api")) {
@@ -91,6 +93,21 @@ int ms_session_option(struct ms_session_opts *o, int argc, char **argv, int *i)
 		o->go = 1;
 	} else if (!strcmp(a, "--no-go")) {
 		o->go = 0;
+	} else if ((v = opt_value(argc, argv, i, "--alloc"))) {
+		if (!strcmp(v, "jemalloc"))
+			o->alloc = 1;
+		else if (!strcmp(v, "none"))
+			o->alloc = 0;
+		else if (!strcmp(v, "auto"))
+			o->alloc = -1;
+		else
+			return ms_usage_err(o->cmd,
+					    "--alloc must be auto, jemalloc or none, not '%s'", v),
+			       -1;
+	} else if ((v = opt_value(argc, argv, i, "--alloc-marks"))) {
+		if (!*v)
+			return ms_usage_err(o->cmd, "--alloc-marks needs a file"), -1;
+		o->alloc_marks = v;
 	} else if ((v = opt_value(argc, argv, i, "--go-marks"))) {
 		if (!*v)
 			return ms_usage_err(o->cmd, "--go-marks needs a file"), -1;
@@ -149,12 +166,20 @@ void ms_session_usage(FILE *f)
 		"      --ring-size SIZE  eBPF ring buffer size, e.g. 64M\n"
 		"      --no-faults       no page fault events\n"
 		"      --no-files        leave file-backed mappings out of the map\n"
+		"      --no-residency    do not track which pages are resident\n"
+		"      --verify-maps     at each exit, compare the map with /proc/PID/maps and\n"
+		"                        residency with /proc/PID/pagemap\n"
 		"      --no-api          do not listen to libmemstate's API events\n"
 		"      --go              Go programs: uprobes on the runtime's sys* functions\n"
 		"                        (the default for Go binaries; says why when it cannot)\n"
 		"      --no-go           trace a Go program by its syscalls alone\n"
 		"      --go-marks FILE   write each runtime.ReadMemStats as a JSON line: the\n"
 		"                        map's Prepared/Ready bytes the runtime accounts\n"
+		"      --alloc A         run: auto (default: jemalloc when the program links or\n"
+		"                        preloads a dynamic libjemalloc), jemalloc, or none;\n"
+		"                        jemalloc records its extent hooks (docs/jemalloc.md)\n"
+		"      --alloc-marks FILE  write jemalloc's stats at each epoch refresh and at\n"
+		"                        exit beside the map's figures, as JSON Lines\n"
 		"  -q, --quiet           no summary table at the end\n"
 		"  -v, --verbose         say which sources run and why\n"
 		"  -h, --help            this text\n");
@@ -225,6 +250,7 @@ static int pick_source(struct ms_session *s, const struct ms_source_cfg *cfg)
 static void setup_go(struct ms_session *s)
 {
 	const struct ms_session_opts *o = &s->o;
+	const struct ms_source_ops *uprobes = NULL;
 	void *ebpf = NULL;
 	char why[1024];
 	bool is_go;
@@ -233,8 +259,10 @@ static void setup_go(struct ms_session *s)
 	if (!o->go || !o->prog_path)
 		return;
 	for (unsigned i = 0; i < s->nsrc; i++) {
-		if (&ms_src_ebpf && s->src[i] == &ms_src_ebpf)
+		if (s->src[i]->go_attach) {
+			uprobes = s->src[i];
 			ebpf = s->state[i];
+		}
 	}
 	s->go = ms_go_open(o->prog_path, &is_go, why, sizeof(why));
 	if (!s->go) {
@@ -252,7 +280,7 @@ static void setup_go(struct ms_session *s)
 		s->go = NULL;
 		return;
 	}
-	n = ms_go_attach(s->go, ebpf, s->trace, why, sizeof(why));
+	n = ms_go_attach(s->go, uprobes, ebpf, ms_trace_sink(s->trace), why, sizeof(why));
 	if (n <= 0) {
 		if (!o->quiet)
 			fprintf(stderr, "memstate: go: %s; tracing its syscalls\n", why);
@@ -273,7 +301,8 @@ int ms_session_setup(struct ms_session *s, const struct ms_session_opts *o, int 
 				    .files = o->files,
 				    .exit_stops = o->verify_maps,
 				    .verbose = o->verbose};
-	struct ms_trace_opts topts = {.files = o->files, .seed_exec = true};
+	struct ms_trace_opts topts = {
+		.files = o->files, .seed_exec = true, .no_residency = o->no_residency};
 	struct ms_tl_header hdr = {.argc = argc,
 				   .argv = argv,
 				   .page_size = (uint32_t)sysconf(_SC_PAGESIZE),
@@ -289,7 +318,7 @@ int ms_session_setup(struct ms_session *s, const struct ms_session_opts *o, int 
 			return ms_err("cannot write %s: %s", o->out, strerror(-err));
 	}
 	if (o->tui) {
-		if (!ms_live_init || !ms_tui_run)
+		if (!ms_tui_available())
 			return ms_err("--tui is not built into this memstate (install "
 				      "libncurses-dev and rebuild)");
 		s->live = calloc(1, sizeof(*s->live));
@@ -313,7 +342,8 @@ int ms_session_setup(struct ms_session *s, const struct ms_session_opts *o, int 
 	setup_go(s);
 	if (o->verify_maps) {
 		/* ptrace capture holds exits itself; beside eBPF a second, exit-only one does. */
-		if (s->nsrc && s->src[0] == &ms_src_ptrace) {
+		if (s->nsrc && s->src[0]->held) {
+			s->held_src = s->src[0];
 			s->held = s->state[0];
 		} else {
 			void *st;
@@ -321,7 +351,8 @@ int ms_session_setup(struct ms_session *s, const struct ms_session_opts *o, int 
 			err = ms_src_ptrace.open(&cfg, ms_trace_sink(s->trace), &st);
 			if (err)
 				return ms_err("--verify-maps needs ptrace: %s", strerror(-err));
-			ms_ptrace_exit_only(st);
+			ms_src_ptrace.hold_only(st);
+			s->held_src = &ms_src_ptrace;
 			s->held = st;
 			s->src[s->nsrc] = &ms_src_ptrace;
 			s->state[s->nsrc++] = st;
@@ -338,9 +369,8 @@ int ms_session_setup(struct ms_session *s, const struct ms_session_opts *o, int 
 		s->state[s->nsrc++] = st;
 	}
 	snprintf(s->capture_desc, sizeof(s->capture_desc), "%s%s%s%s",
-		 s->nsrc && s->src[0] != &ms_src_channel ? s->src[0]->name : "", s->go ? "+go" : "",
-		 s->nsrc && s->src[0] != &ms_src_channel && s->chan ? "+" : "",
-		 s->chan ? "api" : "");
+		 s->nsrc && s->state[0] != s->chan ? s->src[0]->name : "", s->go ? "+go" : "",
+		 s->nsrc && s->state[0] != s->chan && s->chan ? "+" : "", s->chan ? "api" : "");
 	hdr.t0_ns = s->t0;
 	hdr.capture = s->capture_desc;
 	if (s->writer && ms_tlw_header(s->writer, &hdr))
@@ -361,6 +391,18 @@ int ms_session_child(struct ms_session *s)
 	} else {
 		unsetenv(MS_CHAN_ENV);
 	}
+	if (s->chan && s->o.alloc_preload) {
+		const char *old = getenv("LD_PRELOAD");
+		char buf[8192];
+
+		snprintf(buf, sizeof(buf), "%s%s%s", s->o.alloc_preload, old && *old ? ":" : "",
+			 old && *old ? old : "");
+		setenv("LD_PRELOAD", buf, 1);
+		if (s->o.alloc == 2)
+			setenv("MEMSTATE_ALLOC", "jemalloc", 1);
+		if (s->o.alloc_marks)
+			setenv("MEMSTATE_ALLOC_MARKS", "1", 1);
+	}
 	for (unsigned i = 0; i < s->nsrc; i++) {
 		if (s->src[i]->child_setup && s->src[i]->child_setup(s->state[i]))
 			return -1;
@@ -373,8 +415,8 @@ int ms_session_start(struct ms_session *s, pid_t pid, bool attach)
 	int err;
 
 	for (unsigned i = 0; i < s->nsrc; i++) {
-		if (attach && s->src[i] == &ms_src_ptrace)
-			err = ms_ptrace_attach(s->state[i], pid);
+		if (attach && s->src[i]->attach)
+			err = s->src[i]->attach(s->state[i], pid);
 		else
 			err = s->src[i]->start(s->state[i], pid);
 		if (err)
@@ -414,7 +456,7 @@ void ms_session_signals(pid_t forward_to)
 static void verify_held(struct ms_session *s)
 {
 	uint32_t pids[64];
-	unsigned n = ms_ptrace_held(s->held, pids, 64);
+	unsigned n = s->held_src->held(s->held, pids, 64);
 
 	if (!n)
 		return;
@@ -423,7 +465,7 @@ static void verify_held(struct ms_session *s)
 	ms_trace_flush(s->trace, true);
 	for (unsigned i = 0; i < n; i++)
 		ms_trace_verify_maps(s->trace, pids[i], stderr);
-	ms_ptrace_release(s->held);
+	s->held_src->release(s->held);
 }
 
 bool ms_session_status(struct ms_session *s, pid_t pid, int *status)
@@ -489,7 +531,7 @@ int ms_session_loop(struct ms_session *s, pid_t child, int *status)
 			}
 		} else if (!child_done) {
 			for (unsigned i = 0; i < s->nsrc; i++) {
-				if (s->src[i] == &ms_src_ptrace && !ms_ptrace_live(s->state[i]))
+				if (s->src[i]->live && !s->src[i]->live(s->state[i]))
 					child_done = true;
 			}
 		}
@@ -520,9 +562,18 @@ int ms_session_finish(struct ms_session *s, const char *what)
 		s->src[i]->stop(s->state[i]);
 	for (unsigned i = 0; i < s->nsrc; i++)
 		s->src[i]->poll(s->state[i], 0);
-	if (s->live && ms_live_set_done)
+	if (s->live)
 		ms_live_set_done(s->live);
 	err = ms_trace_finish(s->trace, s->o.quiet ? NULL : stderr, what);
+	if (s->o.alloc_marks) {
+		FILE *f = fopen(s->o.alloc_marks, "we");
+		int werr = f ? ms_trace_alloc_marks_write(s->trace, f, s->t0) : -errno;
+
+		if (f && fclose(f) && !werr)
+			werr = -errno;
+		if (werr)
+			return ms_err("writing %s failed: %s", s->o.alloc_marks, strerror(-werr));
+	}
 	if (s->o.go_marks) {
 		FILE *f = fopen(s->o.go_marks, "we");
 		int werr = f ? ms_trace_go_marks_write(s->trace, f, s->t0) : -errno;

@@ -29,6 +29,7 @@ struct ms_session_opts {
 	uint32_t ring_bytes;	  /* --ring-size */
 	bool faults;		  /* page fault events */
 	bool files;		  /* file-backed mappings in the map */
+	bool no_residency;	  /* do not track which pages are resident */
 	bool tui;		  /* --tui */
 	bool no_color;		  /* --tui without colours */
 	bool quiet;		  /* no summary */
@@ -40,6 +41,10 @@ struct ms_session_opts {
 				     (--no-go), 1 asked for (--go: say why when impossible) */
 	const char *go_marks;  /* --go-marks FILE: ReadMemStats marks as JSON Lines */
 	const char *prog_path; /* run: the program about to be exec'd (Go detection) */
+	int alloc; /* allocator hooks: -1 auto (run), 0 none, 1 jemalloc found, 2 forced;
+				  auto means: when the program uses a dynamic jemalloc */
+	const char *alloc_marks;   /* --alloc-marks FILE: jemalloc stats beside memstate's */
+	const char *alloc_preload; /* run: the adapter to preload, NULL for none */
 };
 
 #define MS_MAX_SOURCES 4
@@ -50,7 +55,8 @@ struct ms_session {
 	void *state[MS_MAX_SOURCES];
 	unsigned nsrc;
 	void *chan; /* the channel's state (also in src[]), NULL without it */
-	void *held; /* the ptrace source state that holds exits, or NULL */
+	void *held; /* the state of the source that holds exits, or NULL */
+	const struct ms_source_ops *held_src; /* that source (hold/release capability) */
 	struct ms_tl_writer *writer;
 	struct ms_trace *trace;
 	struct ms_live *live;  /* --tui */

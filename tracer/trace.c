@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* A tracing session: merge, dedup, apply, stream (see trace.h). */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,9 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "memstate/pagemap.h"
+
 #include "bpf/go.h"
+#include "memstate/channel.h"
 #include "trace.h"
-#include "tui_hooks.h"
+#include "tui/live.h"
 
 #define DEFAULT_WINDOW_NS 30000000ull	/* how long a record waits for slower sources */
 #define NOTE_WINDOW_NS	  2000000ull	/* an ms_note() follows its allocator's syscall within */
@@ -72,6 +76,7 @@ struct tproc {
 		uint64_t addr, extra;
 	} * slack;
 	size_t nslack, slack_cap;
+	struct ms_res_check *resck; /* --verify-maps: residency against pagemap at exit */
 };
 
 #define PROC_BUCKETS 1024
@@ -94,8 +99,10 @@ struct ms_trace {
 	struct ms_trace_stats st;
 	struct ms_go_mark *marks; /* Go: one per ReadMemStats, in order */
 	size_t nmarks, marks_cap;
-	uint64_t go_calls;    /* Go runtime calls applied */
-	uint64_t go_unplaced; /* sysAlloc/sysReserve whose mmap never came */
+	uint64_t go_calls;	      /* Go runtime calls applied */
+	uint64_t go_unplaced;	      /* sysAlloc/sysReserve whose mmap never came */
+	struct ms_alloc_mark *amarks; /* jemalloc: one per epoch refresh and at exit */
+	size_t namarks, amarks_cap;
 };
 
 static uint64_t mono_ns(void)
@@ -315,6 +322,7 @@ static struct ms_space *space_for(struct ms_trace *t, struct tproc *p, struct ms
 		.seq_counter = &t->seq,
 		.on_full = space_full,
 		.on_full_ctx = p,
+		.no_residency = t->o.no_residency,
 	};
 
 	return parent ? ms_space_clone(parent, &o) : ms_space_new(&o);
@@ -353,7 +361,7 @@ static struct tproc *proc_add(struct ms_trace *t, uint32_t pid, uint32_t ppid, c
 	t->procs[t->nprocs++] = p;
 	p->hnext = t->buckets[pid % PROC_BUCKETS];
 	t->buckets[pid % PROC_BUCKETS] = p;
-	if (t->o.live && ms_live_add_proc)
+	if (t->o.live)
 		ms_live_add_proc(t->o.live, pid, ppid, p->exe, p->sp);
 	return p;
 }
@@ -458,7 +466,7 @@ static void drain_locked(struct ms_trace *t, struct tproc *p)
 		for (size_t i = 0; i < n; i++) {
 			if (t->o.writer)
 				ms_tlw_event(t->o.writer, p->sp, &evs[i]);
-			if (t->o.live && ms_live_publish)
+			if (t->o.live)
 				ms_live_publish(t->o.live, &evs[i],
 						evs[i].violation
 							? ms_space_violation_message_locked(
@@ -594,6 +602,96 @@ static bool api_matches(const struct ms_event *ev, const struct ms_sysrec *r, ch
 	return true;
 }
 
+/*
+ * A jemalloc hook's syscalls: the hook runs the allocator's own OS layer (or the program's
+ * hooks), whose syscalls are not one per hook (an aligned alloc maps, unmaps and trims), so
+ * every memory syscall the thread made inside the hook is its own: the hook's declared
+ * transition stands for them all. At the window's edges (clock slack) only syscalls over
+ * the hook's own range are taken.
+ */
+static void claim_hook_syscalls(struct tidq *q, const struct ms_event *ev)
+{
+	uint64_t b = ev->t_ns, e = ev->t_ns + ev->aux, s, end;
+
+	for (size_t i = 0; i < q->sys.n; i++) {
+		struct item *it = dq_at(&q->sys, i);
+
+		if (it->t > e + SLACK_NS)
+			break;
+		if (it->t + SLACK_NS < b || it->claimed)
+			continue;
+		if (it->t >= b && it->t <= e)
+			it->claimed = true;
+		else if (sys_range(&it->u.sys, &s, &end) && s < ev->addr + ev->len &&
+			 ev->addr < end)
+			it->claimed = true;
+	}
+}
+
+/* jemalloc's stats at an epoch refresh, beside the map's figures at the same point. */
+static void alloc_mark(struct ms_trace *t, struct tproc *p, const struct ms_event *ev)
+{
+	struct ms_alloc_mark *mk;
+	struct ms_totals tot;
+
+	if (t->namarks == t->amarks_cap) {
+		size_t cap = t->amarks_cap ? 2 * t->amarks_cap : 16;
+		struct ms_alloc_mark *v = realloc(t->amarks, cap * sizeof(*v));
+
+		if (!v)
+			return;
+		t->amarks = v;
+		t->amarks_cap = cap;
+	}
+	mk = &t->amarks[t->namarks++];
+	memset(mk, 0, sizeof(*mk));
+	mk->pid = ev->pid;
+	mk->tid = ev->tid;
+	mk->t_ns = ev->t_ns;
+	mk->seq = t->seq;
+	mk->mapped = ev->addr;
+	mk->retained = ev->len;
+	mk->active = ev->arg;
+	mk->resident = ev->from[0];
+	mk->at = ev->result >= 0 && ev->result <= 2 ? (uint32_t)ev->result : 0;
+	ms_space_extent_totals(p->sp, &mk->ext);
+	ms_space_totals(p->sp, &tot);
+	mk->prepared = tot.bytes[MS_PREPARED];
+	mk->ready = tot.bytes[MS_READY];
+}
+
+const struct ms_alloc_mark *ms_trace_alloc_marks(const struct ms_trace *t, size_t *n)
+{
+	*n = t->namarks;
+	return t->namarks ? t->amarks : NULL;
+}
+
+int ms_trace_alloc_marks_write(const struct ms_trace *t, FILE *f, uint64_t t0)
+{
+	for (size_t i = 0; i < t->namarks; i++) {
+		const struct ms_alloc_mark *m = &t->amarks[i];
+
+		fprintf(f,
+			"{\"mark\":%zu,\"at\":\"%s\",\"pid\":%u,\"tid\":%u,\"t_ns\":%" PRIu64
+			",\"seq\":%" PRIu64 ",\"jemalloc\":{\"mapped\":%" PRIu64
+			",\"retained\":%" PRIu64 ",\"active\":%" PRIu64 ",\"resident\":%" PRIu64
+			"},\"extents\":{\"count\":%" PRIu64 ",\"bytes\":%" PRIu64
+			",\"Reserved\":%" PRIu64 ",\"Prepared\":%" PRIu64 ",\"Ready\":%" PRIu64
+			",\"None\":%" PRIu64 ",\"learned\":%" PRIu64
+			"},\"process\":{\"Prepared\":%" PRIu64 ",\"Ready\":%" PRIu64 "}}\n",
+			i + 1,
+			m->at == 1   ? "wrap"
+			: m->at == 2 ? "exit"
+				     : "epoch",
+			m->pid, m->tid, m->t_ns > t0 ? m->t_ns - t0 : 0, m->seq, m->mapped,
+			m->retained, m->active, m->resident, m->ext.extents, m->ext.bytes,
+			m->ext.state[MS_RESERVED], m->ext.state[MS_PREPARED],
+			m->ext.state[MS_READY], m->ext.state[MS_NONE], m->ext.learned, m->prepared,
+			m->ready);
+	}
+	return fflush(f) ? -errno : 0;
+}
+
 static void apply_api(struct ms_trace *t, struct item *it)
 {
 	struct ms_event *ev = &it->u.ev;
@@ -607,13 +705,19 @@ static void apply_api(struct ms_trace *t, struct item *it)
 		dq_remove(&q->api, it);
 	if (!p)
 		return;
+	if (ev->op == MS_CHAN_OP_ALLOC_MARK) {
+		alloc_mark(t, p, ev);
+		return;
+	}
 	/*
 	 * The syscalls this thread made inside the call are the library's own. Calls of one
 	 * thread follow each other within microseconds, so the window's slack (two clock
 	 * reads) may reach a neighbour's syscall: one that matches what this call does is
 	 * taken first; another of the same kind strictly inside it is a mismatch.
 	 */
-	if (q && !(ev->flags & MS_EVF_NOTE)) {
+	if (q && ev->source == MS_SRC_JEMALLOC) {
+		claim_hook_syscalls(q, ev);
+	} else if (q && !(ev->flags & MS_EVF_NOTE)) {
 		uint64_t b = ev->t_ns, e = ev->t_ns + ev->aux;
 		unsigned want = api_syscall(ev) >= 0, got = 0;
 		char other[160];
@@ -995,8 +1099,9 @@ static void apply_go(struct ms_trace *t, struct item *it)
 		go_slack_drop(p, ev.addr, ev.addr + ev.len);
 }
 
-void ms_trace_go_call(struct ms_trace *t, const struct ms_go_call *c)
+static void on_go(void *ctx, const struct ms_go_call *c)
 {
+	struct ms_trace *t = ctx;
 	struct item *it = item_new(t, IT_GO, c->ev.t_ns);
 	struct tidq *q;
 
@@ -1145,6 +1250,78 @@ static bool image_file(const char *path, const char *exe)
 }
 
 /*
+ * Residency of memory memstate did not see being touched (SPEC section 8): the pages of
+ * [addr, addr + len) present now in pid's pagemap, one fn call per run of them, so that
+ * seeded memory starts with what the kernel holds. Quietly nothing when unreadable.
+ */
+static void present_runs(uint32_t pid, uint64_t addr, uint64_t len,
+			 void (*fn)(void *ctx, uint64_t s, uint64_t e), void *ctx)
+{
+	uint64_t ps = (uint64_t)sysconf(_SC_PAGESIZE), buf[512], run = 0, a = addr;
+	char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%u/pagemap", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	while (a < addr + len) {
+		uint64_t n = (addr + len - a) / ps;
+		ssize_t got;
+
+		n = n > 512 ? 512 : n;
+		got = pread(fd, buf, n * 8, (off_t)(a / ps * 8));
+		if (got < (ssize_t)(n * 8))
+			break;
+		for (uint64_t k = 0; k < n; k++, a += ps) {
+			bool present = buf[k] >> 63;
+
+			if (present && !run)
+				run = a;
+			if (!present && run) {
+				fn(ctx, run, a);
+				run = 0;
+			}
+		}
+	}
+	if (run)
+		fn(ctx, run, a);
+	close(fd);
+}
+
+struct seed_ctx {
+	struct ms_trace *t;
+	uint32_t pid;
+	uint64_t t_ns;
+	bool queued; /* queue behind the exec (true) or apply now (attach) */
+};
+
+static void seed_present(void *arg, uint64_t s, uint64_t e)
+{
+	struct seed_ctx *c = arg;
+	struct ms_event ev = {.op = MS_OP_PAGE_FAULT,
+			      .source = MS_SRC_KERNEL,
+			      .flags = MS_EVF_SEED,
+			      .addr = s,
+			      .len = e - s,
+			      .pid = c->pid,
+			      .tid = c->pid,
+			      .t_ns = c->t_ns};
+	struct item *it;
+	struct tproc *p;
+
+	if (c->queued) {
+		it = item_new(c->t, IT_EVENT, c->t_ns);
+		if (!it)
+			return;
+		it->u.ev = ev;
+		queue(c->t, it);
+	} else if ((p = proc_get(c->t, c->pid))) {
+		apply_event(c->t, p, &ev, 0, NULL);
+	}
+}
+
+/*
  * At exec the kernel maps the stack and the bss of the program and of its interpreter
  * without any syscall. Read them now, as the exec record arrives (under ptrace the program
  * is still stopped at its exec), and queue them right after the exec as seed events. Only
@@ -1189,6 +1366,11 @@ static void queue_exec_seeds(struct ms_trace *t, const struct ms_proc_event *pe)
 			ev.flags |= MS_EVF_SEED;
 			it->u.ev = ev;
 			queue(t, it);
+			if (ev.op == MS_OP_ALLOC) { /* what of it the kernel holds already */
+				struct seed_ctx c = {t, pe->pid, pe->t_ns, true};
+
+				present_runs(pe->pid, ev.addr, ev.len, seed_present, &c);
+			}
 		}
 		prev_end = 0;
 	}
@@ -1298,6 +1480,11 @@ int ms_trace_seed_from_proc(struct ms_trace *t, uint32_t pid)
 		ev.tid = pid;
 		if (!ms_trace_seed(t, pid, &ev))
 			n++;
+		if (ev.op == MS_OP_ALLOC) {
+			struct seed_ctx c = {t, pid, ev.t_ns, false};
+
+			present_runs(pid, ev.addr, ev.len, seed_present, &c);
+		}
 	}
 	fclose(f);
 	return n;
@@ -1357,6 +1544,46 @@ static uint8_t class_at(const struct mlist *l, size_t *i, uint64_t a, uint64_t *
 	return MC_OTHER;
 }
 
+static const char *human(uint64_t b, char *buf, size_t len);
+
+#define RES_DIFFS_KEPT 32 /* disagreeing runs kept per process for the timeline */
+
+/* Residency against /proc/PID/pagemap (SPEC section 8): the ground truth at exit. */
+static void verify_resident(struct ms_trace *t, struct tproc *p, FILE *f)
+{
+	struct ms_totals tot;
+	char a[32], b[32];
+	int err;
+
+	ms_space_totals(p->sp, &tot);
+	if (!tot.residency)
+		return;
+	if (!p->resck && !(p->resck = calloc(1, sizeof(*p->resck))))
+		return;
+	ms_res_check_free(p->resck);
+	err = ms_pagemap_check(p->sp, (int)p->pid, RES_DIFFS_KEPT, p->resck);
+	if (err) {
+		if (f)
+			fprintf(f, "memstate: residency check, pid %u: /proc/%u/pagemap: %s\n",
+				p->pid, p->pid, strerror(-err));
+		return;
+	}
+	t->st.res_checked++;
+	t->st.res_diffs += p->resck->ndiffs;
+	for (size_t i = 0; f && i < p->resck->nkept && i < 5; i++) {
+		const struct ms_res_diff *d = &p->resck->diffs[i];
+
+		fprintf(f,
+			"memstate: residency check, pid %u: [%#" PRIx64 ", %#" PRIx64
+			"): memstate %s resident, the kernel %s\n",
+			p->pid, d->start, d->end, human(d->memstate, a, sizeof(a)),
+			human(d->kernel, b, sizeof(b)));
+	}
+	if (f && p->resck->ndiffs > 5)
+		fprintf(f, "memstate: residency check, pid %u: %" PRIu64 " more ranges differ\n",
+			p->pid, p->resck->ndiffs - 5);
+}
+
 int ms_trace_verify_maps(struct ms_trace *t, uint32_t pid, FILE *f)
 {
 	static const char *const cname[] = {"not anonymous", "Reserved", "Prepared/Ready"};
@@ -1407,6 +1634,7 @@ int ms_trace_verify_maps(struct ms_trace *t, uint32_t pid, FILE *f)
 	free(m.v);
 	t->st.maps_checked++;
 	t->st.maps_diffs += (uint64_t)diffs;
+	verify_resident(t, p, f);
 	return diffs;
 }
 
@@ -1442,6 +1670,7 @@ struct ms_trace *ms_trace_new(const struct ms_trace_opts *opts)
 		.on_proc = on_proc,
 		.on_lost = on_lost,
 		.on_lost_at = on_lost_at,
+		.on_go = on_go,
 	};
 	return t;
 }
@@ -1467,10 +1696,13 @@ void ms_trace_free(struct ms_trace *t)
 	free(t->tids);
 	for (size_t i = 0; i < t->nprocs; i++) {
 		ms_space_free(t->procs[i]->sp);
+		ms_res_check_free(t->procs[i]->resck);
+		free(t->procs[i]->resck);
 		free(t->procs[i]->slack);
 		free(t->procs[i]);
 	}
 	free(t->marks);
+	free(t->amarks);
 	free(t->procs);
 	free(t);
 }
@@ -1513,7 +1745,7 @@ static const char *base(const char *path)
 static void print_summary(struct ms_trace *t, FILE *f, const char *what)
 {
 	uint64_t events = 0, viol = 0, by_kind[MS_V_COUNT] = {0};
-	char a[16], b[16], c[16], d[16];
+	char a[16], b[16], c[16], d[16], e[16];
 
 	for (size_t i = 0; i < t->nprocs; i++) {
 		struct ms_totals tot;
@@ -1528,8 +1760,9 @@ static void print_summary(struct ms_trace *t, FILE *f, const char *what)
 		"memstate: %s; %zu process%s, %" PRIu64 " events, %" PRIu64 " violations, %" PRIu64
 		" lost\n",
 		what, t->nprocs, t->nprocs == 1 ? "" : "es", events, viol, t->st.lost);
-	fprintf(f, "  %-7s %-16s %10s %10s %10s %10s %8s %5s %8s %5s\n", "PID", "EXE", "RESERVED",
-		"PREPARED", "READY", "PEAK READY", "FAULTS", "THP", "EVENTS", "VIOL");
+	fprintf(f, "  %-7s %-16s %10s %10s %10s %10s %10s %8s %5s %8s %5s\n", "PID", "EXE",
+		"RESERVED", "PREPARED", "READY", "PEAK READY", "RESIDENT", "FAULTS", "THP",
+		"EVENTS", "VIOL");
 	for (size_t i = 0; i < t->nprocs; i++) {
 		struct tproc *p = t->procs[i];
 		struct ms_totals tot;
@@ -1541,18 +1774,27 @@ static void print_summary(struct ms_trace *t, FILE *f, const char *what)
 		}
 		ms_space_totals(p->sp, &tot);
 		fprintf(f,
-			"  %-7u %-16.16s %10s %10s %10s %10s %8" PRIu64 " %5" PRIu64 " %8" PRIu64
-			" %5" PRIu64 "\n",
+			"  %-7u %-16.16s %10s %10s %10s %10s %10s %8" PRIu64 " %5" PRIu64
+			" %8" PRIu64 " %5" PRIu64 "\n",
 			p->pid, base(p->exe), human(tot.bytes[MS_RESERVED], a, sizeof(a)),
 			human(tot.bytes[MS_PREPARED], b, sizeof(b)),
 			human(tot.bytes[MS_READY], c, sizeof(c)),
-			human(tot.peak_bytes[MS_READY], d, sizeof(d)), tot.page_faults,
-			tot.thp_collapses, tot.events, tot.violations);
+			human(tot.peak_bytes[MS_READY], d, sizeof(d)),
+			tot.residency ? human(tot.resident[MS_PREPARED] + tot.resident[MS_READY], e,
+					      sizeof(e))
+				      : "-",
+			tot.page_faults, tot.thp_collapses, tot.events, tot.violations);
 	}
 	if (t->st.maps_checked)
 		fprintf(f, "  map check: %" PRIu64 " process%s compared with /proc/PID/maps, %s\n",
 			t->st.maps_checked, t->st.maps_checked == 1 ? "" : "es",
 			t->st.maps_diffs ? "ranges differ (above)" : "all agree");
+	if (t->st.res_checked)
+		fprintf(f,
+			"  residency check: %" PRIu64 " process%s compared with /proc/PID/pagemap, "
+			"%s\n",
+			t->st.res_checked, t->st.res_checked == 1 ? "" : "es",
+			t->st.res_diffs ? "ranges differ (above)" : "all agree");
 	if (viol) {
 		fprintf(f, "  violations:");
 		for (int k = 1; k < MS_V_COUNT; k++) {
@@ -1585,6 +1827,7 @@ int ms_trace_finish(struct ms_trace *t, FILE *summary, const char *what)
 				.exit_signal = p->exit_signal,
 				.space = p->sp,
 				.dropped = i == 0 ? t->st.lost : 0,
+				.pagemap = p->resck,
 			};
 		}
 		err = ms_tlw_finish(t->o.writer, procs, t->nprocs);

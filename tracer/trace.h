@@ -18,11 +18,13 @@
 #define MEMSTATE_TRACER_TRACE_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/types.h>
 
 #include "memstate/timeline.h"
 #include "memstate/capture.h"
+#include "memstate/space.h"
 
 struct ms_live;
 struct ms_trace;
@@ -34,6 +36,7 @@ struct ms_trace_opts {
 	bool seed_exec;		     /* at exec, seed what the kernel mapped (stack, bss...) */
 	uint64_t window_ns;	     /* how long records wait for slower sources (0: 30 ms) */
 	uint32_t page_size;	     /* 0: the system's */
+	bool no_residency;	     /* spaces do not track residency (SPEC section 8) */
 };
 
 struct ms_trace *ms_trace_new(const struct ms_trace_opts *opts);
@@ -80,6 +83,19 @@ int ms_trace_verify_maps(struct ms_trace *t, uint32_t pid, FILE *f);
 /* Finish the timeline (closing sections) and print the summary table to f (may be NULL). */
 int ms_trace_finish(struct ms_trace *t, FILE *summary, const char *what);
 
+/* jemalloc (--alloc-marks): its stats at each epoch refresh and at exit, beside the map's. */
+struct ms_alloc_mark {
+	uint32_t pid, tid;
+	uint32_t at;				     /* 0 an epoch refresh, 1 the wrap, 2 exit */
+	uint64_t t_ns, seq;			     /* when, and the events applied before */
+	uint64_t mapped, retained, active, resident; /* jemalloc's stats.* */
+	struct ms_extent_totals ext;		     /* the registry's extents in the map */
+	uint64_t prepared, ready;		     /* the whole process's map */
+};
+const struct ms_alloc_mark *ms_trace_alloc_marks(const struct ms_trace *t, size_t *n);
+/* One JSON line per mark; t0 makes t_ns relative. 0 or -errno. */
+int ms_trace_alloc_marks_write(const struct ms_trace *t, FILE *f, uint64_t t0);
+
 /* Counters for tests and the summary. */
 struct ms_trace_stats {
 	uint64_t records;      /* records received from sources */
@@ -91,8 +107,29 @@ struct ms_trace_stats {
 	uint64_t violations;   /* violations in all processes */
 	uint64_t maps_checked; /* processes whose map was verified at exit */
 	uint64_t maps_diffs;   /* ranges that differed */
+	uint64_t res_checked;  /* processes whose residency was compared with pagemap */
+	uint64_t res_diffs;    /* page runs where they differed */
 };
 void ms_trace_get_stats(const struct ms_trace *t, struct ms_trace_stats *out);
 void ms_trace_count_invalid(struct ms_trace *t, uint64_t n);
+
+/* ---- Go runtime calls (bpf/go.c delivers them through the sink's on_go) */
+
+/* What one ReadMemStats mark saw in a process's map (tracer side, exact integers). */
+struct ms_go_mark {
+	uint32_t pid, tid;
+	uint64_t t_ns;	    /* CLOCK_MONOTONIC ns */
+	uint64_t seq;	    /* events of the timeline before it */
+	uint64_t prepared;  /* Prepared bytes charged to a runtime stat */
+	uint64_t ready;	    /* Ready bytes charged to a runtime stat */
+	uint64_t sys;	    /* the runtime's own sum of its stats, from the calls' arguments */
+	uint64_t rounding;  /* bytes the kernel mapped beyond unaligned sysAlloc lengths */
+	uint64_t unstatted; /* Prepared + Ready bytes of no stat (sysAllocOS, syscalls) */
+};
+
+/* Marks taken so far, in order; NULL when none. */
+const struct ms_go_mark *ms_trace_go_marks(const struct ms_trace *t, size_t *n);
+/* Write the marks as JSON Lines to f, t_ns relative to t0. 0 or -errno. */
+int ms_trace_go_marks_write(const struct ms_trace *t, FILE *f, uint64_t t0);
 
 #endif /* MEMSTATE_TRACER_TRACE_H */

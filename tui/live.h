@@ -73,5 +73,10 @@ void ms_live_set_done(struct ms_live *live);
  * and the caller goes on without a TUI).
  */
 int ms_tui_run(struct ms_live *live);
+/*
+ * Whether the curses part is built in (tui/ui.c); without it (no curses headers, TUI=0)
+ * tui/noui.c stands in: false here, and ms_tui_run returns -ENOTSUP.
+ */
+bool ms_tui_available(void);
 
 #endif /* MEMSTATE_TUI_LIVE_H */

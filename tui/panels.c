@@ -249,6 +249,13 @@ static void draw_totals(struct tui *t)
 			ms_fmt_bytes(a, sizeof(a), tot->bytes[s]),
 			ms_fmt_bytes(b, sizeof(b), tot->peak_bytes[s]));
 	}
+	/* Residency (SPEC section 8): what the kernel holds of it, and the waste. */
+	if (tot->residency)
+		put(t, 1, x, A_NORMAL, "resident %s untouched %s lazy %s",
+		    ms_fmt_bytes(a, sizeof(a),
+				 tot->resident[MS_PREPARED] + tot->resident[MS_READY]),
+		    ms_fmt_bytes(b, sizeof(b), tot->bytes[MS_READY] - tot->resident[MS_READY]),
+		    ms_fmt_bytes(r, sizeof(r), tot->lazy_free));
 	x = 0;
 	snprintf(counters, sizeof(counters),
 		 "  events %" PRIu64 " (%s/s)  faults %" PRIu64 "  THP %" PRIu64, tot->events,
@@ -420,7 +427,7 @@ static void fmt_from_to(const struct ms_event *ev, char *buf, size_t len)
 	}
 	if (n > 1)
 		from = "mixed";
-	if (ev->op >= MS_OP_PROC_FORK || !from) {
+	if (ms_op_is_proc(ev->op) || !from) {
 		buf[0] = 0;
 		return;
 	}
@@ -457,7 +464,7 @@ static void fmt_event(const struct tui *t, const struct ms_event *ev, char *buf,
 		snprintf(buf + n, len - (size_t)n, " from %" PRIu64, ev->arg);
 	else if (ev->op == MS_OP_PROC_EXIT)
 		snprintf(buf + n, len - (size_t)n, " code %d signal %u", ev->result, ev->aux);
-	else if (ev->op < MS_OP_PROC_FORK)
+	else if (!ms_op_is_proc(ev->op))
 		snprintf(buf + n, len - (size_t)n, " %012" PRIx64 " %7s %s%s", ev->addr,
 			 ms_fmt_bytes(sz, sizeof(sz), ev->len), ft,
 			 (ev->flags & MS_EVF_FAILED) ? " (failed)" : "");

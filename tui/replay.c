@@ -318,6 +318,11 @@ static void sample_bytes(struct ms_rp_proc *p)
 	memcpy(p->tot.bytes, st.bytes, sizeof(st.bytes));
 	p->tot.file_bytes = st.file_bytes;
 	p->tot.regions = st.regions;
+	memcpy(p->tot.resident, st.resident, sizeof(st.resident));
+	p->tot.lazy_free = st.lazy_free;
+	p->tot.residency = st.residency;
+	if (st.resident[MS_PREPARED] + st.resident[MS_READY] > p->tot.peak_resident)
+		p->tot.peak_resident = st.resident[MS_PREPARED] + st.resident[MS_READY];
 	for (unsigned s = 0; s < MS_STATE_COUNT; s++) {
 		if (st.bytes[s] > p->tot.peak_bytes[s])
 			p->tot.peak_bytes[s] = st.bytes[s];
@@ -409,7 +414,7 @@ static void apply(struct ms_replay *rp, size_t i)
 		if (rec->violation < MS_V_COUNT)
 			p->tot.by_kind[rec->violation]++;
 	}
-	if (rec->op == MS_OP_PAGE_FAULT)
+	if (ms_event_is_fault(rec))
 		p->tot.page_faults++;
 	if (rec->op == MS_OP_THP_COLLAPSE && !rec->result)
 		p->tot.thp_collapses++;

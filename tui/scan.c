@@ -185,7 +185,7 @@ static void live_scan(struct tui *t)
 		if (next_msg < nmsgs && t->rmsgs[next_msg].index == i)
 			msg = t->rmsgs[next_msg++].text;
 		tui_log_push(m, ev, msg);
-		if (ev->op == MS_OP_PAGE_FAULT && ev->pid == m->sel_pid)
+		if (ms_event_is_fault(ev) && ev->pid == m->sel_pid)
 			ms_heat_add(&m->heat, ev->addr, ev->t_ns);
 	}
 
@@ -292,7 +292,7 @@ static void replay_scan(struct tui *t)
 	ms_heat_clear(&m->heat);
 	from = pos > REPLAY_HEAT_WINDOW ? pos - REPLAY_HEAT_WINDOW : 0;
 	for (size_t i = from; i < pos; i++) {
-		if (rp->ev[i].op == MS_OP_PAGE_FAULT && sel && rp->ev[i].pid == sel->pid)
+		if (ms_event_is_fault(&rp->ev[i]) && sel && rp->ev[i].pid == sel->pid)
 			ms_heat_add(&m->heat, rp->ev[i].addr, i);
 	}
 	m->heat_now = pos;
@@ -322,7 +322,7 @@ static bool touches(const struct ms_event *ev, uint32_t pid, uint64_t start, uin
 {
 	uint64_t e;
 
-	if (ev->pid != pid || ev->op >= MS_OP_PROC_FORK)
+	if (ev->pid != pid || ms_op_is_proc(ev->op))
 		return false;
 	e = ev->addr + (ev->len ? ev->len : 1);
 	if (e < ev->addr)
@@ -390,8 +390,7 @@ void tui_region_counts(struct tui *t, uint32_t pid, uint64_t start, uint64_t end
 	for (size_t i = 0; i < t->rp->pos; i++) {
 		const struct ms_event *ev = &t->rp->ev[i];
 
-		if (ev->op == MS_OP_PAGE_FAULT && ev->pid == pid && ev->addr >= start &&
-		    ev->addr < end)
+		if (ms_event_is_fault(ev) && ev->pid == pid && ev->addr >= start && ev->addr < end)
 			(*faults)++;
 		else if (ev->op == MS_OP_THP_COLLAPSE && !ev->result &&
 			 touches(ev, pid, start, end))

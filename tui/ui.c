@@ -262,7 +262,7 @@ static void prompt_commit(struct tui *t)
 		select_pid(t, t->rp->ev[i].pid);
 		tui_scan(t);
 		t->dirty = false;
-		if (t->rp->ev[i].op < MS_OP_PROC_FORK)
+		if (!ms_op_is_proc(t->rp->ev[i].op))
 			cursor_to_addr(t, t->rp->ev[i].addr);
 		status(t, "at event seq %llu (%s)", v, ms_op_name(t->rp->ev[i].op));
 	}
@@ -580,6 +580,11 @@ static void tui_free(struct tui *t)
 	free(t->rmsgs);
 	free(t->lst);
 	free(t->cells);
+}
+
+bool ms_tui_available(void)
+{
+	return true;
 }
 
 int ms_tui_run(struct ms_live *live)

@@ -417,6 +417,18 @@ EOF2
 	wait_for '^EXIT=0'
 }
 
+@test "replay: the totals show resident, never touched and lazily free bytes" {
+	require_reader
+	"$MEMSTATE" run -q -o "$BATS_TEST_TMPDIR/r.json" "$BUILD/tests/progs/resident" basic >/dev/null 2>&1
+	[ -s "$BATS_TEST_TMPDIR/r.json" ]
+	COLS=160 view r.json
+	want=$(jq_tl "$BATS_TEST_TMPDIR/r.json" '"resident %s untouched %s lazy %s" % (fmt(d["summary"]["resident_bytes"]["Prepared"] + d["summary"]["resident_bytes"]["Ready"]), fmt(d["summary"]["ready_untouched"]), fmt(d["summary"]["lazy_free"]))')
+	run -0 line 2
+	assert_output --partial "$want"
+	keys q
+	wait_for '^EXIT=0'
+}
+
 @test "replay: stepping to a known event shows that event's state" {
 	require_reader
 	timeline g.json "$SAMPLES/goheap"

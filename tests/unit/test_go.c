@@ -93,7 +93,7 @@ static void rig_open(struct rig *r, uint64_t window_ns)
 	o.page_size = PG;
 	r->t = ms_trace_new(&o);
 	assert_true(r->t, "trace");
-	ms_go_bind(r->g, r->t);
+	ms_go_bind(r->g, ms_trace_sink(r->t));
 }
 
 static void rig_close(struct rig *r)

@@ -365,7 +365,7 @@ static void random_event(uint64_t *seed, struct ms_event *ev, const char **stat,
 		ev->from[s] = test_rand(seed) % 2 ? test_rand(seed) : 0;
 	ev->violation = test_rand(seed) % 3 ? 0 : (uint8_t)(1 + test_rand(seed) % (MS_V_COUNT - 1));
 	ev->kind = test_rand(seed) % 2 ? MS_KIND_FILE : MS_KIND_ANON;
-	memop = ev->op < MS_OP_PROC_FORK;
+	memop = !ms_op_is_proc(ev->op);
 	if (memop && ev->source != MS_SRC_KERNEL)
 		ev->result = (int32_t)test_rand(seed);
 	if (memop && ev->result)

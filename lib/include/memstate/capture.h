@@ -56,6 +56,8 @@ struct ms_proc_event {
  * filled; the tracer checks and applies them. on_lost counts records a source could not
  * deliver (ring buffer full...), by where they were lost.
  */
+struct ms_go_call;
+
 struct ms_sink {
 	void *ctx;
 	void (*on_syscall)(void *ctx, const struct ms_sysrec *rec);
@@ -69,6 +71,8 @@ struct ms_sink {
 	 * none of the n was lost, so that what came earlier is known complete.
 	 */
 	void (*on_lost_at)(void *ctx, uint64_t n, uint64_t since_ns, const char *where);
+	/* Go runtime calls from the Go uprobes (struct ms_go_call: memstate's lib/source.h). */
+	void (*on_go)(void *ctx, const struct ms_go_call *call);
 };
 
 /* Per-process inference state the tracer keeps next to the space. */

@@ -25,13 +25,18 @@
 #define MS_CHAN_STAT_LEN  32	/* bytes per name, NUL included */
 #define MS_CHAN_RING_RECS 16384 /* events per slot ring */
 #define MS_CHAN_ENV	  "MEMSTATE_CHANNEL"
+/* A jemalloc slot's stats mark (--alloc-marks), not an operation: addr = stats.mapped,
+ * len = stats.retained, arg = stats.active, from[0] = stats.resident, stamped in order with
+ * the hooks. */
+#define MS_CHAN_OP_ALLOC_MARK 0xfe
 
 struct ms_chan_slot {
 	uint32_t owner;	     /* pid that claimed it, 0 when free */
 	uint32_t generation; /* bumped at each claim (exec reuses pids) */
 	uint64_t claimed_ns; /* CLOCK_MONOTONIC at claim */
 	char stat_names[MS_CHAN_STATS][MS_CHAN_STAT_LEN]; /* [id]: name, written before use */
-	uint8_t pad[48];
+	uint8_t source; /* enum ms_source of its events: api, or jemalloc (the hook adapter) */
+	uint8_t pad[47];
 	/* followed by the ring (struct ms_ring + MS_CHAN_RING_RECS records) */
 };
 
@@ -56,5 +61,8 @@ struct ms_ring *ms_chan_ring(struct ms_chan_slot *slot);
 
 /* Library side: claim a free slot for pid. Returns the slot, or NULL when all are taken. */
 struct ms_chan_slot *ms_chan_claim(void *mem, uint32_t pid, uint64_t now_ns);
+/* The same for a writer of another source (MS_SRC_JEMALLOC): one process may hold a slot
+ * per source. */
+struct ms_chan_slot *ms_chan_claim_source(void *mem, uint32_t pid, uint64_t now_ns, uint8_t source);
 
 #endif /* MEMSTATE_CHANNEL_H */

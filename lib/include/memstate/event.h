@@ -20,13 +20,19 @@ extern "C" {
 #endif
 
 /* ms_event.flags */
-#define MS_EVF_WRITE	0x01 /* pageFault: a write access */
-#define MS_EVF_PRESENT	0x02 /* pageFault: protection fault on a present page */
-#define MS_EVF_INFERRED 0x04 /* pageFault: first touch of inferred Prepared memory (sysUsed) */
-#define MS_EVF_FAILED	0x08 /* the operation failed: result holds the errno */
-#define MS_EVF_NOTE	0x10 /* API: recorded with ms_note(), the caller made the syscalls */
-#define MS_EVF_SEED	0x20 /* state found at attach time (/proc/PID/maps), not an operation */
-#define MS_EVF_LOSSY	0x40 /* its violation came after lost events: maybe an artefact */
+#define MS_EVF_WRITE	 0x001 /* pageFault: a write access */
+#define MS_EVF_PRESENT	 0x002 /* pageFault: protection fault on a present page */
+#define MS_EVF_INFERRED	 0x004 /* pageFault: first touch of inferred Prepared memory (sysUsed) */
+#define MS_EVF_FAILED	 0x008 /* the operation failed: result holds the errno */
+#define MS_EVF_NOTE	 0x010 /* API: recorded with ms_note(), the caller made the syscalls */
+#define MS_EVF_SEED	 0x020 /* state found at attach time (/proc/PID/maps), not an operation */
+#define MS_EVF_COMMITTED 0x040 /* jemalloc alloc, split, merge: the extent is committed */
+#define MS_EVF_APART	 0x080 /* jemalloc merge: the second extent does not follow the first */
+#define MS_EVF_LAZY	 0x100 /* sysUnused by MADV_FREE: the pages stay resident, lazily free */
+/* pageFault served by a transparent huge page: addr, len are the huge page; a residency
+ * notice, not one more fault */
+#define MS_EVF_HUGE  0x200
+#define MS_EVF_LOSSY 0x400 /* its violation came after lost events: maybe an artefact */
 
 struct ms_event {
 	uint64_t seq;		       /* order in the timeline; assigned by the space */
@@ -45,12 +51,23 @@ struct ms_event {
 	uint8_t to;		       /* enum ms_state or MS_STATE_UNCHANGED */
 	uint8_t violation;	       /* enum ms_violation_kind, MS_V_NONE when clean */
 	uint8_t kind;		       /* enum ms_kind of the range */
-	uint8_t flags;		       /* MS_EVF_* */
+	uint16_t flags;		       /* MS_EVF_* */
 	uint32_t aux;		       /* syscall: the syscall number; API: ns the syscall took
 					  (t_ns is taken before it); procExit: the signal */
+	int64_t resident_delta;	       /* resident bytes the operation added (or removed);
+					  filled by the space */
 };
 
-_Static_assert(sizeof(struct ms_event) == 96, "ms_event is a fixed-width wire record");
+_Static_assert(sizeof(struct ms_event) == 112, "ms_event is a fixed-width wire record");
+
+/*
+ * A page fault proper. A pageFault flagged MS_EVF_HUGE (a huge-page fault's notice) or
+ * MS_EVF_SEED (pages present at attach time) only says which pages are resident.
+ */
+static inline int ms_event_is_fault(const struct ms_event *ev)
+{
+	return ev->op == MS_OP_PAGE_FAULT && !(ev->flags & (MS_EVF_HUGE | MS_EVF_SEED));
+}
 
 /*
  * The event log: a bounded single-producer ring of ms_event that may live in private or
@@ -60,7 +77,7 @@ _Static_assert(sizeof(struct ms_event) == 96, "ms_event is a fixed-width wire re
  * standalone timeline writer does) or counts the event as dropped: never silent.
  */
 #define MS_RING_MAGIC	0x4d53524eu /* "MSRN" */
-#define MS_RING_VERSION 1
+#define MS_RING_VERSION 2	    /* 2: ms_event grew resident_delta */
 
 struct ms_ring {
 	uint32_t magic;	   /* MS_RING_MAGIC */

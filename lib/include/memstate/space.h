@@ -37,8 +37,9 @@ extern "C" {
 struct ms_space;
 
 /* Interval attribute flags (struct ms_region.flags). */
-#define MS_RF_THP      0x01 /* collapsed to (or confirmed as) transparent huge pages */
-#define MS_RF_INFERRED 0x02 /* Prepared state inferred from syscalls: first touch = sysUsed */
+#define MS_RF_THP	0x01 /* collapsed to (or confirmed as) transparent huge pages */
+#define MS_RF_INFERRED	0x02 /* Prepared state inferred from syscalls: first touch = sysUsed */
+#define MS_RF_RESIDENCY 0x04 /* resident and lazy_free are known (residency is tracked) */
 
 /* One interval of the shadow map: a maximal run of bytes with equal state and attributes. */
 struct ms_region {
@@ -51,6 +52,8 @@ struct ms_region {
 	uint8_t huge;		/* enum ms_huge */
 	uint8_t kind;		/* enum ms_kind */
 	uint8_t flags;		/* MS_RF_* */
+	uint64_t resident;	/* bytes the kernel holds (anonymous Prepared/Ready only) */
+	uint64_t lazy_free;	/* of which given back with MADV_FREE */
 };
 
 /* Counters of a space; bytes only count MS_KIND_ANON memory. */
@@ -70,6 +73,12 @@ struct ms_totals {
 	uint64_t lost_ops;		     /* operations not applied for lack of memory */
 	uint64_t regions;		     /* intervals in the shadow map */
 	uint64_t ready_declared;	     /* Go's mappedReady as the API calls declared it */
+	/* Residency (SPEC section 8); all 0 when the space does not track it. */
+	uint64_t resident[MS_STATE_COUNT]; /* resident bytes per state (Prepared, Ready) */
+	uint64_t peak_resident;		   /* highest Prepared + Ready resident */
+	uint64_t lazy_free;		   /* resident bytes given back with MADV_FREE */
+	uint64_t resident_memory;	   /* heap bytes the residency bitmaps take */
+	uint8_t residency;		   /* 1 when residency is tracked */
 };
 
 /* One named counter of the space (a Go sysMemStat). */
@@ -102,6 +111,7 @@ struct ms_space_opts {
 	ms_space_full_fn on_full; /* called, lock held, when the log is full; may drain it */
 	void *on_full_ctx;
 	uint32_t max_violations; /* violation records kept (all are counted); 0: 100000 */
+	bool no_residency;	 /* do not track which pages are resident (SPEC section 8) */
 };
 
 struct ms_space *ms_space_new(const struct ms_space_opts *opts);
@@ -158,7 +168,22 @@ enum ms_state ms_space_state_at(struct ms_space *sp, uint64_t addr, struct ms_re
 int ms_space_bytes_in(struct ms_space *sp, uint64_t addr, uint64_t len,
 		      uint64_t bytes[MS_STATE_COUNT]);
 void ms_space_totals(struct ms_space *sp, struct ms_totals *out);
+
+/* jemalloc extents the space's registry knows (SPEC section 11), with their bytes by state. */
+struct ms_extent_totals {
+	uint64_t extents;		/* how many */
+	uint64_t bytes;			/* their bytes */
+	uint64_t state[MS_STATE_COUNT]; /* those bytes by state */
+	uint64_t learned;		/* bytes ever learned from the map (made before the
+					    hooks were wrapped), not named by an alloc hook */
+};
+void ms_space_extent_totals(struct ms_space *sp, struct ms_extent_totals *out);
 void ms_space_totals_locked(struct ms_space *sp, struct ms_totals *out);
+/* Resident and lazily free bytes in [addr, addr+len) (Prepared/Ready anonymous only). */
+int ms_space_resident_in_locked(struct ms_space *sp, uint64_t addr, uint64_t len,
+				uint64_t *resident, uint64_t *lazy_free);
+/* Pages [addr, addr + n pages) (n <= 64) that are resident, bit i for page i. */
+uint64_t ms_space_resident_mask_locked(struct ms_space *sp, uint64_t addr, unsigned n);
 /* Call fn for each interval in address order; stop early when fn returns non-zero. */
 int ms_space_foreach_region(struct ms_space *sp, int (*fn)(const struct ms_region *, void *),
 			    void *ctx);

@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "memstate/pagemap.h"
 #include "memstate/space.h"
 
 #ifdef __cplusplus
@@ -56,6 +57,7 @@ struct ms_tl_process {
 	int exit_signal;	/* 0 when none */
 	struct ms_space *space; /* its final map, totals and violations; may be NULL */
 	uint64_t dropped;	/* events lost outside the space's own log (e.g. probe drops) */
+	const struct ms_res_check *pagemap; /* residency against pagemap at exit, NULL if none */
 	/* What was written of it item by item before ms_tlw_finish (a copy closing a
 	 * timeline cut short), which finish then leaves out: */
 	size_t violations_done; /* its first violations */

@@ -49,15 +49,39 @@ enum ms_op {
 	MS_OP_PROC_FORK,	  /* pid was forked from arg (ppid): a copy of its space */
 	MS_OP_PROC_EXEC,	  /* pid exec'd: a fresh space */
 	MS_OP_PROC_EXIT,	  /* pid ended: result = exit code (-1 if killed), aux = signal */
+	/* jemalloc's extent hooks (SPEC section 11), source MS_SRC_JEMALLOC: result 1 when the
+	 * hook returned true (failed; a dalloc that retains the extent). */
+	MS_OP_EXT_ALLOC,	/* None -> Ready (MS_EVF_COMMITTED) or Reserved */
+	MS_OP_EXT_DALLOC,	/* -> None; result 1: retained, no transition */
+	MS_OP_EXT_DESTROY,	/* -> None */
+	MS_OP_EXT_COMMIT,	/* Reserved -> Ready */
+	MS_OP_EXT_DECOMMIT,	/* committed -> Reserved */
+	MS_OP_EXT_PURGE_LAZY,	/* Ready -> Prepared (MADV_FREE) */
+	MS_OP_EXT_PURGE_FORCED, /* Ready -> Prepared (reads as zero) */
+	MS_OP_EXT_SPLIT,	/* no transition: [addr, addr+arg) and the rest */
+	MS_OP_EXT_MERGE,	/* no transition: [addr, addr+arg) with [addr+arg, addr+len) */
 	MS_OP_COUNT,
 };
 
+/* Process events (fork, exec, exit): no range, applied by the tracer. */
+static inline int ms_op_is_proc(unsigned op)
+{
+	return op >= MS_OP_PROC_FORK && op <= MS_OP_PROC_EXIT;
+}
+
+/* jemalloc extent hook operations. */
+static inline int ms_op_is_extent(unsigned op)
+{
+	return op >= MS_OP_EXT_ALLOC && op <= MS_OP_EXT_MERGE;
+}
+
 /* Where an event was observed. */
 enum ms_source {
-	MS_SRC_API = 0, /* libmemstate call or ms_note() in the program */
-	MS_SRC_SYSCALL, /* inferred from a memory syscall (SPEC section 5) */
-	MS_SRC_UPROBE,	/* a Go runtime function seen by a uprobe */
-	MS_SRC_KERNEL,	/* page fault or THP tracepoint */
+	MS_SRC_API = 0,	 /* libmemstate call or ms_note() in the program */
+	MS_SRC_SYSCALL,	 /* inferred from a memory syscall (SPEC section 5) */
+	MS_SRC_UPROBE,	 /* a Go runtime function seen by a uprobe */
+	MS_SRC_KERNEL,	 /* page fault or THP tracepoint */
+	MS_SRC_JEMALLOC, /* a jemalloc extent hook (libmemstate-jemalloc.so) */
 	MS_SRC_COUNT,
 };
 
@@ -73,6 +97,12 @@ enum ms_violation_kind {
 	MS_V_ACCESS_PREPARED,
 	MS_V_INVALID_RANGE, /* NULL address, zero length or a range that wraps */
 	MS_V_API_MISMATCH,  /* the syscalls seen differ from what an API call declared */
+	/* jemalloc's extent contract (SPEC section 11) */
+	MS_V_COMMIT_COMMITTED,	   /* extent commit over committed bytes */
+	MS_V_DECOMMIT_UNCOMMITTED, /* decommit or purge over bytes not committed */
+	MS_V_MERGE_COMMIT_DIFFERS, /* merge of extents whose committed states differ */
+	MS_V_EXTENT_BOUNDS,	   /* split or merge bounds that are not known extents */
+	MS_V_UNKNOWN_EXTENT,	   /* dalloc or destroy of an extent not known */
 	MS_V_COUNT,
 };
 
