@@ -325,8 +325,7 @@ static int pass1_event(struct svg *g, struct lays *ls, const struct ms_event *ev
 	if (!(l = lay_get(ls, ev->pid, true)))
 		return -ENOMEM;
 	l->pn.events++;
-	if (!ms_op_is_proc(ev->op) && ev->op != MS_OP_PAGE_FAULT && owned && ev->len &&
-	    !ev->result)
+	if (!ms_op_is_proc(ev->op) && ev->op != MS_OP_PAGE_FAULT && owned && ev->len && !ev->result)
 		return add_extent(&l->pn, ev->addr,
 				  ev->addr + ev->len < ev->addr ? UINT64_MAX : ev->addr + ev->len);
 	return 0;
