@@ -26,6 +26,19 @@ CFLAGS += -std=gnu11 -Wall -Wextra -Wshadow -Wno-unused-parameter -Wmissing-prot
 	  -Wstrict-prototypes -fno-strict-aliasing -fPIC -D_GNU_SOURCE
 CPPFLAGS += -Ilib/include -I. -MMD -MP
 LDLIBS += -lpthread
+# Test programs stand for uninstrumented programs: they link nothing of ours.
+PROG_LDLIBS := $(LDLIBS)
+# zstd timelines (lib/zio.c) with libzstd when pkg-config finds it; ZSTD=0 builds without
+# (a .zst output or input is then refused with a message).
+ZSTD ?= $(if $(shell $(PKG_CONFIG) --exists libzstd 2>/dev/null && echo y),1,0)
+ifeq ($(ZSTD),1)
+ZSTD_CPPFLAGS := $(shell $(PKG_CONFIG) --cflags libzstd)
+ZSTD_LIBS := $(shell $(PKG_CONFIG) --libs libzstd)
+else
+ZSTD_CPPFLAGS := -DMS_ZIO_ZSTD=0
+endif
+CPPFLAGS += $(ZSTD_CPPFLAGS)
+LDLIBS += $(ZSTD_LIBS)
 # Test programs stand for programs no one instrumented: never sanitized (nor could a
 # static one link the sanitizer runtime).
 PROG_CFLAGS := $(CFLAGS)
@@ -39,7 +52,7 @@ msg = @printf '  %-8s %s\n' "$(1)" "$(2)"
 
 # ---------------------------------------------------------------- the library
 LIB_SRCS := lib/names.c lib/ring.c lib/tree.c lib/extent.c lib/resident.c lib/space.c lib/pagemap.c lib/sys.c lib/infer.c lib/channel.c \
-	    lib/jsonbuf.c lib/writer.c lib/jsonin.c lib/reader.c lib/thp_scan.c
+	    lib/jsonbuf.c lib/writer.c lib/jsonin.c lib/reader.c lib/thp_scan.c lib/zio.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB_A := $(BUILD)/lib/libmemstate.a
 LIB_SO := $(BUILD)/lib/libmemstate.so.0
@@ -135,12 +148,12 @@ $(BUILD)/obj/tests/progs/%.o: tests/progs/%.c
 $(BUILD)/tests/progs/%_static: $(BUILD)/obj/tests/progs/%.o
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) -static -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) -static -o $@ $^ $(PROG_LDLIBS)
 
 $(BUILD)/tests/progs/%: $(BUILD)/obj/tests/progs/%.o
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) -o $@ $^ $(PROG_LDLIBS)
 
 $(BUILD)/bench/%: $(BUILD)/obj/bench/%.o $(LIB_A)
 	$(call msg,LD,$@)
@@ -205,7 +218,8 @@ install: lib cli
 	install -m 755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
 	ln -sf libmemstate.so.0 $(DESTDIR)$(PREFIX)/lib/libmemstate.so
 	install -m 644 lib/include/memstate/*.h $(DESTDIR)$(PREFIX)/include/memstate/
-	sed -e 's|@PREFIX@|$(PREFIX)|' lib/memstate.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/memstate.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@LIBS_PRIVATE@|$(LDLIBS)|' lib/memstate.pc.in \
+		> $(DESTDIR)$(PREFIX)/lib/pkgconfig/memstate.pc
 
 uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/lib/libmemstate.* $(DESTDIR)$(PREFIX)/lib/pkgconfig/memstate.pc

@@ -107,6 +107,10 @@ int ms_conv_timeline(struct ms_tlp *p, int fd, bool jsonl, const struct ms_conv_
 	w = ms_tlw_fdopen(fd, jsonl ? MS_TL_JSONL : MS_TL_JSON, &err);
 	if (!w)
 		return write_failed(o, err);
+	if (o->zstd && (err = ms_tlw_set_zstd(w, 0))) {
+		ms_tlw_close(w);
+		return write_failed(o, err);
+	}
 	while (!err && (ret = ms_tlp_next(p, &it, NULL)) == 1) {
 		err = ms_tl_copy_item(w, &it);
 		summary |= it.type == MS_TLI_SUMMARY;

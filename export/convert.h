@@ -20,11 +20,12 @@ struct ms_conv_opts {
 	bool ops;		/* perfetto: one slice per operation on its thread */
 	uint32_t pid;		/* svg: only this process (0: the busiest ones) */
 	unsigned width, height; /* svg: picture size in pixels */
+	bool zstd;		/* compress the output with zstd (-o NAME.zst) */
 	char *err;		/* the error line (may be NULL: not kept) */
 	size_t errlen;
 	void (*warn)(void *ctx, const char *msg); /* a warning line (may be NULL: dropped) */
 	void *warn_ctx;
-	bool embed;		/* svg: to inline in HTML (no XML declaration or namespace) */
+	bool embed; /* svg: to inline in HTML (no XML declaration or namespace) */
 };
 
 /*
@@ -34,7 +35,9 @@ struct ms_conv_opts {
  * JSON Lines, byte-identical to what the writer writes.
  */
 int ms_conv_timeline(struct ms_tlp *p, int fd, bool jsonl, const struct ms_conv_opts *o);
+/* Perfetto: the Chrome trace-event JSON form, and the native protobuf trace. */
 int ms_conv_perfetto(struct ms_tlp *p, int fd, const struct ms_conv_opts *o);
+int ms_conv_perfetto_pb(struct ms_tlp *p, int fd, const struct ms_conv_opts *o);
 /* Reads path twice (layout, then drawing). */
 int ms_conv_svg(const char *path, int fd, const struct ms_conv_opts *o);
 

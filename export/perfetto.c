@@ -314,6 +314,10 @@ int ms_conv_perfetto(struct ms_tlp *p, int fd, const struct ms_conv_opts *o)
 
 	if (ms_jb_init(&f.b, fd, 1 << 18))
 		return ms_conv_error(o, -ENOMEM, "out of memory");
+	if (o->zstd && (err = ms_jb_set_zstd(&f.b, 0))) {
+		ms_jb_release(&f.b);
+		return ms_conv_error(o, err, "writing %s: %s", o->out_name, strerror(-err));
+	}
 	f.threads = calloc(2 * MAX_THREADS, sizeof(*f.threads));
 	PUTL(&f.b, "{\"traceEvents\":[");
 	while ((ret = ms_tlp_next(p, &it, &st)) == 1 && !f.b.err) {
@@ -333,7 +337,7 @@ int ms_conv_perfetto(struct ms_tlp *p, int fd, const struct ms_conv_opts *o)
 		ms_jb_str(&f.b, hdr->header.argv[0]);
 	}
 	PUTL(&f.b, "}}\n");
-	err = ms_jb_flush(&f.b);
+	err = ms_jb_end(&f.b);
 	ret = err ? ms_conv_error(o, err, "writing %s: %s", o->out_name, strerror(-err)) : 0;
 out:
 	for (size_t i = 0; i < ms_tlp_nprocs(p); i++) {

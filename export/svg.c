@@ -1022,10 +1022,15 @@ int ms_conv_svg(const char *path, int fd, const struct ms_conv_opts *o)
 		ret = ms_conv_error(o, -ENOMEM, "out of memory");
 		goto out;
 	}
+	if (o->zstd && (err = ms_jb_set_zstd(&g.b, 0))) {
+		ms_jb_release(&g.b);
+		ret = ms_conv_error(o, err, "writing %s: %s", o->out_name, strerror(-err));
+		goto out;
+	}
 	if (!g.npanels)
 		ms_conv_warn(o, "%s holds no memory states to draw", path);
 	draw(&g);
-	err = ms_jb_flush(&g.b);
+	err = ms_jb_end(&g.b);
 	ms_jb_release(&g.b);
 	if (err)
 		ret = ms_conv_error(o, err, "writing %s: %s", o->out_name, strerror(-err));

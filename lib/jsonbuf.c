@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: MIT
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "jsonbuf.h"
+#include "zio.h"
 
 int ms_jb_init(struct ms_jbuf *b, int fd, size_t cap)
 {
@@ -15,15 +17,33 @@ int ms_jb_init(struct ms_jbuf *b, int fd, size_t cap)
 
 void ms_jb_release(struct ms_jbuf *b)
 {
+	ms_zout_free(b->z);
+	b->z = NULL;
 	free(b->buf);
 	b->buf = NULL;
 	b->len = 0;
 }
 
-int ms_jb_flush(struct ms_jbuf *b)
+int ms_jb_set_zstd(struct ms_jbuf *b, int level)
+{
+	if (b->z)
+		return 0;
+	return ms_zout_new(&b->z, b->fd, level);
+}
+
+/* Hand the pending bytes on (to the compressor, which sends what it has made). */
+static int drain(struct ms_jbuf *b)
 {
 	size_t off = 0;
 
+	if (b->z && !b->err) {
+		uint64_t before = ms_zout_out_bytes(b->z);
+
+		b->err = ms_zout_write(b->z, b->buf, b->len);
+		b->written += ms_zout_out_bytes(b->z) - before;
+		b->len = 0;
+		return b->err;
+	}
 	while (off < b->len && !b->err) {
 		ssize_t n = write(b->fd, b->buf + off, b->len - off);
 
@@ -40,17 +60,40 @@ int ms_jb_flush(struct ms_jbuf *b)
 	return b->err;
 }
 
+/* Flush through the compressor: its current block (end false) or frame (end true). */
+static int zsync(struct ms_jbuf *b, bool end)
+{
+	uint64_t before;
+
+	if (drain(b) || !b->z)
+		return b->err;
+	before = ms_zout_out_bytes(b->z);
+	b->err = end ? ms_zout_end(b->z) : ms_zout_flush(b->z);
+	b->written += ms_zout_out_bytes(b->z) - before;
+	return b->err;
+}
+
+int ms_jb_flush(struct ms_jbuf *b)
+{
+	return zsync(b, false);
+}
+
+int ms_jb_end(struct ms_jbuf *b)
+{
+	return zsync(b, true);
+}
+
 void ms_jb_put(struct ms_jbuf *b, const char *s, size_t n)
 {
 	if (b->len + n > b->cap) {
-		ms_jb_flush(b);
+		drain(b);
 		if (n > b->cap) { /* larger than the buffer: pass it through in chunks */
 			while (n && !b->err) {
 				size_t chunk = n < b->cap ? n : b->cap;
 
 				memcpy(b->buf, s, chunk);
 				b->len = chunk;
-				ms_jb_flush(b);
+				drain(b);
 				s += chunk;
 				n -= chunk;
 			}

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "jsonin.h"
+#include "zio.h"
 
 #define MS_JIN_BUF (1u << 20) /* read chunk: large enough that read() calls are cheap */
 
@@ -29,6 +30,13 @@ int ms_jin_vfail(struct ms_jin *j, int err, uint32_t line, uint32_t col, const c
 	for (char *c = j->msg; *c; c++) {
 		if ((unsigned char)*c < 0x20)
 			*c = '?';
+	}
+	/* Named like a zstd file, read as plain text: say why it did not parse. */
+	if (j->z && !ms_zin_is_zstd(j->z) && ms_zio_path_is_zst(j->name) && line == 1 && col == 1) {
+		size_t len = strlen(j->msg);
+
+		snprintf(j->msg + len, sizeof(j->msg) - len,
+			 " (not a zstd stream: it does not start with 28 b5 2f fd)");
 	}
 	j->err = err;
 	return err;
@@ -67,6 +75,12 @@ int ms_jin_open(struct ms_jin *j, const char *path)
 		}
 		j->own_fd = true;
 	}
+	if (ms_zin_open(&j->z, j->fd)) {
+		ms_jin_close(j);
+		j->err = -ENOMEM;
+		snprintf(j->msg, sizeof(j->msg), "%s: out of memory", j->name);
+		return j->err;
+	}
 	j->cap = MS_JIN_BUF;
 	j->buf = malloc(j->cap);
 	j->nodes_cap = 256;
@@ -84,6 +98,8 @@ int ms_jin_open(struct ms_jin *j, const char *path)
 
 void ms_jin_close(struct ms_jin *j)
 {
+	ms_zin_close(j->z);
+	j->z = NULL;
 	if (j->own_fd && j->fd >= 0)
 		close(j->fd);
 	j->own_fd = false;
@@ -94,6 +110,15 @@ void ms_jin_close(struct ms_jin *j)
 	j->buf = NULL;
 	j->nodes = NULL;
 	j->arena = NULL;
+}
+
+const char *ms_jin_cut_note(struct ms_jin *j)
+{
+	if (!j->z || !ms_zin_truncated(j->z))
+		return "";
+	snprintf(j->note, sizeof(j->note), " (the zstd stream is cut short at byte %llu)",
+		 (unsigned long long)ms_zin_in_bytes(j->z));
+	return j->note;
 }
 
 void ms_jin_where(const struct ms_jin *j, uint32_t *line, uint32_t *col)
@@ -113,13 +138,14 @@ static int refill(struct ms_jin *j)
 		return 0;
 	j->off += j->end;
 	j->pos = j->end = 0;
-	do {
-		n = read(j->fd, j->buf, j->cap);
-	} while (n < 0 && errno == EINTR);
+	n = ms_zin_read(j->z, j->buf, j->cap);
+	if (n == -EBADMSG || (n < 0 && *ms_zin_error(j->z))) {
+		ms_jin_fail(j, (int)n, 0, 0, "%s", ms_zin_error(j->z));
+		j->eof = true;
+		return -1;
+	}
 	if (n < 0) {
-		int e = errno;
-
-		ms_jin_fail(j, -e, 0, 0, "read error: %s", strerror(e));
+		ms_jin_fail(j, (int)n, 0, 0, "read error: %s", strerror((int)-n));
 		j->eof = true;
 		return -1;
 	}

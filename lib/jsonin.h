@@ -16,6 +16,7 @@
  * word or path with arbitrary bytes round-trips exactly; see docs/timeline.md).
  *
  * Errors: the first one is kept, as "name:line:col: what", and every later call fails.
+ * A corrupt zstd stream is -EBADMSG, "name:line:col: corrupt zstd frame at byte N: ...".
  */
 #ifndef MEMSTATE_EXPORT_JSONIN_H
 #define MEMSTATE_EXPORT_JSONIN_H
@@ -67,8 +68,11 @@ struct ms_jnode {
 	uint8_t nflags;	 /* MS_JN_* */
 };
 
+struct ms_zin;
+
 struct ms_jin {
 	int fd;		    /* input */
+	struct ms_zin *z;   /* reads fd: plain or zstd, told by the magic (lib/zio.h) */
 	bool own_fd;	    /* close it at the end */
 	char name[256];	    /* file name for messages */
 	unsigned char *buf; /* read buffer */
@@ -89,10 +93,16 @@ struct ms_jin {
 
 	int err;       /* first error: 0, -EINVAL, MS_JIN_EEOF, -ENOMEM or a read errno */
 	char msg[512]; /* the error as one line */
+	char note[96]; /* ms_jin_cut_note()'s text */
 };
 
-/* Open path ("-" is stdin). 0, or -errno with a line in j->msg. */
+/* Open path ("-" is stdin), plain or zstd. 0, or -errno with a line in j->msg. */
 int ms_jin_open(struct ms_jin *j, const char *path);
+/*
+ * After the end of input: how it ended when it was a zstd stream cut inside a frame
+ * (" (the zstd stream is cut short at byte N)"), else "". For messages about a cut file.
+ */
+const char *ms_jin_cut_note(struct ms_jin *j);
 void ms_jin_close(struct ms_jin *j);
 
 /* Skip white space (counting lines). Returns the next byte, or -1 at end of input. */

@@ -1317,8 +1317,8 @@ static int jsonl_next(struct ms_tl_reader *r, struct ms_tl_item *it)
 				return MS_TLR_END;
 			snprintf(j->msg, sizeof(j->msg),
 				 "%s: no summary line: the run was cut short (killed?); read %llu "
-				 "whole lines",
-				 j->name, (unsigned long long)r->lines_read);
+				 "whole lines%s",
+				 j->name, (unsigned long long)r->lines_read, ms_jin_cut_note(j));
 			return MS_TLR_TRUNCATED;
 		}
 		if (r->summary_seen)
@@ -1333,8 +1333,8 @@ static int jsonl_next(struct ms_tl_reader *r, struct ms_tl_item *it)
 			/* A killed writer leaves a partial last line: keep what came before. */
 			snprintf(j->msg, sizeof(j->msg),
 				 "%s:%u: the last line is cut short (the run was killed?); read up "
-				 "to line %u",
-				 j->name, r->item_line, r->last_good_line);
+				 "to line %u%s",
+				 j->name, r->item_line, r->last_good_line, ms_jin_cut_note(j));
 			j->err = 0;
 			return MS_TLR_TRUNCATED;
 		}
@@ -1426,7 +1426,8 @@ int ms_tlr_next(struct ms_tl_reader *r, struct ms_tl_item *item)
 		/* A document cut short is unreadable: it has no whole line to stop at. */
 		size_t len = strlen(r->in.msg);
 
-		snprintf(r->in.msg + len, sizeof(r->in.msg) - len, " (the file is cut short)");
+		snprintf(r->in.msg + len, sizeof(r->in.msg) - len, " (the file is cut short)%s",
+			 ms_jin_cut_note(&r->in));
 		ret = -EINVAL;
 	}
 	if (ret < 0) {

@@ -334,6 +334,7 @@ static void proc_init(void)
 		opts.on_full = drain_to_out;
 		const char *fmt = getenv("MEMSTATE_FORMAT");
 
+		g.out_fmt = ms_tl_format_of_path(env, MS_TL_JSON);
 		if (fmt && *fmt && ms_tl_format_parse(fmt, &g.out_fmt))
 			pr(MS_WARN,
 			   "memstate: MEMSTATE_FORMAT=%s is not json|jsonl; "

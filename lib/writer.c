@@ -10,6 +10,7 @@
 
 #include "jsonbuf.h"
 #include "memstate/timeline.h"
+#include "zio.h"
 
 /* Literal strings without strlen(): the event path runs millions of times. */
 #define PUTL(b, lit) ms_jb_put(b, lit, sizeof(lit) - 1)
@@ -93,6 +94,20 @@ int ms_tl_format_parse(const char *name, enum ms_tl_format *out)
 	return 0;
 }
 
+static bool ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), t = strlen(tail);
+
+	return n > t && !strcmp(s + n - t, tail);
+}
+
+enum ms_tl_format ms_tl_format_of_path(const char *path, enum ms_tl_format dflt)
+{
+	if (path && (ends_with(path, ".jsonl") || ends_with(path, ".jsonl.zst")))
+		return MS_TL_JSONL;
+	return dflt;
+}
+
 struct ms_tl_writer *ms_tlw_fdopen(int fd, enum ms_tl_format fmt, int *err)
 {
 	struct ms_tl_writer *w = calloc(1, sizeof(*w));
@@ -161,7 +176,24 @@ struct ms_tl_writer *ms_tlw_open(const char *path, enum ms_tl_format fmt, int *e
 		return NULL;
 	}
 	w->own_fd = true;
+	if (ms_zio_path_is_zst(path)) {
+		int e = ms_tlw_set_zstd(w, 0);
+
+		if (e) {
+			ms_tlw_close(w);
+			if (err)
+				*err = e;
+			return NULL;
+		}
+	}
 	return w;
+}
+
+int ms_tlw_set_zstd(struct ms_tl_writer *w, int level)
+{
+	if (w->header_done || w->out.len || w->out.written)
+		return -EINVAL;
+	return ms_jb_set_zstd(&w->out, level);
 }
 
 uint64_t ms_tlw_events(const struct ms_tl_writer *w)
@@ -667,7 +699,7 @@ int ms_tlw_summary(struct ms_tl_writer *w, const struct ms_totals *t, uint64_t d
 	else
 		PUTL(b, "}\n");
 	w->section = MS_SEC_DONE;
-	return ms_jb_flush(b);
+	return ms_jb_end(b);
 }
 
 /* ------------------------------------------------------------------ from live spaces */
@@ -806,7 +838,7 @@ int ms_tlw_close(struct ms_tl_writer *w)
 
 	if (!w)
 		return 0;
-	err = ms_jb_flush(&w->out);
+	err = ms_jb_end(&w->out);
 	if (w->own_fd && close(w->out.fd) && !err)
 		err = -errno;
 	ms_jb_release(&w->out);

@@ -14,31 +14,40 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "export/convert.h"
-#include "memstate/timeline.h"
 #include "cli.h"
+#include "export/convert.h"
+#include "lib/zio.h"
+#include "memstate/timeline.h"
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: memstate convert --to FORMAT [options] TRACE [-o OUT]\n"
 		"\n"
-		"Converts a saved timeline (JSON or JSON Lines; \"-\" reads stdin) to:\n"
-		"  perfetto  Chrome trace-event JSON for ui.perfetto.dev or chrome://tracing:\n"
-		"            bytes per state per process as counter tracks, page faults per\n"
-		"            second, violations and THP collapses as instant events, process\n"
-		"            and thread names\n"
-		"  svg       a picture: time across, address (gaps collapsed) down, coloured by\n"
-		"            state, violations marked, and the final state map beside it\n"
-		"  json      one timeline document      jsonl  JSON Lines\n"
-		"The output (default stdout) is created 0600: it holds addresses.\n"
+		"Converts a saved timeline (JSON or JSON Lines, plain or zstd; \"-\" reads stdin)\n"
+		"to:\n"
+		"  perfetto       Perfetto's native protobuf trace for ui.perfetto.dev and\n"
+		"                 trace_processor: per process, counter tracks of bytes per "
+		"state,\n"
+		"                 resident bytes (when recorded), page faults per second and each\n"
+		"                 named stat; a slice per mapping's lifetime; violations and THP\n"
+		"                 collapses as instant events. (An OUT named *.json or *.json.zst\n"
+		"                 gets the JSON form, as --to perfetto wrote before.)\n"
+		"  perfetto-json  Chrome trace-event JSON (ui.perfetto.dev, chrome://tracing):\n"
+		"                 the same counters, violations and THP collapses\n"
+		"  svg            a picture: time across, address (gaps collapsed) down, coloured\n"
+		"                 by state, violations marked, and the final state map beside it\n"
+		"  json           one timeline document      jsonl  JSON Lines\n"
+		"The output (default stdout) is created 0600: it holds addresses; a name ending\n"
+		"in .zst is written zstd-compressed.\n"
 		"\n"
 		"options:\n"
-		"  -t, --to FORMAT        perfetto, svg, json or jsonl\n"
+		"  -t, --to FORMAT        perfetto, perfetto-json, svg, json or jsonl\n"
 		"  -o, --output OUT       output file (\"-\" for stdout)\n"
 		"      --fault-window MS  perfetto: page-fault rate averaged over MS ms (default "
 		"10)\n"
-		"      --ops              perfetto: also one slice per operation on its thread\n"
+		"      --ops              perfetto: also each operation (an instant; a slice on\n"
+		"                         its thread in perfetto-json)\n"
 		"      --pid PID          svg: draw only this process (default: up to 4 busiest)\n"
 		"      --size WxH         svg: picture size in pixels (default 1200x700)\n"
 		"  -h, --help             this text\n"
@@ -46,7 +55,8 @@ static void usage(FILE *f)
 		"exit status: 0 done, 2 the timeline cannot be read or the output not written.\n"
 		"\n"
 		"examples:\n"
-		"  memstate convert --to perfetto trace.json -o trace.perfetto.json\n"
+		"  memstate convert --to perfetto trace.jsonl.zst -o trace.pftrace\n"
+		"  memstate convert --to perfetto-json trace.json -o trace.perfetto.json\n"
 		"  memstate convert --to svg trace.json -o trace.svg && xdg-open trace.svg\n"
 		"  memstate convert --to json killed-run.jsonl -o whole.json\n");
 }
@@ -90,6 +100,13 @@ static int spool_if_pipe(const char **path, char *buf, size_t len)
 	snprintf(buf, len, "/proc/self/fd/%d", fd);
 	*path = buf;
 	return 0;
+}
+
+static bool ends_with(const char *s, const char *tail)
+{
+	size_t n = strlen(s), t = strlen(tail);
+
+	return n > t && !strcmp(s + n - t, tail);
 }
 
 static int parse_size(const char *s, unsigned *w, unsigned *h)
@@ -177,17 +194,25 @@ int ms_cmd_convert(int argc, char **argv)
 		}
 	}
 	if (!to)
-		return ms_usage_err("convert",
-				    "which format? give --to perfetto, svg, json or jsonl");
-	if (strcmp(to, "perfetto") && strcmp(to, "svg") && strcmp(to, "json") &&
-	    strcmp(to, "jsonl"))
-		return ms_usage_err("convert", "unknown format '%s' (perfetto, svg, json, jsonl)",
-				    to);
+		return ms_usage_err("convert", "which format? give --to perfetto, perfetto-json, "
+					       "svg, json or jsonl");
+	if (strcmp(to, "perfetto") && strcmp(to, "perfetto-json") && strcmp(to, "svg") &&
+	    strcmp(to, "json") && strcmp(to, "jsonl"))
+		return ms_usage_err(
+			"convert",
+			"unknown format '%s' (perfetto, perfetto-json, svg, json, jsonl)", to);
+	/*
+	 * --to perfetto wrote the JSON form before the native one existed: an output named
+	 * *.json (or *.json.zst) still gets it, so scripts made then keep working.
+	 */
+	if (!strcmp(to, "perfetto") && (ends_with(out, ".json") || ends_with(out, ".json.zst")))
+		to = "perfetto-json";
 	if (optind != argc - 1)
 		return ms_usage_err("convert", optind == argc ? "which timeline? give one TRACE"
 							      : "one TRACE at a time");
 	in = argv[optind];
 	o.out_name = strcmp(out, "-") ? out : "<stdout>";
+	o.zstd = ms_zio_path_is_zst(out);
 	if (!strcmp(to, "svg")) {
 		/* Two passes (layout, then drawing): it opens the input itself, twice. */
 		p = NULL;
@@ -219,6 +244,8 @@ int ms_cmd_convert(int argc, char **argv)
 		}
 	}
 	if (!strcmp(to, "perfetto"))
+		ret = ms_conv_perfetto_pb(p, fd, &o);
+	else if (!strcmp(to, "perfetto-json"))
 		ret = ms_conv_perfetto(p, fd, &o);
 	else if (!strcmp(to, "svg"))
 		ret = ms_conv_svg(in, fd, &o);

@@ -122,6 +122,7 @@ int ms_session_option(struct ms_session_opts *o, int argc, char **argv, int *i)
 		if (ms_tl_format_parse(v, &o->fmt))
 			return ms_usage_err(o->cmd, "--format must be json or jsonl, not '%s'", v),
 			       -1;
+		o->fmt_given = true;
 	} else if ((v = opt_value(argc, argv, i, "--capture"))) {
 		if (!strcmp(v, "auto"))
 			o->capture = MS_CAP_AUTO;
@@ -313,7 +314,8 @@ int ms_session_setup(struct ms_session *s, const struct ms_session_opts *o, int 
 	s->o = *o;
 	s->t0 = mono_ns();
 	if (o->out) {
-		s->writer = ms_tlw_open(o->out, o->fmt, &err);
+		s->writer = ms_tlw_open(
+			o->out, o->fmt_given ? o->fmt : ms_tl_format_of_path(o->out, o->fmt), &err);
 		if (!s->writer)
 			return ms_err("cannot write %s: %s", o->out, strerror(-err));
 	}

@@ -25,6 +25,7 @@ struct ms_session_opts {
 	const char *cmd;	  /* "run" or "attach", for messages */
 	const char *out;	  /* -o FILE, NULL for none */
 	enum ms_tl_format fmt;	  /* --format */
+	bool fmt_given;		  /* --format was given (else the -o name decides) */
 	enum ms_capture capture;  /* --capture */
 	uint32_t ring_bytes;	  /* --ring-size */
 	bool faults;		  /* page fault events */

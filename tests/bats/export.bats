@@ -404,7 +404,7 @@ print(*m.groups())' "$d/k.svg")
 
 @test "convert: usage errors" {
 	run -2 --separate-stderr "$MEMSTATE" convert "$DATA/known.json"
-	assert_equal "$stderr" "memstate convert: which format? give --to perfetto, svg, json or jsonl; see 'memstate convert --help'"
+	assert_equal "$stderr" "memstate convert: which format? give --to perfetto, perfetto-json, svg, json or jsonl; see 'memstate convert --help'"
 	run -2 --separate-stderr "$MEMSTATE" convert --to png "$DATA/known.json"
 	run -2 --separate-stderr "$MEMSTATE" convert --to json "$DATA/known.json" -o /nonexistent/x.json
 	assert_equal "$stderr" "memstate: convert: cannot write /nonexistent/x.json: No such file or directory"

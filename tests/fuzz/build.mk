@@ -1,7 +1,8 @@
 # tests/fuzz/: libFuzzer harnesses (clang -fsanitize=fuzzer,address,undefined), one per
 # input memstate must survive: saved timelines (reader, convert), operation sequences
-# (space, against a page-array model), syscall records (infer) and what a traced program
-# writes into its API channel slot (chan). Figures of the runs: tests/fuzz/RESULTS.md.
+# (space, against a page-array model), syscall records (infer), what a traced program
+# writes into its API channel slot (chan) and zstd-compressed timelines (zread). Figures
+# of the runs: tests/fuzz/RESULTS.md.
 #
 #   make fuzz                          build, then run each target FUZZ_TIME s (default 60)
 #   make fuzz FUZZ_TARGETS=chan FUZZ_TIME=3600
@@ -16,14 +17,14 @@
 
 FUZZ_CC ?= clang
 FUZZ_TIME ?= 60
-FUZZ_ALL := reader convert space infer chan
+FUZZ_ALL := reader convert space infer chan zread
 FUZZ_TARGETS ?= $(FUZZ_ALL)
 FUZZ_DIR := $(BUILD)/fuzz
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_CFLAGS_NOCOV := -g -O1 -std=gnu11 -Wall -Wextra -Wno-unused-parameter -D_GNU_SOURCE \
 	       -Wno-gnu-variable-sized-type-not-at-end $(FUZZ_SAN)
 FUZZ_CFLAGS := $(FUZZ_CFLAGS_NOCOV) -fsanitize=fuzzer-no-link
-FUZZ_CPPFLAGS := -Ilib/include -I. -Itests/fuzz -MMD -MP
+FUZZ_CPPFLAGS := -Ilib/include -I. -Itests/fuzz -MMD -MP $(ZSTD_CPPFLAGS)
 # Whether clang links a fuzzer: tried when a fuzz target is built, not on every make.
 FUZZ_PROBE := printf 'int LLVMFuzzerTestOneInput(const char *d, long n){return 0;}' | \
 	$(FUZZ_CC) -fsanitize=fuzzer -x c - -o /dev/null 2>/dev/null
@@ -32,7 +33,8 @@ FUZZ_PROBE := printf 'int LLVMFuzzerTestOneInput(const char *d, long n){return 0
 # built without coverage feedback (still sanitized): code a harness runs only as an oracle,
 # whose branches would steer the fuzzer away from what it tests, at a cost.
 FUZZ_LIB := $(LIB_SRCS)
-FUZZ_EXPORT := export/playback.c export/convert.c export/perfetto.c export/svg.c
+FUZZ_EXPORT := export/playback.c export/convert.c export/perfetto.c export/svg.c \
+	       export/perfetto_pb.c export/pb.c
 FUZZ_SRCS_reader := $(FUZZ_LIB) $(FUZZ_EXPORT)
 FUZZ_SRCS_convert := $(FUZZ_LIB) $(FUZZ_EXPORT)
 FUZZ_SRCS_space := $(FUZZ_LIB)
@@ -41,6 +43,7 @@ FUZZ_SRCS_infer := $(FUZZ_LIB)
 FUZZ_NOCOV_chan := lib/jsonin.c lib/reader.c export/playback.c
 FUZZ_SRCS_chan := $(filter-out $(FUZZ_NOCOV_chan),$(FUZZ_LIB)) tracer/chan.c tracer/trace.c \
 		   tui/live.c
+FUZZ_SRCS_zread := $(FUZZ_LIB)
 
 FUZZ_BINS := $(FUZZ_ALL:%=$(FUZZ_DIR)/fuzz_%)
 
@@ -58,7 +61,7 @@ define FUZZ_LINK
 $(FUZZ_DIR)/fuzz_$(1): $(FUZZ_DIR)/obj/tests/fuzz/fuzz_$(1).o $(FUZZ_SRCS_$(1):%.c=$(FUZZ_DIR)/obj/%.o) \
 		$(FUZZ_NOCOV_$(1):%.c=$(FUZZ_DIR)/obj-nocov/%.o)
 	$$(call msg,FUZZ-LD,$$@)
-	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $$@ $$^ -lpthread
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $$@ $$^ -lpthread $(ZSTD_LIBS)
 endef
 $(foreach t,$(FUZZ_ALL),$(eval $(call FUZZ_LINK,$(t))))
 

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * Fuzz target "convert": `memstate convert --to perfetto` and `--to svg` on hostile
- * timelines (the input is first read whole by the reader, as the CLI would refuse it
- * otherwise). Oracles: no crash, leak or undefined behaviour, and a timeline the reader
+ * Fuzz target "convert": `memstate convert --to perfetto-json`, `--to perfetto` (protobuf)
+ * and `--to svg` on hostile timelines (the input is first read whole by the reader, as the
+ * CLI would refuse it otherwise). Oracles: no crash, leak or undefined behaviour, and a timeline the reader
  * accepts converts with success (exit 0) to output that is not empty.
  */
 #include <errno.h>
@@ -59,6 +59,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ms_tlp_close(p);
 	buf = fuzz_file_get(&out, &n);
 	fuzz_check(n > 0 && buf[0] == '{', "perfetto wrote %zu bytes", n);
+	free(buf);
+	p = ms_tlp_open(in.path, msg, sizeof(msg));
+	fuzz_check(p != NULL, "reopen: %s", msg);
+	fuzz_file_set(&out, NULL, 0);
+	fuzz_check(!ms_conv_perfetto_pb(p, out.fd, &o), "perfetto (protobuf) refused a timeline");
+	ms_tlp_close(p);
+	buf = fuzz_file_get(&out, &n);
+	/* a Trace: its first packet (field 1, length-delimited) clears the sequence's state */
+	fuzz_check(n > 2 && buf[0] == 0x0a, "perfetto (protobuf) wrote %zu bytes", n);
 	free(buf);
 	fuzz_file_set(&out, NULL, 0);
 	fuzz_check(!ms_conv_svg(in.path, out.fd, &o), "svg refused an accepted timeline");

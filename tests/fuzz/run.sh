@@ -13,7 +13,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 2
 FUZZ_DIR=${FUZZ_DIR:-build/fuzz}
 FUZZ_TIME=${FUZZ_TIME:-60}
-[ $# -gt 0 ] || set -- reader convert space infer chan
+[ $# -gt 0 ] || set -- reader convert space infer chan zread
 status=0
 stamp=$(mktemp) || exit 2
 trap 'rm -f "$stamp"' EXIT

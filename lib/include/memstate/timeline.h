@@ -37,6 +37,8 @@ enum ms_tl_format {
 
 /* Parse "json" / "jsonl": 0 or -EINVAL. */
 int ms_tl_format_parse(const char *name, enum ms_tl_format *out);
+/* The form a file name asks for: JSON Lines for "*.jsonl" and "*.jsonl.zst", else dflt. */
+enum ms_tl_format ms_tl_format_of_path(const char *path, enum ms_tl_format dflt);
 
 /* What the header says about the run. */
 struct ms_tl_header {
@@ -81,9 +83,19 @@ struct ms_tl_writer;
  * never changed. Returns the descriptor or -errno.
  */
 int ms_tl_create(const char *path);
-/* Create path (ms_tl_create) or use fd (not closed by the writer unless owned). */
+/*
+ * Create path (ms_tl_create) or use fd (not closed by the writer unless owned). A path
+ * ending in ".zst" is written as a zstd stream (SPEC section 9); -ENOTSUP when this build
+ * has no libzstd.
+ */
 struct ms_tl_writer *ms_tlw_open(const char *path, enum ms_tl_format fmt, int *err);
 struct ms_tl_writer *ms_tlw_fdopen(int fd, enum ms_tl_format fmt, int *err);
+/*
+ * Compress what the writer writes with zstd (level 0: the default, fast), in frames ended
+ * every second or 4 MiB; ms_tlw_flush() makes all so far decodable. Before anything is
+ * written: -EINVAL after, -ENOTSUP without libzstd.
+ */
+int ms_tlw_set_zstd(struct ms_tl_writer *w, int level);
 
 int ms_tlw_header(struct ms_tl_writer *w, const struct ms_tl_header *hdr);
 /*

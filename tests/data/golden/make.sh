@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Every output memstate derives from a saved timeline (check, report, report --json,
-# convert to perfetto, perfetto --ops, svg, json, jsonl), for every timeline under
+# convert to perfetto-json, perfetto-json --ops, svg, json, jsonl), for every timeline under
 # tests/data and the sample runs recorded in tests/data/golden/in (samples/zoo, goheap 40;
 # the malformed ones through check and jsonl only), into OUT:
 # OUT/<input>.<kind> holds stdout, then "--- stderr", stderr, and "--- exit N".
@@ -22,8 +22,8 @@ run_kind() { # KIND INPUT
 	check) "$memstate" check "$2" ;;
 	report) "$memstate" report "$2" ;;
 	report_json) "$memstate" report --json "$2" ;;
-	perfetto) "$memstate" convert --to perfetto "$2" ;;
-	perfetto_ops) "$memstate" convert --to perfetto --ops "$2" ;;
+	perfetto) "$memstate" convert --to perfetto-json "$2" ;;
+	perfetto_ops) "$memstate" convert --to perfetto-json --ops "$2" ;;
 	svg) "$memstate" convert --to svg "$2" ;;
 	json) "$memstate" convert --to json "$2" ;;
 	jsonl) "$memstate" convert --to jsonl "$2" ;;
