@@ -300,8 +300,13 @@ static struct lay *lay_get(struct lays *ls, uint32_t pid, bool add)
 	return &ls->v[ls->n - 1];
 }
 
-static int pass1_event(struct svg *g, struct lays *ls, const struct ms_event *ev, bool *any)
+static int pass1_event(struct svg *g, struct lays *ls, const struct ms_event *ev, unsigned recorded,
+		       bool *any)
 {
+	/* A minimal event without "to": every operation but a free leaves its range owned. */
+	bool owned = (recorded & MS_TLE_TO) ? ev->to != MS_NONE && ev->to < MS_STATE_COUNT
+					    : ev->op != MS_OP_FREE;
+
 	struct lay *l, *parent;
 
 	if (!*any || ev->t_ns < g->t0)
@@ -323,8 +328,7 @@ static int pass1_event(struct svg *g, struct lays *ls, const struct ms_event *ev
 	if (!(l = lay_get(ls, ev->pid, true)))
 		return -ENOMEM;
 	l->pn.events++;
-	if (!ms_op_is_proc(ev->op) && ev->op != MS_OP_PAGE_FAULT && ev->to != MS_NONE &&
-	    ev->to < MS_STATE_COUNT && ev->len && !ev->result)
+	if (!ms_op_is_proc(ev->op) && ev->op != MS_OP_PAGE_FAULT && owned && ev->len && !ev->result)
 		return add_extent(&l->pn, ev->addr,
 				  ev->addr + ev->len < ev->addr ? UINT64_MAX : ev->addr + ev->len);
 	return 0;
@@ -351,7 +355,7 @@ static int pass1(struct svg *g, const char *path)
 				off += (size_t)snprintf(g->title + off, sizeof(g->title) - off,
 							"%s%s", i ? " " : "", it.header.argv[i]);
 		} else if (it.type == MS_TLI_EVENT) {
-			if (pass1_event(g, &ls, &it.event.ev, &any)) {
+			if (pass1_event(g, &ls, &it.event.ev, it.event.recorded, &any)) {
 				ret = -ENOMEM;
 				break;
 			}
