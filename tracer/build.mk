@@ -26,7 +26,8 @@ $(GO_SAMPLE): $(wildcard samples/go/*.go) samples/go/go.mod tracer/build.mk
 endif
 
 # The Go unit test drives the tracer's Go code and merge without eBPF.
-TRACER_GO_OBJS := $(BUILD)/obj/bpf/go.o $(BUILD)/obj/bpf/go_elf.o $(BUILD)/obj/tracer/trace.o \
+TRACER_TRACE_OBJS := $(addprefix $(BUILD)/obj/tracer/,trace.o trace_go.o procmaps.o trace_summary.o)
+TRACER_GO_OBJS := $(BUILD)/obj/bpf/go.o $(BUILD)/obj/bpf/go_elf.o $(TRACER_TRACE_OBJS) \
 		  $(BUILD)/obj/tui/live.o
 $(BUILD)/tests/test_go: $(BUILD)/obj/tests/unit/test_go.o $(TRACER_GO_OBJS) $(LIB_A)
 	$(call msg,LD,$@)
