@@ -27,6 +27,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "lib/util.h"
 #include "memstate/capture.h"
 #include "lib/source.h"
 #include "probe.h"
@@ -282,7 +283,7 @@ static int ms_libbpf_print(enum libbpf_print_level level, const char *fmt, va_li
 	return 0;
 }
 
-static uint64_t ms_now_ns(void)
+static uint64_t coarse_now_ns(void)
 {
 	struct timespec ts;
 
@@ -389,7 +390,7 @@ static void ms_ebpf_report_lost(struct ms_ebpf *st, bool force)
 		[MS_BPF_REC_PROC] = "ebpf: process records (ring or traced map full)",
 		[MS_BPF_REC_GO] = "ebpf ring buffer: Go runtime uprobes",
 	};
-	uint64_t now = ms_now_ns(), cur[MS_BPF_REC_COUNT];
+	uint64_t now = coarse_now_ns(), cur[MS_BPF_REC_COUNT];
 
 	if (!force && now - st->lost_checked_ns < 100000000ull)
 		return;
@@ -421,19 +422,6 @@ static uint32_t ms_log2(uint64_t n)
 	while ((1ull << (s + 1)) <= n)
 		s++;
 	return s;
-}
-
-static uint64_t ms_pmd_size(void)
-{
-	unsigned long long v = 0;
-	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "r");
-
-	if (f) {
-		if (fscanf(f, "%llu", &v) != 1)
-			v = 0;
-		fclose(f);
-	}
-	return v ? v : 2u << 20;
 }
 
 /* Programs of each feature, for autoload and attach. */
@@ -608,7 +596,7 @@ static int ms_ebpf_open(const struct ms_source_cfg *cfg, const struct ms_sink *s
 	st->skel->rodata->nr_mremap = SYS_mremap;
 	st->skel->rodata->madv_collapse = MADV_COLLAPSE;
 	st->skel->rodata->page_shift = ms_log2(st->page_size);
-	st->skel->rodata->pmd_size = ms_pmd_size();
+	st->skel->rodata->pmd_size = ms_thp_size();
 	st->skel->rodata->scan_status_arg = st->feat.scan_status_arg;
 	{
 		uint32_t ring = ms_pow2_at_least(st->cfg.ring_bytes ? st->cfg.ring_bytes

@@ -15,6 +15,7 @@
 #include "bpf/go.h"
 #include "trace.h"
 #include "tui/live.h"
+#include "lib/util.h"
 #include "trace_int.h"
 
 bool ms_maps_line(const char *line, struct ms_event *ev)
@@ -31,7 +32,7 @@ bool ms_maps_line(const char *line, struct ms_event *ev)
 	if (!strcmp(path, "[vdso]") || !strcmp(path, "[vvar]") || !strcmp(path, "[vsyscall]") ||
 	    !strcmp(path, "[vvar_vclock]") || !strcmp(path, "[uprobes]"))
 		return false;
-	*ev = (struct ms_event){.addr = lo, .len = hi - lo, .t_ns = tr_mono_ns()};
+	*ev = (struct ms_event){.addr = lo, .len = hi - lo, .t_ns = ms_now_ns()};
 	if (inode || perms[3] == 's' || path[0] == '/') {
 		ev->op = MS_OP_FILE_MAP;
 		ev->kind = MS_KIND_FILE;

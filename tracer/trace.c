@@ -12,19 +12,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/util.h"
 #include "bpf/go.h"
 #include "trace.h"
 #include "tui/live.h"
 
 #include "trace_int.h"
-
-uint64_t tr_mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* ------------------------------------------------------------------ deques */
 
@@ -649,7 +642,7 @@ void ms_trace_hold(struct ms_trace *t, uint64_t t_ns)
 
 void ms_trace_flush(struct ms_trace *t, bool drain)
 {
-	uint64_t now = drain ? UINT64_MAX : tr_mono_ns();
+	uint64_t now = drain ? UINT64_MAX : ms_now_ns();
 
 	while (t->nheap && (drain || t->heap[0].t + t->o.window_ns <= now)) {
 		/* A call stamped at its entry and not returned yet sorts before what is next. */

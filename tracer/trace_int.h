@@ -98,7 +98,6 @@ struct ms_trace {
 void tr_dq_remove(struct deque *d, struct item *it);
 bool tr_item_before(const struct item *a, const struct item *b);
 struct tproc *tr_proc_get(struct ms_trace *t, uint32_t pid);
-uint64_t tr_mono_ns(void);
 struct item *tr_item_new(struct ms_trace *t, uint8_t kind, uint64_t ts);
 struct tproc *tr_proc_find(struct ms_trace *t, uint32_t pid);
 void tr_apply_event(struct ms_trace *t, struct tproc *p, struct ms_event *ev, unsigned flag,

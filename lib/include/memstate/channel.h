@@ -25,6 +25,8 @@
 #define MS_CHAN_STAT_LEN  32	/* bytes per name, NUL included */
 #define MS_CHAN_RING_RECS 16384 /* events per slot ring */
 #define MS_CHAN_ENV	  "MEMSTATE_CHANNEL"
+#define MS_CHAN_HDR_BYTES 4096 /* the header page; the slots follow it */
+#define MS_CHAN_ALIGN	  4096 /* each slot is a whole number of these bytes */
 
 struct ms_chan_slot {
 	uint32_t owner;	     /* pid that claimed it, 0 when free */
