@@ -31,6 +31,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "lib/util.h"
 #include "bpf/probe.h"
 #include "go.h"
 #include "go_elf.h"
@@ -132,19 +133,6 @@ struct ms_go {
 	size_t nstats, stats_cap;
 };
 
-static uint64_t read_huge_size(void)
-{
-	unsigned long long v = 0;
-	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "r");
-
-	if (f) {
-		if (fscanf(f, "%llu", &v) != 1)
-			v = 0;
-		fclose(f);
-	}
-	return v;
-}
-
 struct ms_go *ms_go_open(const char *path, bool *is_go, char *why, size_t whylen)
 {
 	struct ms_go *g = calloc(1, sizeof(*g));
@@ -184,8 +172,8 @@ struct ms_go *ms_go_open(const char *path, bool *is_go, char *why, size_t whylen
 		goto fail;
 	}
 	snprintf(g->path, sizeof(g->path), "%s", path);
-	g->page = (uint64_t)sysconf(_SC_PAGESIZE);
-	g->huge = read_huge_size();
+	g->page = ms_page_size();
+	g->huge = ms_thp_size_sysfs();
 	return g;
 fail:
 	ms_go_free(g);

@@ -27,6 +27,7 @@
 #include <bpf/btf.h>
 #include <bpf/libbpf.h>
 
+#include "lib/util.h"
 #include "memstate/capture.h"
 #include "lib/source.h"
 #include "probe.h"
@@ -291,7 +292,7 @@ static int ms_libbpf_print(enum libbpf_print_level level, const char *fmt, va_li
 	return 0;
 }
 
-static uint64_t ms_now_ns(void)
+static uint64_t coarse_now_ns(void)
 {
 	struct timespec ts;
 
@@ -352,7 +353,7 @@ static void entry_forget_pid(struct ms_ebpf *st, uint32_t pid)
 static uint64_t ms_ebpf_pending_since(void *state)
 {
 	struct ms_ebpf *st = state;
-	uint64_t oldest = 0, now = ms_now_ns();
+	uint64_t oldest = 0, now = coarse_now_ns();
 
 	for (unsigned i = 0; i < st->nentries; i++) {
 		uint64_t t = st->entries[i].t_ns;
@@ -486,7 +487,7 @@ static void ms_ebpf_report_lost(struct ms_ebpf *st, bool force)
 		[MS_BPF_REC_ENTRY] =
 			"ebpf ring buffer: munmap entry marks (their order may not hold)",
 	};
-	uint64_t now = ms_now_ns(), cur[MS_BPF_REC_COUNT], since = st->lost_checked_ns;
+	uint64_t now = coarse_now_ns(), cur[MS_BPF_REC_COUNT], since = st->lost_checked_ns;
 
 	/* Every 10 ms: the time of the read before is when a loss became possible, which
 	 * must be known before the merge (30 ms behind) applies what came after it. */
@@ -523,19 +524,6 @@ static uint32_t ms_log2(uint64_t n)
 	while ((1ull << (s + 1)) <= n)
 		s++;
 	return s;
-}
-
-static uint64_t ms_pmd_size(void)
-{
-	unsigned long long v = 0;
-	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "r");
-
-	if (f) {
-		if (fscanf(f, "%llu", &v) != 1)
-			v = 0;
-		fclose(f);
-	}
-	return v ? v : 2u << 20;
 }
 
 /* Programs of each feature, for autoload and attach. */
@@ -713,7 +701,7 @@ static int ms_ebpf_open(const struct ms_source_cfg *cfg, const struct ms_sink *s
 	st->skel->rodata->nr_mremap = SYS_mremap;
 	st->skel->rodata->madv_collapse = MADV_COLLAPSE;
 	st->skel->rodata->page_shift = ms_log2(st->page_size);
-	st->pmd_size = ms_pmd_size();
+	st->pmd_size = ms_thp_size();
 	st->skel->rodata->pmd_size = st->pmd_size;
 	st->skel->rodata->pmd_order = ms_log2(st->pmd_size) - ms_log2(st->page_size);
 	st->skel->rodata->track_huge =

@@ -10,12 +10,12 @@ size_t ms_chan_slot_bytes(void)
 {
 	size_t b = sizeof(struct ms_chan_slot) + ms_ring_size(MS_CHAN_RING_RECS);
 
-	return (b + 4095) & ~(size_t)4095;
+	return (b + MS_CHAN_ALIGN - 1) & ~(size_t)(MS_CHAN_ALIGN - 1);
 }
 
 size_t ms_chan_bytes(void)
 {
-	return 4096 + MS_CHAN_SLOTS * ms_chan_slot_bytes();
+	return MS_CHAN_HDR_BYTES + MS_CHAN_SLOTS * ms_chan_slot_bytes();
 }
 
 void ms_chan_init(void *mem, uint32_t tracer_pid)
@@ -44,7 +44,8 @@ int ms_chan_validate(const void *mem, size_t mapped)
 
 struct ms_chan_slot *ms_chan_slot(void *mem, unsigned idx)
 {
-	return (struct ms_chan_slot *)((char *)mem + 4096 + (size_t)idx * ms_chan_slot_bytes());
+	return (struct ms_chan_slot *)((char *)mem + MS_CHAN_HDR_BYTES +
+				       (size_t)idx * ms_chan_slot_bytes());
 }
 
 struct ms_ring *ms_chan_ring(struct ms_chan_slot *slot)

@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/util.h"
 #include "memstate/channel.h"
 #include "memstate/memstate.h"
 #include "memstate/timeline.h"
@@ -92,14 +93,6 @@ __attribute__((format(printf, 2, 3))) static void pr(enum ms_print_level level, 
 	va_start(ap, fmt);
 	g_print(level, fmt, ap);
 	va_end(ap);
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
 static uint32_t self_tid(void)
@@ -240,7 +233,7 @@ static void chan_attach(const char *env, struct ms_space_opts *opts)
 		return;
 	}
 	g.chan = mem;
-	g.slot = ms_chan_claim(mem, g.pid, now_ns());
+	g.slot = ms_chan_claim(mem, g.pid, ms_now_ns());
 	if (!g.slot) {
 		pr(MS_WARN,
 		   "memstate: the tracer's channel is full; API events of pid %u are "
@@ -257,7 +250,7 @@ static void chan_fork_child(void)
 {
 	struct ms_stat_info info;
 
-	g.slot = ms_chan_claim(g.chan, g.pid, now_ns());
+	g.slot = ms_chan_claim(g.chan, g.pid, ms_now_ns());
 	if (!g.slot) {
 		ms_space_set_ring_locked(g.sp, &g_spare.ring);
 		return;
@@ -290,29 +283,15 @@ static void fork_child(void)
 	ms_space_unlock(g.sp);
 }
 
-static uint64_t read_huge_size(void)
-{
-	char buf[32] = {0};
-	int fd = open("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", O_RDONLY | O_CLOEXEC);
-	uint64_t v = 0;
-
-	if (fd >= 0) {
-		if (read(fd, buf, sizeof(buf) - 1) > 0)
-			v = strtoull(buf, NULL, 10);
-		close(fd);
-	}
-	return v && !(v & (v - 1)) ? v : 2u << 20;
-}
-
 static void proc_init(void)
 {
 	struct ms_space_opts opts = {0};
 	const char *env;
 
-	g.t0 = now_ns();
+	g.t0 = ms_now_ns();
 	g.pid = g.origin_pid = (uint32_t)getpid();
 	g.unused_advice = MADV_DONTNEED;
-	g.huge_size = read_huge_size();
+	g.huge_size = ms_thp_size();
 	env = getenv("MEMSTATE_ON_VIOLATION");
 	if (env && !strcmp(env, "abort"))
 		g.policy = MS_POLICY_ABORT;
@@ -506,11 +485,11 @@ static int timed_os_call(struct ms_event *ev, uint64_t *t_begin, uint64_t *t_end
 {
 	int err;
 
-	*t_begin = now_ns();
+	*t_begin = ms_now_ns();
 	err = os_call(ev);
 	/* The end only matters to a tracer matching syscalls to calls: spare the clock read
 	 * (a fifth of an operation's own cost) when none listens. */
-	*t_end = g.chan ? now_ns() : *t_begin;
+	*t_end = g.chan ? ms_now_ns() : *t_begin;
 	return err;
 }
 
@@ -600,7 +579,7 @@ static int sys_op(struct ms_event *ev, struct ms_stat *stat, bool real)
 	}
 	saved_errno = err;
 	if (!t_begin)
-		t_begin = t_end = now_ns();
+		t_begin = t_end = ms_now_ns();
 	/* Stamped when the syscall began, with its duration: a tracer matches the syscalls it
 	 * saw in that window to this call and orders the call before them. The window holds
 	 * the syscall alone: the library's own allocations (tree nodes) fall outside it. */

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "thp_scan.h"
+#include "util.h"
 
 #define PM_PRESENT	  (1ull << 63)
 #define PM_PFN_MASK	  ((1ull << 55) - 1)
@@ -26,19 +27,6 @@ static int ms_pread_u64(int fd, uint64_t index, uint64_t *out)
 	if (n == sizeof(*out))
 		return 0;
 	return n < 0 ? -errno : -EIO;
-}
-
-static uint64_t ms_thp_pmd_size(void)
-{
-	unsigned long long v = 0;
-	FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/hpage_pmd_size", "r");
-
-	if (f) {
-		if (fscanf(f, "%llu", &v) != 1)
-			v = 0;
-		fclose(f);
-	}
-	return v ? v : 2u << 20;
 }
 
 /* The page frame backing virtual page vpn: 0 and *pfn set, 1 when not present, or -errno. */
@@ -58,7 +46,7 @@ static int ms_pfn_of(int pagemap, uint64_t vpn, uint64_t *pfn)
 
 int ms_thp_scan(pid_t pid, uint64_t addr, uint64_t len, ms_thp_scan_fn fn, void *ctx)
 {
-	uint64_t ps = (uint64_t)sysconf(_SC_PAGESIZE), pmd = ms_thp_pmd_size();
+	uint64_t ps = ms_page_size(), pmd = ms_thp_size();
 	uint64_t per = pmd / ps, lo, hi;
 	int pagemap = -1, kflags = -1, found = 0, err = 0;
 	char path[64];

@@ -26,10 +26,9 @@ $(GO_SAMPLE): $(wildcard samples/go/*.go) samples/go/go.mod tracer/build.mk
 	$(Q)cd samples/go && $(GO_ENV) $(GO) build -trimpath -o $(abspath $@) .
 endif
 
-# The Go unit test drives the tracer's Go code and merge without eBPF.
-TRACER_GO_OBJS := $(BUILD)/obj/bpf/go.o $(BUILD)/obj/bpf/go_elf.o $(BUILD)/obj/tracer/trace.o \
-		  $(BUILD)/obj/tui/live.o
-$(BUILD)/tests/test_go: $(BUILD)/obj/tests/unit/test_go.o $(TRACER_GO_OBJS) $(LIB_A)
+# The merge and what it needs, for the unit tests that drive it (test_go: bpf/build.mk).
+TRACER_TRACE_OBJS := $(BUILD)/obj/tracer/trace.o $(BUILD)/obj/tui/live.o
+$(BUILD)/tests/test_trace: $(BUILD)/obj/tests/unit/test_trace.o $(TRACER_TRACE_OBJS) $(LIB_A)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LDLIBS) -lcjson -lz
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LDLIBS)

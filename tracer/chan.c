@@ -32,6 +32,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/util.h"
 #include "memstate/channel.h"
 #include "lib/source.h"
 
@@ -66,14 +67,6 @@ struct chan {
 	uint64_t lost; /* dropped + refused records */
 	struct ms_event buf[BATCH];
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static int chan_probe(char *why, size_t len)
 {
@@ -272,7 +265,7 @@ static bool sanitize(struct chan *c, struct slot_view *v, struct ms_event *ev, u
 		ev->t_ns = now;
 	if (ev->aux > MAX_AUX_NS)
 		ev->aux = MAX_AUX_NS;
-	if (ev->result < 0 || ev->result > 4095)
+	if (ev->result < 0 || ev->result > MS_MAX_ERRNO)
 		ev->result = EINVAL;
 	return true;
 }
@@ -309,7 +302,7 @@ static int read_slot(struct chan *c, unsigned i)
 	struct slot_view *v = &c->view[i];
 	uint32_t owner = __atomic_load_n(&s->owner, __ATOMIC_ACQUIRE);
 	uint32_t gen = __atomic_load_n(&s->generation, __ATOMIC_ACQUIRE);
-	uint64_t now = mono_ns(), drops, head, tail, end;
+	uint64_t now = ms_now_ns(), drops, head, tail, end;
 	char name[MS_CHAN_STAT_LEN];
 	int got = 0;
 	size_t n;

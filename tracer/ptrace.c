@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/util.h"
 #include "lib/source.h"
 
 #define BATCH_STOPS    4096 /* stops handled per poll before letting the loop breathe */
@@ -61,14 +62,6 @@ struct pt {
 	uint32_t held_pid[64]; /* their processes */
 	unsigned nheld;
 };
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* ------------------------------------------------------------------ tasks */
 
@@ -190,7 +183,7 @@ static void comm_of(pid_t pid, char out[16])
 static void emit_proc(struct pt *p, uint32_t type, pid_t pid, pid_t ppid, int code, int sig)
 {
 	struct ms_proc_event pe = {
-		.t_ns = mono_ns(),
+		.t_ns = ms_now_ns(),
 		.type = type,
 		.pid = (uint32_t)pid,
 		.ppid = (uint32_t)ppid,
@@ -394,7 +387,7 @@ static void syscall_entry(struct pt *p, struct task *t)
 		return;
 	}
 	t->rec = (struct ms_sysrec){
-		.t_ns = mono_ns(),
+		.t_ns = ms_now_ns(),
 		.pid = (uint32_t)t->tgid,
 		.tid = (uint32_t)t->tid,
 		.nr = (uint32_t)r.orig_rax,
@@ -433,7 +426,7 @@ static void syscall_exit(struct pt *p, struct task *t)
 	}
 	t->rec.ret = (int64_t)r.rax;
 	if (!gives_back(t->rec.nr))
-		t->rec.t_ns = mono_ns();
+		t->rec.t_ns = ms_now_ns();
 	/* Let the program go on first: recording the call is off its path. */
 	resume(p, t->tid, 0);
 	p->sink->on_syscall(p->sink->ctx, &t->rec);
@@ -635,7 +628,7 @@ static void pt_release(void *state)
 static uint64_t pt_pending_since(void *state)
 {
 	struct pt *p = state;
-	uint64_t oldest = 0, now = mono_ns();
+	uint64_t oldest = 0, now = ms_now_ns();
 
 	for (size_t i = 0; i < p->cap; i++) {
 		const struct task *t = &p->tasks[i];

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/util.h"
 #include "cli.h"
 #include "bpf/go.h"
 #include "memstate/channel.h"
@@ -18,14 +19,6 @@
 
 volatile int ms_session_stops;
 static volatile pid_t forward_pid;
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* ------------------------------------------------------------------ options */
 
@@ -312,7 +305,7 @@ int ms_session_setup(struct ms_session *s, const struct ms_session_opts *o, int 
 
 	memset(s, 0, sizeof(*s));
 	s->o = *o;
-	s->t0 = mono_ns();
+	s->t0 = ms_now_ns();
 	if (o->out) {
 		s->writer = ms_tlw_open(
 			o->out, o->fmt_given ? o->fmt : ms_tl_format_of_path(o->out, o->fmt), &err);

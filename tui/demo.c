@@ -17,6 +17,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/util.h"
 #include "tui.h"
 
 #define DEMO_ARENA	0xc000000000ull
@@ -49,14 +50,6 @@ static uint64_t rnd(struct ms_demo *d)
 	return d->rng * 0x2545f4914f6cdd1dull;
 }
 
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static void drain_log(struct ms_space *sp, void *ctx)
 {
 	struct ms_event sink[64];
@@ -78,7 +71,7 @@ static void emit(struct ms_demo *d, unsigned op, unsigned src, uint64_t addr, ui
 			      .stat = (uint16_t)(stat > 0 ? stat : 0),
 			      .pid = d->pid,
 			      .tid = d->pid,
-			      .t_ns = mono_ns()};
+			      .t_ns = ms_now_ns()};
 	char msg[96] = "";
 
 	ms_space_lock(d->space);
@@ -175,7 +168,7 @@ static void misbehave(struct ms_demo *d)
 static void *run(void *arg)
 {
 	struct ms_demo *d = arg;
-	uint64_t start = mono_ns(), n = 0;
+	uint64_t start = ms_now_ns(), n = 0;
 
 	emit(d, MS_OP_RESERVE, MS_SRC_API, DEMO_ARENA, DEMO_ARENA_LEN, DEMO_ARENA, 0);
 	while (!atomic_load_explicit(&d->stop, memory_order_relaxed)) {
@@ -189,7 +182,7 @@ static void *run(void *arg)
 				step(d);
 		}
 		if (d->rate) {
-			uint64_t due = start + n * 1000000000ull / d->rate, now = mono_ns();
+			uint64_t due = start + n * 1000000000ull / d->rate, now = ms_now_ns();
 
 			if (due > now) {
 				struct timespec ts = {

@@ -13,21 +13,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/util.h"
 #include "tui.h"
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 void ms_live_init(struct ms_live *live)
 {
 	memset(live, 0, sizeof(*live));
 	pthread_mutex_init(&live->lock, NULL);
-	live->t0_ns = now_ns();
+	live->t0_ns = ms_now_ns();
 }
 
 /* Caller holds the lock. The newest entry for pid: exec'd and re-registered ones win. */

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/util.h"
 #include "tui.h"
 
 #define MIN_ROWS 12
@@ -549,7 +550,7 @@ static void draw_keys(struct tui *t)
 
 	move(y, 0);
 	clrtoeol();
-	if (t->ov != TUI_OV_PROMPT && t->status[0] && tui_now_ns() < t->status_until) {
+	if (t->ov != TUI_OV_PROMPT && t->status[0] && ms_now_ns() < t->status_until) {
 		put(t, y, 0, A_BOLD, "%s", t->status);
 		return;
 	}

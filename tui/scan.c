@@ -9,20 +9,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/util.h"
 #include "tui.h"
 
 #define LIVE_HEAT_WINDOW   2000000000ull /* ns a fault glows in the live view */
 #define REPLAY_HEAT_WINDOW 512		 /* events a fault glows in a replay */
 #define REPLAY_LOG	   1024		 /* events before the position put in the log */
 #define RATE_PERIOD	   500000000ull	 /* ns between two events/s samples */
-
-uint64_t tui_now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 /* ------------------------------------------------------------------ the model */
 
@@ -145,7 +138,7 @@ static void live_scan(struct tui *t)
 	struct tui_model *m = &t->m;
 	struct ms_live_state *st = t->lst;
 	size_t nmsgs = TUI_VMSG_CAP, next_msg = 0, n;
-	uint64_t skipped, now = tui_now_ns();
+	uint64_t skipped, now = ms_now_ns();
 	struct ms_space *space = NULL;
 	struct ms_snapshot *snap;
 

@@ -203,7 +203,6 @@ size_t tui_history(struct tui *t, uint32_t pid, uint64_t start, uint64_t end, st
  */
 void tui_region_counts(struct tui *t, uint32_t pid, uint64_t start, uint64_t end, uint64_t *faults,
 		       uint64_t *collapses);
-uint64_t tui_now_ns(void);
 
 /* ---- screen.c: the one owner of curses set-up and teardown ---- */
 int tui_scr_init(bool want_color);

@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/util.h"
 #include "tui.h"
 
 #define LIVE_PERIOD   100000000ull /* ns between two live scans: 10 frames/s */
@@ -33,7 +34,7 @@ __attribute__((format(printf, 2, 3))) static void status(struct tui *t, const ch
 	va_start(ap, fmt);
 	vsnprintf(t->status, sizeof(t->status), fmt, ap);
 	va_end(ap);
-	t->status_until = tui_now_ns() + STATUS_NS;
+	t->status_until = ms_now_ns() + STATUS_NS;
 }
 
 /* ------------------------------------------------------------------ cursor */
@@ -100,14 +101,14 @@ static void replay_seek(struct tui *t, int64_t pos)
 		status(t, "out of memory while seeking");
 	t->dirty = true;
 	/* Playing goes on from here. */
-	t->play_wall = tui_now_ns();
+	t->play_wall = ms_now_ns();
 	t->play_t = rp->pos ? rp->ev[rp->pos - 1].t_ns : (rp->nev ? rp->ev[0].t_ns : 0);
 }
 
 static void replay_advance(struct tui *t)
 {
 	struct ms_replay *rp = t->rp;
-	uint64_t now = tui_now_ns(), target;
+	uint64_t now = ms_now_ns(), target;
 	size_t pos;
 
 	if (t->paused)
@@ -529,7 +530,7 @@ static int loop(struct tui *t, bool want_color)
 		return err;
 	t->color = tui_scr_color();
 	while (!t->quit && !tui_scr_signal()) {
-		uint64_t start = tui_now_ns(), wait_ms;
+		uint64_t start = ms_now_ns(), wait_ms;
 		int ch;
 
 		tui_layout_geometry(t);
@@ -548,7 +549,7 @@ static int loop(struct tui *t, bool want_color)
 			tui_relayout(t);
 		}
 		tui_draw(t);
-		t->m.frame_ns = tui_now_ns() - start;
+		t->m.frame_ns = ms_now_ns() - start;
 
 		if (!t->rp && !t->paused)
 			wait_ms = (LIVE_PERIOD -

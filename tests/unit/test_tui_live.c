@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <pthread.h>
 
+#include "lib/util.h"
 #include "test.h"
 #include "test_main.h"
 #include "tui/tui.h"
@@ -204,7 +205,7 @@ TEST_BEGIN(test_scan_live)
 			       .addr = 0x7f0000000010ull,
 			       .len = 4096,
 			       .pid = 42,
-			       .t_ns = tui_now_ns()};
+			       .t_ns = ms_now_ns()};
 	ms_space_apply(sp, &ev);
 	ms_live_publish(&live, &ev, NULL);
 	ev = (struct ms_event){.op = MS_OP_PAGE_FAULT,
@@ -212,7 +213,7 @@ TEST_BEGIN(test_scan_live)
 			       .addr = 0x7f0000000010ull,
 			       .len = 4096,
 			       .pid = 43,
-			       .t_ns = tui_now_ns()}; /* another process: no heat here */
+			       .t_ns = ms_now_ns()}; /* another process: no heat here */
 	ms_live_publish(&live, &ev, NULL);
 
 	tui_scan(t);

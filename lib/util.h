@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Small facts memstate needs in many places, found once (internal to memstate: lib/,
+ * bpf/, export/, tui/ and tracer/ include it as "lib/util.h").
+ */
+#ifndef MEMSTATE_LIB_UTIL_H
+#define MEMSTATE_LIB_UTIL_H
+
+#include <stdint.h>
+
+/* The largest errno a syscall returns as -errno (the kernel's MAX_ERRNO). */
+#define MS_MAX_ERRNO 4095
+/* The fallback THP (PMD) size when sysfs does not say: x86-64's and arm64-4K's. */
+#define MS_THP_SIZE_DEFAULT (2ull << 20)
+
+/* CLOCK_MONOTONIC now, in ns: the clock of every record and timeline. */
+uint64_t ms_now_ns(void);
+/* The system's page size in bytes. */
+uint32_t ms_page_size(void);
+/*
+ * The THP size from /sys/kernel/mm/transparent_hugepage/hpage_pmd_size: 0 when it cannot
+ * be read (no THP; what a program reading it sees), else a power of two.
+ */
+uint64_t ms_thp_size_sysfs(void);
+/* The same, MS_THP_SIZE_DEFAULT when sysfs does not say. */
+uint64_t ms_thp_size(void);
+
+#endif /* MEMSTATE_LIB_UTIL_H */
