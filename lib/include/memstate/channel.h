@@ -29,8 +29,8 @@
  * len = stats.retained, arg = stats.active, from[0] = stats.resident, stamped in order with
  * the hooks. */
 #define MS_CHAN_OP_ALLOC_MARK 0xfe
-#define MS_CHAN_HDR_BYTES 4096 /* the header page; the slots follow it */
-#define MS_CHAN_ALIGN	  4096 /* each slot is a whole number of these bytes */
+#define MS_CHAN_HDR_BYTES     4096 /* the header page; the slots follow it */
+#define MS_CHAN_ALIGN	      4096 /* each slot is a whole number of these bytes */
 
 struct ms_chan_slot {
 	uint32_t owner;	     /* pid that claimed it, 0 when free */
