@@ -622,7 +622,9 @@ static void put_pagemap(struct ms_jbuf *b, const struct ms_res_check *c)
 	ms_jb_u64(b, c->diff_bytes);
 	PUTL(b, ",\"ranges\":[");
 	for (size_t i = 0; i < c->nkept; i++) {
-		PUTL(b, i ? ",{\"addr\":" : "{\"addr\":");
+		if (i) /* PUTL takes a literal: a ?: of two would be a pointer's size */
+			PUTL(b, ",");
+		PUTL(b, "{\"addr\":");
 		ms_jb_u64(b, c->diffs[i].start);
 		PUTL(b, ",\"len\":");
 		ms_jb_u64(b, c->diffs[i].end - c->diffs[i].start);

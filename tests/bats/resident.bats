@@ -106,3 +106,29 @@ lines = [e for e in t.iter("{http://www.w3.org/2000/svg}polyline") if e.get("cla
 print(len(lines), all(int(e.get("data-peak")) > 0 for e in lines))' "$BATS_TEST_TMPDIR/r.svg"
 	assert_output "2 True"
 }
+
+@test "a known gap (mremap MREMAP_DONTUNMAP) is reported, in a timeline that stays valid JSON" {
+	# The kernel moves the pages and leaves the old range mapped and empty: memstate has no
+	# event saying so, and --verify-maps is what tells (RELIABILITY.md, residency gaps).
+	cat >"$BATS_TEST_TMPDIR/dontunmap.py" <<-'PY'
+		import ctypes
+		libc = ctypes.CDLL(None, use_errno=True)
+		libc.mmap.restype = ctypes.c_void_p
+		libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int,
+		                      ctypes.c_int, ctypes.c_long]
+		libc.mremap.restype = ctypes.c_void_p
+		libc.mremap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_size_t,
+		                        ctypes.c_int, ctypes.c_void_p]
+		n = 64 * 4096
+		p = libc.mmap(None, n, 3, 0x22, -1, 0)
+		ctypes.memset(p, 1, n)
+		libc.mremap(p, n, n, 1 | 4, None)  # MREMAP_MAYMOVE | MREMAP_DONTUNMAP
+	PY
+	run -0 --separate-stderr "$MEMSTATE" run --capture ebpf --verify-maps -o "$T" -- \
+		python3 "$BATS_TEST_TMPDIR/dontunmap.py"
+	[[ $stderr == *"residency check: "*"ranges differ"* ]] || fail "residency: $stderr"
+	run -0 json_query "$T" 'sum(p["summary"]["pagemap"]["differ"] for p in d["processes"] if "pagemap" in p["summary"]) > 0'
+	assert_output True
+	run -0 json_query "$T" '[r["addr"] > 0 and r["len"] > 0 for p in d["processes"] if "pagemap" in p["summary"] for r in p["summary"]["pagemap"]["ranges"]][0]'
+	assert_output True
+}
