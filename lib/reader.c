@@ -1457,6 +1457,14 @@ int ms_tl_copy_item(struct ms_tl_writer *w, const struct ms_tl_item *it)
 	case MS_TLI_EVENT:
 		if (it->event.ev.flags & MS_EVF_LOSSY)
 			ms_tlw_set_lost(w, it->event.lost_before);
+		if (!it->event.has_resident_delta && it->event.ev.resident_delta) {
+			/* a copy writes what was recorded: a replay's residency is not added to a
+			 * timeline that had none, so a copy read from a pipe equals one from a file */
+			struct ms_event ev = it->event.ev;
+
+			ev.resident_delta = 0;
+			return ms_tlw_event_names(w, &ev, it->event.stat, it->event.message);
+		}
 		return ms_tlw_event_names(w, &it->event.ev, it->event.stat, it->event.message);
 	case MS_TLI_VIOLATION:
 		return ms_tlw_violation_loss(w, it->violation.seq, it->violation.pid,
