@@ -13,8 +13,9 @@
  * Memory syscalls are taken at sys_exit alone: the x86-64 and arm64 syscall ABIs leave
  * the argument registers unchanged (arm64 keeps the first in orig_x0), so the saved user
  * registers at exit still hold the arguments the kernel ran the call with (after any
- * ptrace or seccomp rewrite, which is the truth we want). No entry program and no
- * per-thread map: half the tracepoint dispatches, none of the map updates of pairing.
+ * ptrace or seccomp rewrite, which is the truth we want). Only munmap and mremap are seen
+ * at their entry too (their time stamp, and a mark that holds the tracer's merge until
+ * they return); no pairing of arguments for the rest.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -280,6 +281,21 @@ static __always_inline bool gives_back(long nr)
  * mremap carry their entry time (kept here per thread), every other call its exit time:
  * each such pair is then in the kernel's order.
  */
+/* The entry mark (probe.h): user space holds the merge until the call's record comes. */
+static __always_inline void entry_emit(__u64 t_ns, __u32 tgid, __u32 tid, __u32 flags)
+{
+	struct ms_bpf_entry *r = rec_reserve(sizeof(*r), MS_BPF_REC_ENTRY);
+
+	if (!r)
+		return;
+	r->type = MS_BPF_REC_ENTRY;
+	r->flags = flags;
+	r->t_ns = t_ns;
+	r->pid = tgid;
+	r->tid = tid;
+	rec_submit(r, sizeof(*r), false);
+}
+
 SEC("tp_btf/sys_enter")
 int BPF_PROG(ms_sys_enter, struct pt_regs *regs, long id)
 {
@@ -297,8 +313,10 @@ int BPF_PROG(ms_sys_enter, struct pt_regs *regs, long id)
 		return 0;
 	}
 	t = bpf_task_storage_get(&tasks, task, NULL, BPF_LOCAL_STORAGE_GET_F_CREATE);
-	if (t)
-		t->enter_ns = bpf_ktime_get_ns();
+	if (!t)
+		return 0;
+	t->enter_ns = bpf_ktime_get_ns();
+	entry_emit(t->enter_ns, task->tgid, task->pid, 0);
 	return 0;
 }
 
@@ -688,11 +706,18 @@ int BPF_PROG(ms_exit, struct task_struct *p)
 	__u32 tgid = p->tgid;
 	struct ms_bpf_proc_info *info;
 	struct signal_struct *sig;
+	struct ms_task *t;
 	int code, exit_code, exit_sig;
 	__u64 mm;
 
 	if (!bit_test(traced_bits, tgid))
 		return 0;
+	/* Every thread: one that dies inside a munmap releases its entry mark. */
+	t = bpf_task_storage_get(&tasks, p, NULL, 0);
+	if (t && t->enter_ns) {
+		entry_emit(t->enter_ns, tgid, p->pid, MS_BPF_ENTRY_GONE);
+		t->enter_ns = 0;
+	}
 	info = bpf_map_lookup_elem(&traced, &tgid);
 	if (!info)
 		return 0;

@@ -277,7 +277,9 @@ struct ms_ebpf {
 	void *go_ctx;
 	struct bpf_link **go_links; /* uprobes attached one by one (no uprobe_multi) */
 	unsigned ngo_links, go_links_cap;
-	int go_multi_fd; /* the uprobe_multi link, or -1 */
+	int go_multi_fd;	       /* the uprobe_multi link, or -1 */
+	struct ms_ebpf_entry *entries; /* munmap/mremap entered, not returned (probe.h) */
+	unsigned nentries, entries_cap;
 };
 
 static int ms_libbpf_verbose;
@@ -297,6 +299,70 @@ static uint64_t ms_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
+/* ------------------------------------------------------------------ entry marks */
+
+/* One call that gives address space back, entered and not yet returned. */
+struct ms_ebpf_entry {
+	uint64_t t_ns; /* its entry stamp */
+	uint32_t pid;  /* process */
+	uint32_t tid;  /* thread: at most one call each */
+};
+
+static void entry_forget(struct ms_ebpf *st, uint32_t tid)
+{
+	for (unsigned i = 0; i < st->nentries; i++) {
+		if (st->entries[i].tid == tid) {
+			st->entries[i] = st->entries[--st->nentries];
+			return;
+		}
+	}
+}
+
+static void entry_add(struct ms_ebpf *st, const struct ms_bpf_entry *e)
+{
+	entry_forget(st, e->tid); /* a thread's earlier mark whose record was lost */
+	if (st->nentries == st->entries_cap) {
+		unsigned cap = st->entries_cap ? 2 * st->entries_cap : 16;
+		struct ms_ebpf_entry *v = realloc(st->entries, cap * sizeof(*v));
+
+		if (!v)
+			return; /* the order is then only as good as the merge's window */
+		st->entries = v;
+		st->entries_cap = cap;
+	}
+	st->entries[st->nentries++] = (struct ms_ebpf_entry){e->t_ns, e->pid, e->tid};
+}
+
+/* A process is gone: none of its threads will return. */
+static void entry_forget_pid(struct ms_ebpf *st, uint32_t pid)
+{
+	for (unsigned i = 0; i < st->nentries;) {
+		if (st->entries[i].pid == pid)
+			st->entries[i] = st->entries[--st->nentries];
+		else
+			i++;
+	}
+}
+
+/*
+ * The entry stamp of the oldest munmap/mremap entered and not yet returned, or 0. One
+ * entered more than a second ago no longer holds the merge (its record was lost: the
+ * ring's drop counter says so), as under ptrace.
+ */
+static uint64_t ms_ebpf_pending_since(void *state)
+{
+	struct ms_ebpf *st = state;
+	uint64_t oldest = 0, now = ms_now_ns();
+
+	for (unsigned i = 0; i < st->nentries; i++) {
+		uint64_t t = st->entries[i].t_ns;
+
+		if ((now < t || now - t < 1000000000ull) && (!oldest || t < oldest))
+			oldest = t;
+	}
+	return oldest;
+}
+
 static int ms_ebpf_record(void *ctx, void *data, size_t size)
 {
 	struct ms_ebpf *st = ctx;
@@ -309,8 +375,22 @@ static int ms_ebpf_record(void *ctx, void *data, size_t size)
 
 		/* cfg.files is the inference's business (ms_infer_state.ignore_files): a
 		 * mapping left out here could not be told from one replaced by MAP_FIXED. */
+		if (size >= sizeof(struct ms_bpf_sys) &&
+		    (r->nr == SYS_munmap || r->nr == SYS_mremap))
+			entry_forget(st, r->tid);
 		if (size >= sizeof(struct ms_bpf_sys) && k->on_syscall)
 			k->on_syscall(k->ctx, r);
+		break;
+	}
+	case MS_BPF_REC_ENTRY: {
+		const struct ms_bpf_entry *e = data;
+
+		if (size < sizeof(*e))
+			break;
+		if (e->flags & MS_BPF_ENTRY_GONE)
+			entry_forget(st, e->tid);
+		else
+			entry_add(st, e);
 		break;
 	}
 	case MS_BPF_REC_FAULT: {
@@ -359,6 +439,9 @@ static int ms_ebpf_record(void *ctx, void *data, size_t size)
 		break;
 	}
 	case MS_BPF_REC_PROC:
+		if (size >= sizeof(struct ms_bpf_proc) &&
+		    ((const struct ms_bpf_proc *)data)->ptype == MS_PROC_EXIT)
+			entry_forget_pid(st, ((const struct ms_bpf_proc *)data)->pid);
 		if (size >= sizeof(struct ms_bpf_proc) && k->on_proc)
 			k->on_proc(k->ctx, (const void *)((const char *)data + 8));
 		break;
@@ -400,10 +483,14 @@ static void ms_ebpf_report_lost(struct ms_ebpf *st, bool force)
 		[MS_BPF_REC_THP] = "ebpf ring buffer: THP collapses",
 		[MS_BPF_REC_PROC] = "ebpf: process records (ring or traced map full)",
 		[MS_BPF_REC_GO] = "ebpf ring buffer: Go runtime uprobes",
+		[MS_BPF_REC_ENTRY] =
+			"ebpf ring buffer: munmap entry marks (their order may not hold)",
 	};
-	uint64_t now = ms_now_ns(), cur[MS_BPF_REC_COUNT];
+	uint64_t now = ms_now_ns(), cur[MS_BPF_REC_COUNT], since = st->lost_checked_ns;
 
-	if (!force && now - st->lost_checked_ns < 100000000ull)
+	/* Every 10 ms: the time of the read before is when a loss became possible, which
+	 * must be known before the merge (30 ms behind) applies what came after it. */
+	if (!force && now - st->lost_checked_ns < 10000000ull)
 		return;
 	st->lost_checked_ns = now;
 	if (ms_ebpf_read_lost(st, cur))
@@ -411,7 +498,10 @@ static void ms_ebpf_report_lost(struct ms_ebpf *st, bool force)
 	for (int t = 0; t < MS_BPF_REC_COUNT; t++) {
 		if (cur[t] <= st->lost_seen[t])
 			continue;
-		if (st->sink.on_lost)
+		if (st->sink.on_lost_at)
+			st->sink.on_lost_at(st->sink.ctx, cur[t] - st->lost_seen[t], since,
+					    where[t]);
+		else if (st->sink.on_lost)
 			st->sink.on_lost(st->sink.ctx, cur[t] - st->lost_seen[t], where[t]);
 		st->lost_seen[t] = cur[t];
 	}
@@ -553,6 +643,7 @@ static void ms_ebpf_close(void *state)
 	ring_buffer__free(st->rb);
 	memstate_bpf__destroy(st->skel);
 	free(st->lost_buf);
+	free(st->entries);
 	free(st);
 }
 
@@ -680,6 +771,13 @@ cleanup:
 		fprintf(stderr, "memstate: ebpf: %s\n", st->feat.missing);
 	ms_ebpf_close(st);
 	return err < 0 ? err : -EINVAL;
+}
+
+static bool ms_ebpf_sees_faults(void *state)
+{
+	const struct ms_ebpf *st = state;
+
+	return st->attached & MS_FEAT_FAULTS;
 }
 
 static int ms_ebpf_start(void *state, pid_t pid)
@@ -883,6 +981,8 @@ const struct ms_source_ops ms_src_ebpf = {
 	.stop = ms_ebpf_stop,
 	.close = ms_ebpf_close,
 	.lost = ms_ebpf_lost,
+	.pending_since = ms_ebpf_pending_since,
+	.sees_faults = ms_ebpf_sees_faults,
 	.go_sink = ms_ebpf_go_sink,
 	.go_attach = ms_ebpf_go_attach,
 };

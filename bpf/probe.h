@@ -31,6 +31,7 @@ enum ms_bpf_rec_type {
 	MS_BPF_REC_THP,		/* struct ms_bpf_thp */
 	MS_BPF_REC_PROC,	/* struct ms_bpf_proc */
 	MS_BPF_REC_GO,		/* struct ms_bpf_go */
+	MS_BPF_REC_ENTRY,	/* struct ms_bpf_entry */
 	MS_BPF_REC_COUNT,	/* also the size of the per-CPU lost counters */
 };
 
@@ -102,6 +103,24 @@ struct ms_bpf_go {
 	__u64 ip;      /* where the probe hit, as the process maps it (gives a PIE's bias) */
 	__u64 ret;     /* return address: who called it (inlined wrapper or not) */
 	__u64 args[4]; /* the first integer argument registers of Go's ABIInternal */
+};
+
+/*
+ * A munmap or mremap entered (its record, stamped with this time, comes at its exit), or,
+ * with MS_BPF_ENTRY_GONE, a thread that died with one unfinished. User space holds the
+ * merge at the oldest entry not yet returned: a thread stalled after the kernel freed the
+ * range and before its exit must not let another thread's newer mmap of that range be
+ * applied first. The mark is reserved before the range is freed, so it is read before any
+ * record of a call that reuses the range.
+ */
+#define MS_BPF_ENTRY_GONE 1 /* flags: the thread exited; forget its entry */
+
+struct ms_bpf_entry {
+	__u32 type;  /* MS_BPF_REC_ENTRY */
+	__u32 flags; /* 0 or MS_BPF_ENTRY_GONE */
+	__u64 t_ns;  /* the entry stamp (the same as its syscall record's) */
+	__u32 pid;   /* process (tgid) */
+	__u32 tid;   /* thread */
 };
 
 /* What the kernel side keeps per traced process (map "traced", key: tgid). */

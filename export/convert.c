@@ -132,11 +132,11 @@ int ms_conv_timeline(struct ms_tlp *p, int fd, bool jsonl, const struct ms_conv_
 		return err;
 	}
 	/*
-	 * A JSON Lines copy of a cut-short file stays cut short; a document must close, also
-	 * when the input was a closed document without a summary (the reader takes those):
-	 * without one the copy would end inside its sections, unreadable.
+	 * A JSON Lines copy of a cut-short file stays cut short; a document must close (without
+	 * a summary the copy would end inside its sections, unreadable). A whole input without
+	 * a summary (a minimal timeline) gets the replay's closing sections in both forms.
 	 */
-	if ((ret == MS_TLR_TRUNCATED || !summary) && !jsonl) {
+	if ((ret == MS_TLR_TRUNCATED && !jsonl) || (ret == MS_TLR_END && !summary)) {
 		struct ms_tlp *rp = p;
 		char msg[600];
 

@@ -11,7 +11,7 @@
  *   - counters "Reserved bytes", "Prepared bytes", "Ready bytes" (unit bytes): a value
  *     when the replay's bytes change (samples at one timestamp coalesced to the last; the
  *     states that changed together in one event, the others as its extra counter values);
- *   - counter "resident bytes" when the timeline's events carry resident_delta (SPEC 8);
+ *   - counter "resident bytes": the replay's residency (SPEC 8), once an event changes it;
  *   - counter "page faults/s", averaged over --fault-window;
  *   - counter "stat NAME" per named stat (Go's sysMemStats, libmemstate's ms_stat): its
  *     bytes after each operation charged to it;

@@ -14,7 +14,7 @@ struct ms_tlp {
 	struct ms_tl_item header;   /* copy of the header item (its strings live in rd) */
 	bool have_header;	    /* header read */
 	struct ms_space_opts opts;  /* for every space: page size, tiny log, shared seq */
-	uint64_t seq;		    /* seq counter the spaces share: set to the recorded seq */
+	uint64_t *seq;		    /* seq counter the spaces share (on the heap: p may be moved) */
 	struct ms_tlp_proc **procs; /* in order of first mention */
 	size_t nprocs, procs_cap;   /* used and allocated */
 	uint32_t *hash;		    /* open addressing: index+1 into procs, 0 empty */
@@ -24,6 +24,7 @@ struct ms_tlp {
 	uint64_t lost;		    /* recorded dropped_events + lost_ops, processes */
 	uint64_t lost_summary;	    /* the same, from the summary */
 	uint64_t ndis;		    /* disagreements counted */
+	uint64_t computed;	    /* events that left their states out (minimal timeline) */
 	char *dis[MS_TLP_MAX_DIS];  /* the first ones, one line each */
 	size_t ndis_kept;	    /* lines in dis */
 	char msgbuf[sizeof(((struct ms_violation *)0)->message)]; /* step message */
@@ -31,6 +32,8 @@ struct ms_tlp {
 	void (*hook)(void *, const struct ms_event *);		  /* called before each event */
 	void *hook_ctx;						  /* its argument */
 	bool no_replay; /* read only: no spaces, no comparisons */
+	char *path;	/* the input, to read again when a copy must replay after all */
+	uint64_t items; /* items returned so far */
 	int state;	/* 0 running, else the final ms_tlp_next() result */
 	int furthest;	/* the latest section an item came from (MS_TLI_*) */
 };
@@ -214,22 +217,24 @@ static int prepare_space(struct ms_tlp *p, struct ms_tlp_proc *pr, const struct 
 static void compare_event(struct ms_tlp *p, const struct ms_tl_item *it, struct ms_tlp_step *st)
 {
 	const struct ms_event *rec = &it->event.ev, *ev = &st->ev;
-	char range[64], a[128], b[128];
-
+	unsigned has = it->event.recorded;
+	bool viol_differs = (has & MS_TLE_VIOLATION) && rec->violation != ev->violation;
+	bool to_differs = (has & MS_TLE_TO) && rec->to != ev->to;
+	bool from_differs = (has & MS_TLE_FROM) && memcmp(rec->from, ev->from, sizeof(rec->from));
 	bool res_differs =
 		it->event.has_resident_delta && rec->resident_delta != ev->resident_delta;
+	char range[64], a[128], b[128];
 
-	if (rec->violation == ev->violation && rec->to == ev->to &&
-	    !memcmp(rec->from, ev->from, sizeof(rec->from)) && !res_differs)
+	if (!viol_differs && !to_differs && !from_differs && !res_differs)
 		return;
 	st->disagrees = true;
 	ms_tlp_range(range, sizeof(range), rec->addr, rec->len);
-	if (rec->violation != ev->violation) {
+	if (viol_differs) {
 		disagree(p, true, "seq %" PRIu64 " (pid %u %s %s): recorded %s, replay finds %s",
 			 rec->seq, rec->pid, ms_op_name(rec->op), range,
 			 rec->violation ? ms_violation_name(rec->violation) : "no violation",
 			 ev->violation ? ms_violation_name(ev->violation) : "none");
-	} else if (rec->to != ev->to) {
+	} else if (to_differs) {
 		disagree(p, true, "seq %" PRIu64 " (pid %u %s %s): recorded to %s, replay gives %s",
 			 rec->seq, rec->pid, ms_op_name(rec->op), range, to_name(rec->to),
 			 to_name(ev->to));
@@ -248,7 +253,31 @@ static void compare_event(struct ms_tlp *p, const struct ms_tl_item *it, struct 
 	}
 }
 
-static int play_event(struct ms_tlp *p, const struct ms_tl_item *it, struct ms_tlp_step *st)
+/* A minimal event: what it left out is the replay's (never a disagreement). */
+static void complete_event(struct ms_tlp *p, struct ms_tl_item *it, const struct ms_tlp_step *st)
+{
+	struct ms_event *rec = &it->event.ev;
+	unsigned has = it->event.recorded;
+
+	if (rec->violation && !it->event.message && rec->violation == st->ev.violation)
+		it->event.message = st->message; /* a violation recorded without its words */
+	if (!it->event.has_resident_delta)
+		rec->resident_delta = st->ev.resident_delta;
+	if ((has & MS_TLE_STATES) == MS_TLE_STATES)
+		return;
+	p->computed++;
+	if (!(has & MS_TLE_FROM))
+		memcpy(rec->from, st->ev.from, sizeof(rec->from));
+	if (!(has & MS_TLE_TO))
+		rec->to = st->ev.to;
+	if (!(has & MS_TLE_VIOLATION)) {
+		rec->violation = st->ev.violation;
+		it->event.message = st->message;
+	}
+	rec->flags |= st->ev.flags & (MS_EVF_INFERRED | MS_EVF_FAILED);
+}
+
+static int play_event(struct ms_tlp *p, struct ms_tl_item *it, struct ms_tlp_step *st)
 {
 	const struct ms_event *rec = &it->event.ev;
 	struct ms_tlp_proc *pr = proc_get(p, rec->pid);
@@ -269,8 +298,8 @@ static int play_event(struct ms_tlp *p, const struct ms_tl_item *it, struct ms_t
 	memset(ev->from, 0, sizeof(ev->from));
 	ev->violation = MS_V_NONE;
 	ev->flags &= MS_EVF_WRITE | MS_EVF_PRESENT | MS_EVF_NOTE | MS_EVF_SEED | MS_EVF_COMMITTED |
-		     MS_EVF_APART | MS_EVF_LAZY | MS_EVF_HUGE;
-	p->seq = rec->seq; /* so that the space numbers it as the tracer did */
+		     MS_EVF_APART | MS_EVF_LAZY | MS_EVF_HUGE | MS_EVF_LOSSY;
+	*p->seq = rec->seq; /* so that the space numbers it as the tracer did */
 	ms_space_lock(pr->sp);
 	if (it->event.stat) {
 		id = ms_space_stat_id_locked(pr->sp, it->event.stat);
@@ -304,6 +333,7 @@ static int play_event(struct ms_tlp *p, const struct ms_tl_item *it, struct ms_t
 		pr->exit_signal = (int)rec->aux;
 	}
 	compare_event(p, it, st);
+	complete_event(p, it, st);
 	return 0;
 }
 
@@ -472,8 +502,10 @@ static void play_process(struct ms_tlp *p, const struct ms_tl_item *it)
  */
 static void finish_compare(struct ms_tlp *p, bool whole)
 {
-	bool viols = whole || p->furthest > MS_TLI_VIOLATION;
-	bool map = whole || p->furthest > MS_TLI_REGION;
+	/* A section left out (a minimal timeline) is the replay's, not a difference. */
+	bool viols = whole ? ms_tlr_has_section(p->rd, MS_TLI_VIOLATION)
+			   : p->furthest > MS_TLI_VIOLATION;
+	bool map = whole ? ms_tlr_has_section(p->rd, MS_TLI_REGION) : p->furthest > MS_TLI_REGION;
 	struct ms_totals sum;
 
 	for (size_t i = 0; i < p->nprocs; i++) {
@@ -515,14 +547,55 @@ struct ms_tlp *ms_tlp_open(const char *path, char *msg, size_t msglen)
 		return NULL;
 	}
 	p->rd = ms_tlr_open(path, &err, msg, msglen);
-	if (!p->rd) {
+	p->path = strdup(path);
+	p->seq = calloc(1, sizeof(*p->seq));
+	if (!p->rd || !p->path || !p->seq) {
+		if (p->rd)
+			snprintf(msg, msglen, "%s: out of memory", path);
+		ms_tlr_close(p->rd);
+		free(p->path);
+		free(p->seq);
 		free(p);
 		return NULL;
 	}
 	p->opts.log_capacity = 1;
 	p->opts.on_full = drop_log;
-	p->opts.seq_counter = &p->seq;
+	p->opts.seq_counter = p->seq;
 	return p;
+}
+
+static void tlp_free(struct ms_tlp *p);
+
+/*
+ * A copy read without replaying meets an event that left its states out: they must be
+ * computed after all. Read the file again with the replay on up to this item, and go on
+ * from there (the caller's item is read again, from the new reader).
+ */
+static int replay_after_all(struct ms_tlp *p, struct ms_tl_item *it, struct ms_tlp_step *step)
+{
+	struct ms_tlp *q;
+	char msg[600];
+	int ret = 1;
+
+	q = ms_tlp_open(p->path, msg, sizeof(msg));
+	if (!q) {
+		snprintf(p->err, sizeof(p->err), "%s", msg);
+		return -EIO;
+	}
+	q->hook_ctx = p->hook_ctx;
+	q->hook = NULL; /* events already seen by the hook are not shown twice */
+	for (uint64_t i = 0; i + 1 < p->items && ret == 1; i++) /* all but this one */
+		ret = ms_tlp_next(q, it, NULL);
+	if (ret != 1) {
+		snprintf(p->err, sizeof(p->err), "%s: changed while it was read", p->path);
+		ms_tlp_close(q);
+		return -EIO;
+	}
+	q->hook = p->hook;
+	tlp_free(p);
+	*p = *q;
+	free(q);
+	return ms_tlp_next(p, it, step);
 }
 
 int ms_tlp_next(struct ms_tlp *p, struct ms_tl_item *it, struct ms_tlp_step *step)
@@ -540,6 +613,7 @@ int ms_tlp_next(struct ms_tlp *p, struct ms_tl_item *it, struct ms_tlp_step *ste
 		p->state = ret;
 		return ret;
 	}
+	p->items++;
 	if ((int)it->type > p->furthest)
 		p->furthest = (int)it->type;
 	switch (it->type) {
@@ -549,6 +623,12 @@ int ms_tlp_next(struct ms_tlp *p, struct ms_tl_item *it, struct ms_tlp_step *ste
 		p->opts.page_size = it->header.page_size;
 		break;
 	case MS_TLI_EVENT:
+		if (p->no_replay && (it->event.recorded & MS_TLE_STATES) != MS_TLE_STATES) {
+			ret = replay_after_all(p, it, step);
+			if (ret < 0)
+				p->state = ret;
+			return ret;
+		}
 		if (p->no_replay) {
 			if (step) {
 				memset(step, 0, sizeof(*step));
@@ -670,6 +750,11 @@ uint64_t ms_tlp_lost(const struct ms_tlp *p)
 	return p->lost > p->lost_summary ? p->lost : p->lost_summary;
 }
 
+uint64_t ms_tlp_computed(const struct ms_tlp *p)
+{
+	return p->computed;
+}
+
 uint64_t ms_tlp_disagreements(const struct ms_tlp *p)
 {
 	return p->ndis;
@@ -685,6 +770,13 @@ void ms_tlp_close(struct ms_tlp *p)
 {
 	if (!p)
 		return;
+	tlp_free(p);
+	free(p);
+}
+
+/* Everything p holds, but p itself. */
+static void tlp_free(struct ms_tlp *p)
+{
 	for (size_t i = 0; i < p->nprocs; i++) {
 		ms_space_free(p->procs[i]->sp);
 		ms_snapshot_free(p->procs[i]->snap);
@@ -695,6 +787,7 @@ void ms_tlp_close(struct ms_tlp *p)
 		free(p->dis[i]);
 	free(p->procs);
 	free(p->hash);
+	free(p->path);
+	free(p->seq);
 	ms_tlr_close(p->rd);
-	free(p);
 }

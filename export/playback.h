@@ -100,6 +100,13 @@ bool ms_tlp_recorded_summary(const struct ms_tlp *p, struct ms_totals *out);
 /* Events the trace lost (recorded dropped_events + lost_ops): replay cannot be complete. */
 uint64_t ms_tlp_lost(const struct ms_tlp *p);
 
+/*
+ * Events that left some of from/to/violation out (a minimal timeline, SPEC section 7):
+ * ms_tlp_next() filled them in from the replay (and the violation's message), so every
+ * reader of playback sees whole events. Left-out closing sections are not compared.
+ */
+uint64_t ms_tlp_computed(const struct ms_tlp *p);
+
 /* Disagreements found so far, and the kept lines. */
 uint64_t ms_tlp_disagreements(const struct ms_tlp *p);
 size_t ms_tlp_disagreement_lines(const struct ms_tlp *p, const char *const **lines);

@@ -81,6 +81,9 @@ struct panel {
 	uint64_t nviol, nthp;	      /* all of them, drawn or not */
 	uint64_t events;	      /* events of the process */
 	uint64_t peak_ready;	      /* for the title */
+	uint64_t *res;		      /* per column: resident bytes (SPEC section 8) */
+	uint64_t peak_res;	      /* highest of them */
+	bool has_res;		      /* the space tracks residency */
 	size_t order;		      /* when the process first appeared */
 };
 
@@ -297,8 +300,13 @@ static struct lay *lay_get(struct lays *ls, uint32_t pid, bool add)
 	return &ls->v[ls->n - 1];
 }
 
-static int pass1_event(struct svg *g, struct lays *ls, const struct ms_event *ev, bool *any)
+static int pass1_event(struct svg *g, struct lays *ls, const struct ms_event *ev, unsigned recorded,
+		       bool *any)
 {
+	/* A minimal event without "to": every operation but a free leaves its range owned. */
+	bool owned = (recorded & MS_TLE_TO) ? ev->to != MS_NONE && ev->to < MS_STATE_COUNT
+					    : ev->op != MS_OP_FREE;
+
 	struct lay *l, *parent;
 
 	if (!*any || ev->t_ns < g->t0)
@@ -320,8 +328,7 @@ static int pass1_event(struct svg *g, struct lays *ls, const struct ms_event *ev
 	if (!(l = lay_get(ls, ev->pid, true)))
 		return -ENOMEM;
 	l->pn.events++;
-	if (!ms_op_is_proc(ev->op) && ev->op != MS_OP_PAGE_FAULT && ev->to != MS_NONE &&
-	    ev->to < MS_STATE_COUNT && ev->len && !ev->result)
+	if (!ms_op_is_proc(ev->op) && ev->op != MS_OP_PAGE_FAULT && owned && ev->len && !ev->result)
 		return add_extent(&l->pn, ev->addr,
 				  ev->addr + ev->len < ev->addr ? UINT64_MAX : ev->addr + ev->len);
 	return 0;
@@ -348,7 +355,7 @@ static int pass1(struct svg *g, const char *path)
 				off += (size_t)snprintf(g->title + off, sizeof(g->title) - off,
 							"%s%s", i ? " " : "", it.header.argv[i]);
 		} else if (it.type == MS_TLI_EVENT) {
-			if (pass1_event(g, &ls, &it.event.ev, &any)) {
+			if (pass1_event(g, &ls, &it.event.ev, it.event.recorded, &any)) {
 				ret = -ENOMEM;
 				break;
 			}
@@ -538,12 +545,19 @@ static void sample_panel(struct svg *g, struct panel *pn, struct ms_space *sp, u
 {
 	uint8_t *cells = pn->grid + (size_t)col * pn->rows;
 
+	struct ms_totals tot;
+
 	if (!sp) {
 		memset(cells, C_NONE, pn->rows);
 		return;
 	}
 	memset(pn->acc, 0, pn->rows * sizeof(*pn->acc));
 	ms_space_lock(sp);
+	ms_space_totals_locked(sp, &tot);
+	pn->has_res |= tot.residency;
+	pn->res[col] = tot.resident[MS_PREPARED] + tot.resident[MS_READY];
+	if (pn->res[col] > pn->peak_res)
+		pn->peak_res = pn->res[col];
 	for (unsigned i = 0; i < pn->nbands; i++) {
 		struct sample_ctx c = {pn, &pn->bands[i]};
 
@@ -921,6 +935,27 @@ static void draw_legend(struct svg *g, unsigned y)
 		x + 7, y + 2, x + 12, y + 7, x + 7, y + 12, x + 2, y + 7, THP_FILL, x + 19, y + 11);
 }
 
+/* Resident bytes over time: a line across the panel, its height the share of the peak. */
+static void draw_resident(struct svg *g, const struct panel *pn, unsigned x0, unsigned y0)
+{
+	struct ms_jbuf *b = &g->b;
+	char peak[32];
+
+	if (!pn->has_res || !pn->peak_res || !pn->rows)
+		return;
+	fmt_bytes(peak, sizeof(peak), pn->peak_res);
+	put_fmt(b,
+		"<polyline class=\"resident\" data-peak=\"%" PRIu64 "\" fill=\"none\" "
+		"stroke=\"#1a237e\" stroke-width=\"1.5\" stroke-opacity=\"0.8\" points=\"",
+		pn->peak_res);
+	for (unsigned c = 0; c < g->cols; c++)
+		put_fmt(b, "%s%u,%u", c ? " " : "", x0 + c * COL_PX + COL_PX / 2,
+			y0 + pn->rows - (unsigned)(pn->res[c] * (pn->rows - 1) / pn->peak_res) - 1);
+	ms_jb_puts(b, "\"><title>resident bytes (the kernel's pages), peak ");
+	put_text(b, peak);
+	ms_jb_puts(b, "</title></polyline>\n");
+}
+
 static void draw(struct svg *g)
 {
 	struct ms_jbuf *b = &g->b;
@@ -965,6 +1000,7 @@ static void draw(struct svg *g)
 			pn->nviol == 1 ? "" : "s",
 			pn->nviol > MAX_MARKS ? " (first ones marked)" : "");
 		draw_grid(g, pn, g->x0, y0);
+		draw_resident(g, pn, g->x0, y0);
 		draw_bands(g, pn, y0);
 		draw_marks(g, pn, y0);
 		draw_final(g, pn, g->x0 + g->cols * COL_PX + 24, y0);
@@ -1005,8 +1041,9 @@ int ms_conv_svg(const char *path, int fd, const struct ms_conv_opts *o)
 		y += each;
 		pn->grid = calloc((size_t)(g.cols + 1) * (pn->rows ? pn->rows : 1), 1);
 		pn->acc = calloc(pn->rows ? pn->rows : 1, sizeof(*pn->acc));
+		pn->res = calloc(g.cols + 1, sizeof(*pn->res));
 		pn->marks = calloc(MAX_MARKS, sizeof(*pn->marks));
-		if (!pn->grid || !pn->acc || !pn->marks) {
+		if (!pn->grid || !pn->acc || !pn->res || !pn->marks) {
 			ret = ms_conv_error(o, -ENOMEM, "out of memory");
 			goto out;
 		}
@@ -1035,6 +1072,7 @@ out:
 		free(panels[i].ext);
 		free(panels[i].grid);
 		free(panels[i].acc);
+		free(panels[i].res);
 		free(panels[i].marks);
 	}
 	return ret;

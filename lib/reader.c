@@ -23,6 +23,7 @@
 /* Every member name the reader knows, in strcmp order (bsearch). */
 #define MS_TLR_FIELDS(X)                            \
 	X(ADDR, "addr")                             \
+	X(AFTER_LOSS, "after_loss")                 \
 	X(APART, "apart")                           \
 	X(BYTES, "bytes")                           \
 	X(CAPTURE, "capture")                       \
@@ -45,6 +46,7 @@
 	X(KIND, "kind")                             \
 	X(LAZY_FREE, "lazy_free")                   \
 	X(LEN, "len")                               \
+	X(LOST_BEFORE, "lost_before")               \
 	X(LOST_OPS, "lost_ops")                     \
 	X(MESSAGE, "message")                       \
 	X(MOVED_FROM, "moved_from")                 \
@@ -219,6 +221,7 @@ struct ms_tl_reader {
 	bool jsonl;		  /* JSON Lines form */
 	bool header_out;	  /* the header item was returned */
 	bool summary_seen;	  /* a summary item was returned */
+	unsigned sections;	  /* 1 << MS_TLI_*: sections the file has (ms_tlr_has_section) */
 	int section;		  /* document: field id of the array being streamed */
 	bool section_first;	  /* document: no element of it read yet */
 	fmask top_seen;		  /* document: top-level members seen (known ones) */
@@ -464,19 +467,24 @@ static int get_counts(struct ms_tl_reader *r, const struct fields *f, int id, en
 
 /* ------------------------------------------------------------------ items */
 
-#define EVENT_REQUIRED                                                                    \
-	(B(F_SEQ) | B(F_T_NS) | B(F_PID) | B(F_TID) | B(F_SOURCE) | B(F_OP) | B(F_ADDR) | \
-	 B(F_LEN) | B(F_TO) | B(F_FROM) | B(F_VIOLATION))
+/* A minimal timeline's event (SPEC section 7); the rest is optional. */
+#define EVENT_REQUIRED (B(F_SEQ) | B(F_T_NS) | B(F_PID) | B(F_OP) | B(F_ADDR) | B(F_LEN))
 
 static int inline_violation(struct ms_tl_reader *r, uint32_t node, struct ms_tl_item *it)
 {
 	struct fields f;
 	unsigned kind;
 
+	bool after = false;
+
 	if (collect(r, node, "event violation", &f) || require(r, &f, B(F_KIND)) ||
 	    get_name(r, &f, F_KIND, NK_VIOLATION, "violation kind", &kind) < 0 ||
-	    get_str(r, &f, F_MESSAGE, true, &it->event.message) < 0)
+	    get_str(r, &f, F_MESSAGE, true, &it->event.message) < 0 ||
+	    get_bool(r, &f, F_AFTER_LOSS, &after) < 0 ||
+	    get_u64(r, &f, F_LOST_BEFORE, UINT64_MAX, &it->event.lost_before) < 0)
 		return -EINVAL;
+	if (after)
+		it->event.ev.flags |= MS_EVF_LOSSY;
 	if (kind == MS_V_NONE)
 		return bad(r, f.at[F_KIND], "event: a violation object of kind \"none\"");
 	it->event.ev.violation = (uint8_t)kind;
@@ -486,7 +494,6 @@ static int inline_violation(struct ms_tl_reader *r, uint32_t node, struct ms_tl_
 static int read_event(struct ms_tl_reader *r, uint32_t obj, struct ms_tl_item *it)
 {
 	struct ms_event *ev = &it->event.ev;
-	const struct ms_jnode *n;
 	struct fields f;
 	unsigned v;
 	int64_t i64;
@@ -504,25 +511,32 @@ static int read_event(struct ms_tl_reader *r, uint32_t obj, struct ms_tl_item *i
 	    get_u64(r, &f, F_ADDR, UINT64_MAX, &ev->addr) < 0 ||
 	    get_u64(r, &f, F_LEN, UINT64_MAX, &ev->len) < 0)
 		return -EINVAL;
+	/* Left out: what an allocator logging its own calls would mean (tid = pid, api). */
+	if (!(f.seen & B(F_TID)))
+		ev->tid = ev->pid;
+	v = MS_SRC_API;
 	if (get_name(r, &f, F_SOURCE, NK_SOURCE, "source", &v) < 0)
 		return -EINVAL;
 	ev->source = (uint8_t)v;
 	if (get_name(r, &f, F_OP, NK_OP, "operation", &v) < 0)
 		return -EINVAL;
 	ev->op = (uint8_t)v;
-	n = N(r, f.at[F_TO]);
-	if (n->type == MS_J_NULL) {
-		ev->to = MS_STATE_UNCHANGED;
-	} else {
+	ev->to = MS_STATE_UNCHANGED;
+	if ((f.seen & B(F_TO)) && N(r, f.at[F_TO])->type != MS_J_NULL) {
 		if (get_name(r, &f, F_TO, NK_STATE, "state", &v) < 0)
 			return -EINVAL;
 		ev->to = (uint8_t)v;
 	}
 	if (get_states(r, &f, F_FROM, true, ev->from) < 0)
 		return -EINVAL;
-	if (N(r, f.at[F_VIOLATION])->type != MS_J_NULL &&
+	if ((f.seen & B(F_VIOLATION)) && N(r, f.at[F_VIOLATION])->type != MS_J_NULL &&
 	    inline_violation(r, f.at[F_VIOLATION], it))
 		return -EINVAL;
+	it->event.recorded = ((f.seen & B(F_FROM)) ? MS_TLE_FROM : 0) |
+			     ((f.seen & B(F_TO)) ? MS_TLE_TO : 0) |
+			     ((f.seen & B(F_VIOLATION)) ? MS_TLE_VIOLATION : 0) |
+			     ((f.seen & B(F_TID)) ? MS_TLE_TID : 0) |
+			     ((f.seen & B(F_SOURCE)) ? MS_TLE_SOURCE : 0);
 	if (get_int(r, &f, F_RESULT, INT32_MIN, INT32_MAX, false, &i64, NULL) > 0)
 		ev->result = (int32_t)i64;
 	else if (r->in.err)
@@ -654,7 +668,9 @@ static int read_violation(struct ms_tl_reader *r, uint32_t obj, struct ms_tl_ite
 	    get_u64(r, &f, F_SEQ, UINT64_MAX, &it->violation.seq) < 0 ||
 	    get_u32(r, &f, F_PID, &it->violation.pid) < 0 ||
 	    get_name(r, &f, F_KIND, NK_VIOLATION, "violation kind", &kind) < 0 ||
-	    get_str(r, &f, F_MESSAGE, false, &it->violation.message) < 0)
+	    get_str(r, &f, F_MESSAGE, false, &it->violation.message) < 0 ||
+	    get_bool(r, &f, F_AFTER_LOSS, &it->violation.after_loss) < 0 ||
+	    get_u64(r, &f, F_LOST_BEFORE, UINT64_MAX, &it->violation.lost_before) < 0)
 		return -EINVAL;
 	if (kind == MS_V_NONE)
 		return bad(r, f.at[F_KIND], "violation: kind \"none\"");
@@ -840,7 +856,8 @@ static int read_summary(struct ms_tl_reader *r, uint32_t obj, struct ms_tl_item 
 
 /* ------------------------------------------------------------------ the header */
 
-#define HEADER_REQUIRED (B(F_FORMAT) | B(F_VERSION) | B(F_COMMAND) | B(F_PAGE_SIZE))
+#define HEADER_REQUIRED (B(F_FORMAT) | B(F_VERSION) | B(F_PAGE_SIZE))
+#define HEADER_MEMBERS	(HEADER_REQUIRED | B(F_COMMAND))
 
 static char *dup_str(struct ms_tl_reader *r, const char *s)
 {
@@ -1039,6 +1056,11 @@ uint32_t ms_tlr_item_line(const struct ms_tl_reader *r)
 	return r->item_line;
 }
 
+bool ms_tlr_has_section(const struct ms_tl_reader *r, enum ms_tl_item_type type)
+{
+	return (unsigned)type < 32 && (r->sections & (1u << type));
+}
+
 const char *ms_tlr_name(const struct ms_tl_reader *r)
 {
 	return r->in.name;
@@ -1156,6 +1178,11 @@ static int doc_open_section(struct ms_tl_reader *r, int id, struct ms_tl_item *i
 		return ms_jin_fail(j, -EINVAL, 0, 0, "member \"%s\" appears twice",
 				   field_names[id]);
 	r->top_seen |= B(id);
+	r->sections |= id == F_VIOLATIONS  ? 1u << MS_TLI_VIOLATION
+		       : id == F_REGIONS   ? 1u << MS_TLI_REGION
+		       : id == F_PROCESSES ? 1u << MS_TLI_PROCESS
+		       : id == F_SUMMARY   ? 1u << MS_TLI_SUMMARY
+					   : 0;
 	c = ms_jin_skip_ws(j);
 	if (id == F_SUMMARY) {
 		if (c != '{')
@@ -1243,7 +1270,7 @@ static int doc_next(struct ms_tl_reader *r, struct ms_tl_item *it)
 				continue;
 			}
 			if (id >= 0 &&
-			    (HEADER_REQUIRED | B(F_TOOL) | B(F_CAPTURE) | B(F_TYPE)) & B(id))
+			    (HEADER_MEMBERS | B(F_TOOL) | B(F_CAPTURE) | B(F_TYPE)) & B(id))
 				return ms_jin_fail(j, -EINVAL, 0, 0,
 						   "header member \"%s\" after the events: it must "
 						   "come before them",
@@ -1265,6 +1292,15 @@ static int doc_next(struct ms_tl_reader *r, struct ms_tl_item *it)
 	}
 }
 
+/*
+ * memstate's writers always put "command" in the header (a minimal one need not): their
+ * JSON Lines file without its summary line was cut short.
+ */
+static bool written_by_memstate(const struct ms_tl_reader *r)
+{
+	return r->hdr_seen & B(F_COMMAND);
+}
+
 /* JSON Lines: the next line's item. */
 static int jsonl_next(struct ms_tl_reader *r, struct ms_tl_item *it)
 {
@@ -1277,7 +1313,7 @@ static int jsonl_next(struct ms_tl_reader *r, struct ms_tl_item *it)
 		if (c < 0) {
 			if (j->err)
 				return j->err;
-			if (r->summary_seen)
+			if (r->summary_seen || !written_by_memstate(r))
 				return MS_TLR_END;
 			snprintf(j->msg, sizeof(j->msg),
 				 "%s: no summary line: the run was cut short (killed?); read %llu "
@@ -1323,14 +1359,23 @@ static int jsonl_next(struct ms_tl_reader *r, struct ms_tl_item *it)
 		r->last_good_line = r->item_line;
 		if (!strcmp(type, "event"))
 			return read_event(r, 0, it) ? j->err : 1;
-		if (!strcmp(type, "violation"))
+		if (!strcmp(type, "violation")) {
+			r->sections |= 1u << MS_TLI_VIOLATION;
 			return read_violation(r, 0, it) ? j->err : 1;
-		if (!strcmp(type, "region"))
+		}
+		if (!strcmp(type, "region")) {
+			r->sections |= 1u << MS_TLI_REGION;
 			return read_region(r, 0, it) ? j->err : 1;
-		if (!strcmp(type, "process"))
+		}
+		if (!strcmp(type, "process")) {
+			r->sections |= 1u << MS_TLI_PROCESS;
 			return read_process(r, 0, it) ? j->err : 1;
-		if (!strcmp(type, "summary"))
+		}
+		if (!strcmp(type, "summary")) {
+			r->sections |= 1u << MS_TLI_VIOLATION | 1u << MS_TLI_REGION |
+				       1u << MS_TLI_PROCESS | 1u << MS_TLI_SUMMARY;
 			return read_summary(r, 0, it) ? j->err : 1;
+		}
 		if (!strcmp(type, "header"))
 			return bad(r, 0, "a second header line");
 		/* A type this reader does not know: skip the line (more are welcome). */
@@ -1410,10 +1455,13 @@ int ms_tl_copy_item(struct ms_tl_writer *w, const struct ms_tl_item *it)
 					  .capture = it->header.capture};
 		return ms_tlw_header(w, &h);
 	case MS_TLI_EVENT:
+		if (it->event.ev.flags & MS_EVF_LOSSY)
+			ms_tlw_set_lost(w, it->event.lost_before);
 		return ms_tlw_event_names(w, &it->event.ev, it->event.stat, it->event.message);
 	case MS_TLI_VIOLATION:
-		return ms_tlw_violation(w, it->violation.seq, it->violation.pid, it->violation.kind,
-					it->violation.message);
+		return ms_tlw_violation_loss(w, it->violation.seq, it->violation.pid,
+					     it->violation.kind, it->violation.message,
+					     it->violation.after_loss, it->violation.lost_before);
 	case MS_TLI_REGION:
 		return ms_tlw_region(w, it->region.pid, &it->region.r, it->region.stat);
 	case MS_TLI_PROCESS:

@@ -12,6 +12,12 @@
  * Strings inside items (stat names, messages, exe) point into the reader's buffers and stay
  * valid until the next ms_tlr_next() call; the header's strings stay until ms_tlr_close().
  *
+ * Minimal timelines (SPEC section 7): only the header's format, version and page_size and
+ * each event's seq, t_ns, pid, op, addr, len (with prepared on sysUsed) are required; what
+ * an event left out is said in item.event.recorded. A JSON Lines file without a summary
+ * line is cut short (MS_TLR_TRUNCATED) when its header has "command" (every memstate writer
+ * puts it), and complete otherwise.
+ *
  * Order: the header comes first. A document's header members must come before its first
  * section ("events", "violations", ...), which is how every writer of version 1 lays them
  * out; sections and JSON Lines items then come in file order. Members a reader does not
@@ -55,19 +61,26 @@ struct ms_tl_item {
 			uint32_t version;    /* always 1 for now */
 		} header;
 		struct {
-			struct ms_event ev;  /* seq, t_ns (relative), pid, tid, source, op, addr,
+			struct ms_event ev;   /* seq, t_ns (relative), pid, tid, source, op, addr,
 						 len, to, from, violation kind, result, arg
 						 (prepared/hint/ip), flags (write, first touch,
 						 failed), kind, aux (syscall number) */
-			const char *stat;    /* the stat's name, NULL when none */
-			const char *message; /* the violation's message, NULL when none */
+			const char *stat;     /* the stat's name, NULL when none */
+			const char *message;  /* the violation's message, NULL when none */
+			uint64_t lost_before; /* after_loss (ev.flags MS_EVF_LOSSY): events
+						 the capture lost before it */
+			unsigned recorded;    /* MS_TLE_*: what the file recorded; the rest
+						was left out (a minimal timeline) and is
+						zero here (tid: the pid, source: api) */
 			bool has_resident_delta; /* the event recorded resident_delta */
 		} event;
 		struct {
-			uint64_t seq;	     /* the event that broke the contract */
-			uint32_t pid;	     /* its process (0 when the file does not say) */
-			uint8_t kind;	     /* enum ms_violation_kind */
-			const char *message; /* one line */
+			uint64_t seq;	      /* the event that broke the contract */
+			uint32_t pid;	      /* its process (0 when the file does not say) */
+			uint8_t kind;	      /* enum ms_violation_kind */
+			const char *message;  /* one line */
+			bool after_loss;      /* after the capture lost events: maybe an artefact */
+			uint64_t lost_before; /* events lost before it (with after_loss) */
 		} violation;
 		struct {
 			uint32_t pid;	    /* whose map */
@@ -90,6 +103,18 @@ struct ms_tl_item {
 	};
 };
 
+/*
+ * What an event recorded besides the operation (SPEC section 7: a minimal timeline carries
+ * only seq, t_ns, pid, op, addr, len and the per-operation members). Playback computes the
+ * ones left out and fills them in; they are never a disagreement.
+ */
+#define MS_TLE_FROM	 (1u << 0) /* "from" */
+#define MS_TLE_TO	 (1u << 1) /* "to" */
+#define MS_TLE_VIOLATION (1u << 2) /* "violation" (null counts as recorded) */
+#define MS_TLE_TID	 (1u << 3) /* "tid" */
+#define MS_TLE_SOURCE	 (1u << 4) /* "source" */
+#define MS_TLE_STATES	 (MS_TLE_FROM | MS_TLE_TO | MS_TLE_VIOLATION)
+
 /* ms_tlr_next() results besides an item (1). */
 #define MS_TLR_END	 0 /* a complete file ended */
 #define MS_TLR_TRUNCATED 2 /* a JSON Lines file ended before its summary (killed run) */
@@ -108,6 +133,13 @@ const char *ms_tlr_error(const struct ms_tl_reader *r);
 bool ms_tlr_is_jsonl(const struct ms_tl_reader *r);
 /* The line where the last item returned starts (for messages about it). */
 uint32_t ms_tlr_item_line(const struct ms_tl_reader *r);
+/*
+ * Whether the file has section type (MS_TLI_VIOLATION, _REGION, _PROCESS, _SUMMARY) so
+ * far: a document's member, even empty; in JSON Lines a line of it, or every section once
+ * the summary line came (memstate's writer lists each one before it). A section left out
+ * (a minimal timeline) is computed by whoever needs it, never held against the file.
+ */
+bool ms_tlr_has_section(const struct ms_tl_reader *r, enum ms_tl_item_type type);
 /* The file name as messages spell it ("<stdin>" for "-"). */
 const char *ms_tlr_name(const struct ms_tl_reader *r);
 void ms_tlr_close(struct ms_tl_reader *r);

@@ -99,6 +99,11 @@ struct ms_source_ops {
 	bool reaps;
 
 	/* ---- Capabilities: NULL when the source has none (never compare source pointers). */
+	/*
+	 * Delivers the user page faults (first touches) of what it follows: without them a
+	 * space cannot know which pages are resident (SPEC section 8), so residency is off.
+	 */
+	bool (*sees_faults)(void *state);
 	/* Follow an already running process (and what it creates) instead of start. */
 	int (*attach)(void *state, pid_t pid);
 	/* Processes still alive under the traced one (a source that reaps them). */

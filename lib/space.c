@@ -1011,7 +1011,7 @@ static int check_page_fault(struct ms_space *sp, struct ms_event *ev)
 	char why[96];
 
 	ev->to = MS_STATE_UNCHANGED;
-	ev->flags &= (uint8_t)~MS_EVF_INFERRED;
+	ev->flags &= (uint16_t)~MS_EVF_INFERRED;
 	p->tracked = n != NULL;
 	p->first = n;
 	ev->from[n ? n->state : MS_NONE] = sp->page_size;

@@ -28,15 +28,60 @@ enum ms_tl_section {
 static const char *const section_names[] = {"events", "violations", "regions", "processes"};
 
 struct ms_tl_writer {
-	struct ms_jbuf out;    /* buffered destination */
-	enum ms_tl_format fmt; /* document or JSON Lines */
-	bool own_fd;	       /* close fd at the end */
-	bool header_done;      /* header written */
-	bool first;	       /* no item yet in the current closing section */
-	int section;	       /* enum ms_tl_section being written */
-	uint64_t t0;	       /* event times are relative to this */
-	uint64_t events;       /* events written */
+	struct ms_jbuf out;	  /* buffered destination */
+	enum ms_tl_format fmt;	  /* document or JSON Lines */
+	bool own_fd;		  /* close fd at the end */
+	bool header_done;	  /* header written */
+	bool first;		  /* no item yet in the current closing section */
+	int section;		  /* enum ms_tl_section being written */
+	uint64_t t0;		  /* event times are relative to this */
+	uint64_t events;	  /* events written */
+	uint64_t lost;		  /* events the capture lost so far (ms_tlw_set_lost) */
+	struct loss_mark *marks;  /* violations written after a loss, seq order */
+	size_t nmarks, marks_cap; /* used, allocated */
 };
+
+/* A violation written after a loss: what its list entry must repeat. */
+struct loss_mark {
+	uint64_t seq;  /* the violating event */
+	uint64_t lost; /* events lost before it */
+};
+
+#define MAX_MARKS 100000 /* as a space keeps violations: later ones say lost_before 0 */
+
+static void mark_add(struct ms_tl_writer *w, uint64_t seq)
+{
+	if (w->nmarks == w->marks_cap) {
+		size_t cap = w->marks_cap ? 2 * w->marks_cap : 64;
+		struct loss_mark *m;
+
+		if (w->marks_cap >= MAX_MARKS || !(m = realloc(w->marks, cap * sizeof(*m))))
+			return;
+		w->marks = m;
+		w->marks_cap = cap;
+	}
+	w->marks[w->nmarks++] = (struct loss_mark){seq, w->lost};
+}
+
+static uint64_t mark_find(const struct ms_tl_writer *w, uint64_t seq)
+{
+	size_t lo = 0, hi = w->nmarks;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (w->marks[mid].seq < seq)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < w->nmarks && w->marks[lo].seq == seq ? w->marks[lo].lost : 0;
+}
+
+void ms_tlw_set_lost(struct ms_tl_writer *w, uint64_t lost)
+{
+	w->lost = lost;
+}
 
 int ms_tl_format_parse(const char *name, enum ms_tl_format *out)
 {
@@ -184,7 +229,7 @@ static void put_states(struct ms_jbuf *b, const uint64_t v[MS_STATE_COUNT], bool
 
 /* The fields of a violation object, without braces (shared by inline, list and line forms). */
 static void put_violation_fields(struct ms_jbuf *b, uint64_t seq, uint32_t pid, unsigned kind,
-				 const char *message)
+				 const char *message, bool after_loss, uint64_t lost_before)
 {
 	PUTL(b, "\"seq\":");
 	ms_jb_u64(b, seq);
@@ -194,6 +239,10 @@ static void put_violation_fields(struct ms_jbuf *b, uint64_t seq, uint32_t pid, 
 	ms_jb_str(b, ms_violation_name(kind));
 	PUTL(b, ",\"message\":");
 	ms_jb_str(b, message ? message : ms_violation_name(kind));
+	if (after_loss) {
+		PUTL(b, ",\"after_loss\":true,\"lost_before\":");
+		ms_jb_u64(b, lost_before);
+	}
 }
 
 /*
@@ -317,8 +366,11 @@ int ms_tlw_event_names(struct ms_tl_writer *w, const struct ms_event *ev, const 
 	PUTL(b, ",\"violation\":");
 	if (ev->violation) {
 		ms_jb_put(b, "{", 1);
-		put_violation_fields(b, ev->seq, ev->pid, ev->violation, message);
+		put_violation_fields(b, ev->seq, ev->pid, ev->violation, message,
+				     ev->flags & MS_EVF_LOSSY, w->lost);
 		ms_jb_put(b, "}", 1);
+		if (ev->flags & MS_EVF_LOSSY)
+			mark_add(w, ev->seq);
 	} else {
 		PUTL(b, "null");
 	}
@@ -498,15 +550,21 @@ static void put_summary_body(struct ms_jbuf *b, const struct ms_totals *t, uint6
 	ms_jb_u64(b, t->lazy_free);
 }
 
-int ms_tlw_violation(struct ms_tl_writer *w, uint64_t seq, uint32_t pid, unsigned kind,
-		     const char *message)
+int ms_tlw_violation_loss(struct ms_tl_writer *w, uint64_t seq, uint32_t pid, unsigned kind,
+			  const char *message, bool after_loss, uint64_t lost_before)
 {
 	if (enter(w, MS_SEC_VIOLATIONS))
 		return -EINVAL;
 	item_start(w, "violation");
-	put_violation_fields(&w->out, seq, pid, kind, message);
+	put_violation_fields(&w->out, seq, pid, kind, message, after_loss, lost_before);
 	item_end(w);
 	return w->out.err;
+}
+
+int ms_tlw_violation(struct ms_tl_writer *w, uint64_t seq, uint32_t pid, unsigned kind,
+		     const char *message)
+{
+	return ms_tlw_violation_loss(w, seq, pid, kind, message, false, 0);
 }
 
 int ms_tlw_region(struct ms_tl_writer *w, uint32_t pid, const struct ms_region *r, const char *stat)
@@ -744,7 +802,8 @@ int ms_tlw_finish(struct ms_tl_writer *w, const struct ms_tl_process *procs, siz
 			continue;
 		for (size_t k = procs[i].violations_done;
 		     !ms_space_violation_get(procs[i].space, k, &v); k++)
-			ms_tlw_violation(w, v.ev.seq, v.ev.pid, v.ev.violation, v.message);
+			ms_tlw_violation_loss(w, v.ev.seq, v.ev.pid, v.ev.violation, v.message,
+					      v.ev.flags & MS_EVF_LOSSY, mark_find(w, v.ev.seq));
 	}
 	for (size_t i = 0; i < nprocs && w->section <= MS_SEC_REGIONS; i++) {
 		struct region_ctx c = {w, procs[i].space, procs[i].pid, procs[i].regions_done};
@@ -783,6 +842,7 @@ int ms_tlw_close(struct ms_tl_writer *w)
 	if (w->own_fd && close(w->out.fd) && !err)
 		err = -errno;
 	ms_jb_release(&w->out);
+	free(w->marks);
 	free(w);
 	return err;
 }

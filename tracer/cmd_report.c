@@ -53,11 +53,13 @@ struct series {
 };
 
 struct rp_viol {
-	uint64_t seq, t_ns; /* when */
-	uint32_t tid;	    /* who */
-	uint8_t kind, op;   /* what */
-	uint64_t addr, len; /* where */
-	char message[192];  /* the replay's words */
+	uint64_t seq, t_ns;   /* when */
+	uint32_t tid;	      /* who */
+	uint8_t kind, op;     /* what */
+	uint64_t addr, len;   /* where */
+	char message[192];    /* the replay's words */
+	bool after_loss;      /* after the capture lost events: maybe an artefact */
+	uint64_t lost_before; /* events lost before it */
 };
 
 struct rp_proc {
@@ -387,7 +389,9 @@ static void on_event(struct report *rp, struct ms_tlp *p, const struct ms_tl_ite
 					      .kind = ev->violation,
 					      .op = ev->op,
 					      .addr = ev->addr,
-					      .len = ev->len};
+					      .len = ev->len,
+					      .after_loss = ev->flags & MS_EVF_LOSSY,
+					      .lost_before = it->event.lost_before};
 			snprintf(v->message, sizeof(v->message), "%s",
 				 st->message ? st->message : "");
 		}
@@ -632,10 +636,15 @@ static void print_proc(struct ms_tlp_proc *pr, struct rp_proc *q, unsigned top)
 		}
 	}
 	printf(")\n");
-	for (unsigned i = 0; i < q->nviols; i++)
-		printf("    seq %" PRIu64 " at %s, tid %u, %s: %s\n", q->viols[i].seq,
+	for (unsigned i = 0; i < q->nviols; i++) {
+		printf("    seq %" PRIu64 " at %s, tid %u, %s: %s", q->viols[i].seq,
 		       fmt_ns(a, sizeof(a), q->viols[i].t_ns), q->viols[i].tid,
 		       ms_violation_name(q->viols[i].kind), q->viols[i].message);
+		if (q->viols[i].after_loss)
+			printf(" [after loss: %" PRIu64 " events lost before it]",
+			       q->viols[i].lost_before);
+		printf("\n");
+	}
 	if (q->viol_total > q->nviols)
 		printf("    ... %" PRIu64 " more\n", q->viol_total - q->nviols);
 }
@@ -818,6 +827,10 @@ static cJSON *json_proc(struct ms_tlp_proc *pr, struct rp_proc *q, unsigned top)
 		cJSON_AddItemToObject(x, "addr", num(q->viols[i].addr));
 		cJSON_AddItemToObject(x, "len", num(q->viols[i].len));
 		cJSON_AddItemToObject(x, "message", str(q->viols[i].message));
+		if (q->viols[i].after_loss) {
+			cJSON_AddItemToObject(x, "after_loss", cJSON_CreateTrue());
+			cJSON_AddItemToObject(x, "lost_before", num(q->viols[i].lost_before));
+		}
 		cJSON_AddItemToArray(list, x);
 	}
 	return o;

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * memstate view: replay a saved timeline in the TUI (load it through export/'s reader,
+ * memstate view: replay a saved timeline in the TUI (load it through export/'s playback,
  * then hand it to ms_tui_replay), or, hidden, watch the synthetic demo producer live.
  */
 #include <errno.h>
@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "lib/reader.h"
+#include "export/playback.h"
 #include "cli.h"
 #include "tui/tui.h"
 
@@ -126,18 +126,18 @@ static size_t check_final(struct ms_replay *rp, const struct rec_region *rr, siz
 static int load(const char *path, struct ms_replay **out, char *title, size_t tlen,
 		size_t *mismatch)
 {
-	struct ms_tl_reader *r;
+	struct ms_tlp *r;
 	struct ms_tl_item it;
 	struct ms_replay *rp = NULL;
 	struct rec_region *rr = NULL;
 	size_t nrr = 0, rr_cap = 0;
-	char msg[256] = "";
-	int err = 0, ret;
+	char msg[600] = "", lossmsg[400];
+	int ret;
 
-	r = ms_tlr_open(path, &err, msg, sizeof(msg));
+	r = ms_tlp_open(path, msg, sizeof(msg));
 	if (!r)
-		return ms_err("view: %s", msg[0] ? msg : strerror(err ? -err : EIO));
-	while ((ret = ms_tlr_next(r, &it)) == 1) {
+		return ms_err("view: %s", msg[0] ? msg : strerror(EIO));
+	while ((ret = ms_tlp_next(r, &it, NULL)) == 1) {
 		if (!rp) {
 			rp = ms_replay_new(it.type == MS_TLI_HEADER ? it.header.page_size : 0);
 			if (!rp) {
@@ -158,10 +158,25 @@ static int load(const char *path, struct ms_replay **out, char *title, size_t tl
 			break;
 		}
 		case MS_TLI_EVENT:
+			if ((it.event.ev.flags & MS_EVF_LOSSY) && it.event.ev.violation) {
+				snprintf(lossmsg, sizeof(lossmsg),
+					 "%s [after loss: %" PRIu64 " events lost before it]",
+					 it.event.message
+						 ? it.event.message
+						 : ms_violation_name(it.event.ev.violation),
+					 it.event.lost_before);
+				it.event.message = lossmsg;
+			}
 			ret = ms_replay_add_event(rp, &it.event.ev, it.event.stat,
 						  it.event.message);
 			break;
 		case MS_TLI_VIOLATION:
+			if (it.violation.after_loss) {
+				snprintf(lossmsg, sizeof(lossmsg),
+					 "%s [after loss: %" PRIu64 " events lost before it]",
+					 it.violation.message, it.violation.lost_before);
+				it.violation.message = lossmsg;
+			}
 			ret = ms_replay_add_message(rp, it.violation.seq, it.violation.message);
 			break;
 		case MS_TLI_PROCESS:
@@ -200,13 +215,13 @@ static int load(const char *path, struct ms_replay **out, char *title, size_t tl
 		if (ret == -ENOMEM)
 			ms_err("view: %s: out of memory", path);
 		else
-			ms_err("view: %s", ms_tlr_error(r));
-		ms_tlr_close(r);
+			ms_err("view: %s", ms_tlp_error(r));
+		ms_tlp_close(r);
 		ms_replay_free(rp);
 		free(rr);
 		return MS_EXIT_ERROR;
 	}
-	ms_tlr_close(r);
+	ms_tlp_close(r);
 	if (!rp) {
 		free(rr);
 		return ms_err("view: %s: no timeline in it", path);

@@ -341,6 +341,10 @@ int ms_session_setup(struct ms_session *s, const struct ms_session_opts *o, int 
 		return ms_err("out of memory");
 	if (pick_source(s, &cfg))
 		return MS_EXIT_ERROR;
+	/* Residency is learnt from first-touch faults: a capture without them (ptrace, the
+	 * API channel alone, --no-faults) would call every touched page untouched. */
+	if (!s->nsrc || !s->src[0]->sees_faults || !s->src[0]->sees_faults(s->state[0]))
+		ms_trace_no_residency(s->trace);
 	setup_go(s);
 	if (o->verify_maps) {
 		/* ptrace capture holds exits itself; beside eBPF a second, exit-only one does. */

@@ -89,6 +89,7 @@ struct ms_trace {
 	size_t nheap, heap_cap;
 	uint64_t arrivals;
 	uint64_t hold_ns;	 /* ms_trace_hold(): release nothing stamped from then on */
+	uint64_t loss_since_ns;	 /* events may be missing from then on (0: none lost) */
 	struct item *free_items; /* pool */
 	struct tidq *tids;	 /* open addressing on tid */
 	size_t ntids_cap, ntids;
@@ -111,6 +112,8 @@ static uint64_t mono_ns(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
+
+static void note_lost(struct ms_trace *t, uint64_t n, uint64_t since_ns);
 
 /* ------------------------------------------------------------------ deques */
 
@@ -231,7 +234,7 @@ static struct item *item_new(struct ms_trace *t, uint8_t kind, uint64_t ts)
 	if (it) {
 		t->free_items = it->next_free;
 	} else if (!(it = malloc(sizeof(*it)))) {
-		t->st.lost++;
+		note_lost(t, 1, 0);
 		return NULL;
 	}
 	it->kind = kind;
@@ -482,6 +485,8 @@ static void apply_event(struct ms_trace *t, struct tproc *p, struct ms_event *ev
 	if (ms_space_check_locked(p->sp, ev) >= 0) {
 		if (flag)
 			ms_space_flag_locked(p->sp, ev, flag, flag_msg);
+		if (ev->violation && t->loss_since_ns && ev->t_ns >= t->loss_since_ns)
+			ev->flags |= MS_EVF_LOSSY;
 		ms_space_commit_locked(p->sp, ev);
 	}
 	drain_locked(t, p);
@@ -1040,7 +1045,7 @@ static void apply_go(struct ms_trace *t, struct item *it)
 	if (ev.op == MS_OP_ALLOC || ev.op == MS_OP_RESERVE) {
 		if (!m.got[0]) { /* no address: nothing to apply (its mmap was lost) */
 			t->go_unplaced++;
-			t->st.lost++;
+			note_lost(t, 1, 0);
 			return;
 		}
 		if (m.got[0]->u.sys.ret < 0)
@@ -1190,7 +1195,7 @@ static void queue(struct ms_trace *t, struct item *it)
 	t->st.records++;
 	if (heap_push(t, it)) {
 		item_free(t, it);
-		t->st.lost++;
+		note_lost(t, 1, 0);
 	}
 }
 
@@ -1385,17 +1390,41 @@ static void on_proc(void *ctx, const struct ms_proc_event *pe)
 		queue_exec_seeds(t, pe);
 }
 
+/*
+ * Events lost from since_ns on: a violation stamped from then on may be an artefact of
+ * what is missing (a dropped munmap makes a later fault look like a touch of Reserved
+ * memory), and is marked after_loss. Ring drops carry no pid: a loss counts for every
+ * process. A loss whose time is unknown counts from a merge window before it was noticed.
+ */
+static void note_lost(struct ms_trace *t, uint64_t n, uint64_t since_ns)
+{
+	t->st.lost += n;
+	if (!since_ns) {
+		uint64_t now = mono_ns();
+
+		since_ns = now > t->o.window_ns ? now - t->o.window_ns : 1;
+	}
+	if (!t->loss_since_ns || since_ns < t->loss_since_ns)
+		t->loss_since_ns = since_ns;
+	if (t->o.writer)
+		ms_tlw_set_lost(t->o.writer, t->st.lost);
+}
+
 static void on_lost(void *ctx, uint64_t n, const char *where)
 {
-	struct ms_trace *t = ctx;
-
 	(void)where;
-	t->st.lost += n;
+	note_lost(ctx, n, 0);
+}
+
+static void on_lost_at(void *ctx, uint64_t n, uint64_t since_ns, const char *where)
+{
+	(void)where;
+	note_lost(ctx, n, since_ns ? since_ns : 1);
 }
 
 void ms_trace_lost(struct ms_trace *t, uint64_t n)
 {
-	t->st.lost += n;
+	note_lost(t, n, 0);
 }
 
 void ms_trace_count_invalid(struct ms_trace *t, uint64_t n)
@@ -1640,9 +1669,15 @@ struct ms_trace *ms_trace_new(const struct ms_trace_opts *opts)
 		.on_api = on_api,
 		.on_proc = on_proc,
 		.on_lost = on_lost,
+		.on_lost_at = on_lost_at,
 		.on_go = on_go,
 	};
 	return t;
+}
+
+void ms_trace_no_residency(struct ms_trace *t)
+{
+	t->o.no_residency = true;
 }
 
 void ms_trace_free(struct ms_trace *t)

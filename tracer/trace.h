@@ -41,6 +41,9 @@ struct ms_trace_opts {
 
 struct ms_trace *ms_trace_new(const struct ms_trace_opts *opts);
 void ms_trace_free(struct ms_trace *t);
+/* Spaces made from now on track no residency: the capture sees no page faults. Before any
+ * process is traced. */
+void ms_trace_no_residency(struct ms_trace *t);
 
 /* The sink to open capture sources with. */
 const struct ms_sink *ms_trace_sink(struct ms_trace *t);

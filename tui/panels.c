@@ -445,8 +445,10 @@ static void fmt_event(const struct tui *t, const struct ms_event *ev, char *buf,
 	int n;
 
 	/* A violation's kind matters more than its states: it takes their place. */
+	/* "!?": after the capture lost events, it may be an artefact of what is missing. */
 	if (ev->violation)
-		snprintf(ft, sizeof(ft), "!! %s", ms_violation_name(ev->violation));
+		snprintf(ft, sizeof(ft), "%s %s", (ev->flags & MS_EVF_LOSSY) ? "!?" : "!!",
+			 ms_violation_name(ev->violation));
 	else
 		fmt_from_to(ev, ft, sizeof(ft));
 	/* The pid column only when there is more than one process to tell apart. */

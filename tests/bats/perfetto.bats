@@ -101,19 +101,22 @@ print(eval(sys.argv[2]))' "$1" "$2"
 	[ "${#lines[@]}" -eq "$(json_query "$DATA/known.json" 'len([e for e in d["events"] if e["op"] != "pageFault" and e["pid"] == 100])')" ]
 }
 
-@test "resident bytes: the counter is the residency the replay computes (SPEC section 8)" {
-	local d=$BATS_TEST_TMPDIR
-	# known.json: pid 100 touches one page of its Ready memory: 4 KiB resident at the end,
-	# as report says, whether or not the timeline recorded resident_delta
-	run -0 "$MEMSTATE" report "$DATA/known.json"
-	assert_output --partial "resident: 4.0 KiB (Prepared 0 B, Ready 4.0 KiB)"
-	run -0 "$MEMSTATE" convert --to perfetto "$DATA/known.json" -o "$d/r.pftrace"
-	run -0 pf "$d/r.pftrace" counters 100 "resident bytes"
-	assert_output --regexp '^4096 '
-	# nothing ever resident (no page touched), no such track
-	run -0 "$MEMSTATE" convert --to perfetto "$DATA/fork_exec.jsonl" -o "$d/n.pftrace"
-	run -0 pf "$d/n.pftrace" tracks
-	refute_output --partial "resident bytes"
+@test "resident bytes follow the replay's residency (SPEC section 8): report's figures" {
+	local d=$BATS_TEST_TMPDIR f pid
+	for f in "$DATA/known.json" "$DATA/analysis/gophases.jsonl.zst"; do
+		run -0 "$MEMSTATE" convert --to perfetto "$f" -o "$d/r.pftrace"
+		run -0 "$MEMSTATE" report --json "$f"
+		echo "$output" >"$d/r.json"
+		for pid in $(python3 -c 'import json, sys
+print(" ".join(str(p["pid"]) for p in json.load(open(sys.argv[1]))["processes"]))' "$d/r.json"); do
+			run -0 pf "$d/r.pftrace" counters "$pid" "resident bytes"
+			local last=${output%% *} rest=${output#* }
+			assert_equal "$last ${rest%% *}" "$(python3 -c 'import json, sys
+p = [p for p in json.load(open(sys.argv[1]))["processes"] if p["pid"] == int(sys.argv[2])][0]
+r = p["resident"]
+print(r["Prepared"] + r["Ready"], r["peak"])' "$d/r.json" "$pid")"
+		done
+	done
 }
 
 @test "eBPF run: page faults/s adds up to the faults, THP collapse requests are instants" {

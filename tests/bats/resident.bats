@@ -95,3 +95,14 @@ r = d["processes"][0]["resident"]
 (r["Prepared"], r["lazy_free"], len(r["top_ready_untouched"]) > 0)'
 	assert_output "(16384, 16384, True)"
 }
+
+@test "svg: resident bytes over time per process" {
+	verified "$PROGS/resident" fork
+	run -0 "$MEMSTATE" convert --to svg -o "$BATS_TEST_TMPDIR/r.svg" "$T"
+	run -0 python3 -c '
+import sys, xml.etree.ElementTree as E
+t = E.parse(sys.argv[1])
+lines = [e for e in t.iter("{http://www.w3.org/2000/svg}polyline") if e.get("class") == "resident"]
+print(len(lines), all(int(e.get("data-peak")) > 0 for e in lines))' "$BATS_TEST_TMPDIR/r.svg"
+	assert_output "2 True"
+}

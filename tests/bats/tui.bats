@@ -387,6 +387,36 @@ require_reader() {
 	wait_for '(^| )icanon echo'
 }
 
+@test "replay: a minimal timeline (operations only) shows the computed states and violation" {
+	require_reader
+	cp "$ROOT/tests/data/minimal/access-prepared.json" "$BATS_TEST_TMPDIR/m.json"
+	view m.json
+	run -0 line 1
+	assert_output --regexp 'event 3/3 .*paused'
+	run -0 line 3
+	assert_output --regexp 'events 3 .*violations 1 '
+	run -0 cursor_row
+	assert_output --regexp '^@ 000000100000  Prepared '
+	keys q
+	wait_for '^EXIT=0'
+}
+
+@test "replay: a violation after lost events is marked !? with its count in the details" {
+	require_reader
+	cat >"$BATS_TEST_TMPDIR/l.json" <<'EOF2'
+{"format": "memstate-timeline", "version": 1, "page_size": 4096, "events": [
+ {"seq": 0, "t_ns": 0, "pid": 1, "op": "sysReserve", "addr": 1048576, "len": 65536},
+ {"seq": 1, "t_ns": 9, "pid": 1, "op": "pageFault", "addr": 1048576, "len": 4096,
+  "violation": {"kind": "access-reserved", "after_loss": true, "lost_before": 7}}]}
+EOF2
+	COLS=200 view --start l.json
+	keys v
+	wait_for 'access-reserved at [0-9a-f]+: .*\[after loss: 7 events lost before it\]'
+	wait_for '!\? access-reserved'
+	keys q
+	wait_for '^EXIT=0'
+}
+
 @test "replay: the totals show resident, never touched and lazily free bytes" {
 	require_reader
 	"$MEMSTATE" run -q -o "$BATS_TEST_TMPDIR/r.json" "$BUILD/tests/progs/resident" basic >/dev/null 2>&1

@@ -837,13 +837,68 @@ TEST_BEGIN(test_playback_cut_short_sections)
 }
 TEST_END
 
+/* A minimal timeline: what each event left out is said, defaulted, then computed by playback. */
+TEST_BEGIN(test_minimal_events)
+{
+	static const char text[] =
+		"{\"format\":\"memstate-timeline\",\"version\":1,\"page_size\":4096,\"events\":[\n"
+		"{\"seq\":0,\"t_ns\":0,\"pid\":9,\"op\":\"sysAlloc\",\"addr\":8192,\"len\":8192},\n"
+		"{\"seq\":1,\"t_ns\":5,\"pid\":9,\"tid\":10,\"source\":\"syscall\",\"op\":"
+		"\"sysFree\","
+		"\"addr\":8192,\"len\":4096,\"to\":\"None\"},\n"
+		"{\"seq\":2,\"t_ns\":6,\"pid\":9,\"op\":\"sysFree\",\"addr\":8192,\"len\":4096}]}"
+		"\n";
+	const char *path = tmp_path("minimal.json");
+	struct ms_tl_reader *r;
+	struct ms_tlp_step st;
+	struct ms_tl_item it;
+	struct ms_tlp *p;
+	char msg[600];
+	int err = 0;
+
+	spit(path, text, sizeof(text) - 1);
+	r = ms_tlr_open(path, &err, msg, sizeof(msg));
+	assert_true(r != NULL, "open: %s", msg);
+	expect_int_eq(ms_tlr_next(r, &it), 1, "header");
+	expect_int_eq(it.header.argc, 0, "no command");
+	expect_int_eq(ms_tlr_next(r, &it), 1, "event");
+	expect_int_eq((int)it.event.recorded, 0, "nothing recorded");
+	expect_int_eq(it.event.ev.tid, 9, "tid: the pid");
+	expect_int_eq(it.event.ev.source, MS_SRC_API, "source: api");
+	expect_int_eq(it.event.ev.to, MS_STATE_UNCHANGED, "to: not known");
+	expect_int_eq(ms_tlr_next(r, &it), 1, "event");
+	expect_int_eq((int)it.event.recorded, MS_TLE_TO | MS_TLE_TID | MS_TLE_SOURCE, "what was");
+	expect_int_eq(it.event.ev.tid, 10, "tid");
+	expect_int_eq(ms_tlr_next(r, &it), 1, "event");
+	expect_int_eq(ms_tlr_next(r, &it), MS_TLR_END, "end");
+	expect_true(!ms_tlr_has_section(r, MS_TLI_VIOLATION), "no violations section");
+	ms_tlr_close(r);
+
+	p = ms_tlp_open(path, msg, sizeof(msg));
+	assert_true(p != NULL, "open: %s", msg);
+	expect_int_eq(ms_tlp_next(p, &it, &st), 1, "header");
+	expect_int_eq(ms_tlp_next(p, &it, &st), 1, "event");
+	expect_int_eq(it.event.ev.to, MS_READY, "computed to");
+	expect_u64_eq(it.event.ev.from[MS_NONE], 8192, "computed from");
+	expect_int_eq(ms_tlp_next(p, &it, &st), 1, "event");
+	expect_u64_eq(it.event.ev.from[MS_READY], 4096, "computed from");
+	expect_int_eq(ms_tlp_next(p, &it, &st), 1, "event");
+	expect_int_eq(it.event.ev.violation, MS_V_DOUBLE_FREE, "computed violation");
+	expect_true(it.event.message != NULL, "and its message");
+	expect_int_eq(ms_tlp_next(p, &it, &st), MS_TLR_END, "end");
+	expect_u64_eq(ms_tlp_disagreements(p), 0, "absent is never a disagreement");
+	expect_u64_eq(ms_tlp_computed(p), 3, "three events computed");
+	ms_tlp_close(p);
+}
+TEST_END
+
 int main(void)
 {
-	int ret =
-		test_run(test_sample_fields, test_copy_is_identical, test_random_events_exact,
-			 test_truncated_every_offset, test_mutations_never_crash, test_exact_limits,
-			 test_member_order_and_unknowns, test_writer_section_order,
-			 test_playback_fork_exec, test_playback_cut_short_sections, NULL);
+	int ret = test_run(test_sample_fields, test_copy_is_identical, test_random_events_exact,
+			   test_truncated_every_offset, test_mutations_never_crash,
+			   test_exact_limits, test_member_order_and_unknowns,
+			   test_writer_section_order, test_playback_fork_exec,
+			   test_playback_cut_short_sections, test_minimal_events, NULL);
 	char cmd[300];
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);

@@ -66,6 +66,11 @@ struct ms_sink {
 	void (*on_api)(void *ctx, struct ms_event *ev, const char *stat_name);
 	void (*on_proc)(void *ctx, const struct ms_proc_event *pe);
 	void (*on_lost)(void *ctx, uint64_t n, const char *where);
+	/*
+	 * Optional, instead of on_lost: the same, and a time (CLOCK_MONOTONIC ns) before which
+	 * none of the n was lost, so that what came earlier is known complete.
+	 */
+	void (*on_lost_at)(void *ctx, uint64_t n, uint64_t since_ns, const char *where);
 	/* Go runtime calls from the Go uprobes (struct ms_go_call: memstate's lib/source.h). */
 	void (*on_go)(void *ctx, const struct ms_go_call *call);
 };

@@ -31,7 +31,8 @@ extern "C" {
 #define MS_EVF_LAZY	 0x100 /* sysUnused by MADV_FREE: the pages stay resident, lazily free */
 /* pageFault served by a transparent huge page: addr, len are the huge page; a residency
  * notice, not one more fault */
-#define MS_EVF_HUGE 0x200
+#define MS_EVF_HUGE  0x200
+#define MS_EVF_LOSSY 0x400 /* its violation came after lost events: maybe an artefact */
 
 struct ms_event {
 	uint64_t seq;		       /* order in the timeline; assigned by the space */

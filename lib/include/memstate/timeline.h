@@ -120,6 +120,14 @@ int ms_tlw_event_names(struct ms_tl_writer *w, const struct ms_event *ev, const 
 		       const char *message);
 int ms_tlw_violation(struct ms_tl_writer *w, uint64_t seq, uint32_t pid, unsigned kind,
 		     const char *message);
+/*
+ * Honest loss: a violation after the capture lost events (its event flagged
+ * MS_EVF_LOSSY) is written with "after_loss": true and "lost_before": the count the
+ * writer was last given here (the tracer keeps it current), inline and in the list.
+ */
+void ms_tlw_set_lost(struct ms_tl_writer *w, uint64_t lost);
+int ms_tlw_violation_loss(struct ms_tl_writer *w, uint64_t seq, uint32_t pid, unsigned kind,
+			  const char *message, bool after_loss, uint64_t lost_before);
 /* A final interval of pid's map; r->stat is ignored, the name is given. */
 int ms_tlw_region(struct ms_tl_writer *w, uint32_t pid, const struct ms_region *r,
 		  const char *stat);
