@@ -209,11 +209,18 @@ void ms_mx_feed(struct ms_metrics *m, struct ms_tlp *p, const struct ms_tl_item 
 		group_add(m, s, ev->op, ev->len, it->event.stat, 1, ev->len);
 	if (m->opts.keep)
 		keep_event(m, st);
-	if ((st->changed || ev->op == MS_OP_PROC_FORK || ev->op == MS_OP_PROC_EXEC || !s->seen) &&
+	if ((st->changed || ev->resident_delta || ev->op == MS_OP_PROC_FORK ||
+	     ev->op == MS_OP_PROC_EXEC || !s->seen) &&
 	    st->proc && st->proc->sp) {
-		uint64_t fp;
+		uint64_t fp, res;
 
 		ms_space_totals(st->proc->sp, &t);
+		/* Resident bytes of the whole timeline: its peak is the peak of the sum. */
+		res = t.resident[MS_PREPARED] + t.resident[MS_READY];
+		w->cur_resident += res - s->cur_resident;
+		s->cur_resident = res;
+		if (w->cur_resident > w->peak_resident)
+			w->peak_resident = w->cur_resident;
 		for (int k = 0; k < MS_STATE_COUNT; k++) {
 			w->cur[k] += t.bytes[k] - s->cur[k];
 			s->cur[k] = t.bytes[k];
@@ -275,6 +282,24 @@ static int stat_merge(struct ms_mx_scope *w, const struct ms_stat_info *si)
 	return 0;
 }
 
+/*
+ * A process's residency figures from its replayed (or recorded) totals. Recorded only when
+ * the space tracks residency and the process touched memory: a timeline without page faults
+ * (ptrace alone) says nothing about what the kernel holds.
+ */
+static void resident_from(struct ms_mx_scope *s, const struct ms_totals *t)
+{
+	if (!t->residency || (!t->peak_resident && !t->page_faults && !t->thp_collapses))
+		return;
+	s->has_resident = true;
+	s->resident = t->resident[MS_PREPARED] + t->resident[MS_READY];
+	s->peak_resident = t->peak_resident > s->resident ? t->peak_resident : s->resident;
+	s->ready_untouched = t->bytes[MS_READY] > t->resident[MS_READY]
+				     ? t->bytes[MS_READY] - t->resident[MS_READY]
+				     : 0;
+	s->lazy_free = t->lazy_free;
+}
+
 int ms_mx_finish(struct ms_metrics *m, struct ms_tlp *p, int ret)
 {
 	struct ms_mx_scope *w = &m->total;
@@ -318,12 +343,15 @@ int ms_mx_finish(struct ms_metrics *m, struct ms_tlp *p, int ret)
 		if (pr->exe && !s->exe && !(s->exe = strdup(pr->exe)))
 			return -ENOMEM;
 		if (!pr->sp) {
-			if (pr->has_recorded)
+			if (pr->has_recorded) {
 				s->tot = pr->recorded;
+				resident_from(s, &pr->recorded);
+			}
 			continue;
 		}
 		ms_space_totals(pr->sp, &t);
 		s->tot = t;
+		resident_from(s, &t);
 		n = ms_space_stat_count(pr->sp);
 		for (unsigned id = 1; id < n; id++) {
 			struct ms_stat_info si;
@@ -371,11 +399,12 @@ int ms_mx_finish(struct ms_metrics *m, struct ms_tlp *p, int ret)
 		if (m->procs[i].has_resident) {
 			w->has_resident = true;
 			w->resident += m->procs[i].resident;
-			w->peak_resident += m->procs[i].peak_resident;
 			w->ready_untouched += m->procs[i].ready_untouched;
 			w->lazy_free += m->procs[i].lazy_free;
 		}
 	}
+	if (w->resident > w->peak_resident)
+		w->peak_resident = w->resident;
 	/* A timeline whose only events move nothing still has its final bytes as a peak. */
 	for (int k = 0; k < MS_STATE_COUNT; k++)
 		if (w->tot.bytes[k] > w->tot.peak_bytes[k])

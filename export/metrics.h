@@ -68,6 +68,7 @@ struct ms_mx_scope {
 	struct ms_mx_stat *stats;     /* its counters */
 	bool has_resident;	      /* the residency figures below were recorded */
 	uint64_t resident, peak_resident, ready_untouched, lazy_free; /* bytes */
+	uint64_t cur_resident;					      /* now (while feeding) */
 	struct ms_mx_group *groups;				      /* region groups, unordered */
 	size_t ngroups, groups_cap;				      /* used, allocated */
 	uint64_t groups_other;	    /* mappings past MS_MX_MAX_GROUPS */

@@ -1185,10 +1185,18 @@ static int res_check(struct ms_space *sp, const struct ms_event *ev)
 		p->rs = p->s;
 		p->re = p->e;
 		return 0;
-	case MS_OP_UNUSED:
+	case MS_OP_EXT_DALLOC: /* returning the extent (-> None): its pages are gone */
+	case MS_OP_EXT_DESTROY:
+	case MS_OP_EXT_DECOMMIT:     /* -> Reserved */
+	case MS_OP_EXT_PURGE_FORCED: /* MADV_DONTNEED: reads as zero */
 		p->rs = p->s;
 		p->re = p->e;
-		if (ev->flags & MS_EVF_LAZY) {
+		return 0; /* clearing needs no memory */
+	case MS_OP_UNUSED:
+	case MS_OP_EXT_PURGE_LAZY: /* MADV_FREE: resident still, lazily free (SPEC 8, 11) */
+		p->rs = p->s;
+		p->re = p->e;
+		if (ev->op == MS_OP_EXT_PURGE_LAZY || (ev->flags & MS_EVF_LAZY)) {
 			need = ms_rbits_chunks(p->s >> sh, (p->e - p->s) >> sh);
 			if (need > sp->res.used)
 				need = sp->res.used;
@@ -1233,12 +1241,20 @@ static void res_update(struct ms_space *sp, struct ms_event *ev)
 
 	switch (ev->op) {
 	case MS_OP_UNUSED:
-		if (ev->flags & MS_EVF_LAZY) {
+	case MS_OP_EXT_PURGE_LAZY:
+		if (ev->op == MS_OP_EXT_PURGE_LAZY || (ev->flags & MS_EVF_LAZY)) {
 			ms_rbits_or_from(&sp->lazy, &sp->res, first, n, 0);
 		} else { /* MADV_DONTNEED drops the pages */
 			ms_rbits_clear(&sp->res, first, n);
 			ms_rbits_clear(&sp->lazy, first, n);
 		}
+		break;
+	case MS_OP_EXT_PURGE_FORCED:
+	case MS_OP_EXT_DECOMMIT:
+	case MS_OP_EXT_DALLOC:
+	case MS_OP_EXT_DESTROY:
+		ms_rbits_clear(&sp->res, first, n);
+		ms_rbits_clear(&sp->lazy, first, n);
 		break;
 	case MS_OP_FREE:
 		if (from_mremap(ev)) {

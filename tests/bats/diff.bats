@@ -162,3 +162,73 @@ if t["page_faults"]["base"]:  # eBPF sees faults; ptrace alone does not
 	run -1 "$MEMSTATE" check --limit violations=0 "$d/double.json"
 	assert_output --partial "limit exceeded: violations = 1 > 0"
 }
+
+# ---------------------------------------------------------------- residency (SPEC sections 8, 10)
+
+@test "residency metrics: peak_resident is the report's peak; --limit below it exits 1, above 0" {
+	require_root_bpf
+	local d=$BATS_TEST_TMPDIR peak res ru lf
+	run -0 "$MEMSTATE" run -o "$d/t.json" -- "$PROGS/touchn" 64
+	run -0 --separate-stderr "$MEMSTATE" report --json "$d/t.json"
+	read -r peak res ru lf < <(python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+r = [p["resident"] for p in d["processes"] if "resident" in p]
+assert len(r) == 1, d["processes"]
+r = r[0]
+print(r["peak"], r["Prepared"] + r["Ready"], r["ready_untouched"], r["lazy_free"])' "$output")
+	# 64 pages touched, each resident at the peak
+	[ "$peak" -ge $((64 * 4096)) ] || fail "report's peak $peak"
+	run -0 "$MEMSTATE" check --limit "peak_resident=$peak" --limit "resident=$res" \
+		--limit "ready_untouched=$ru" --limit "lazy_free=$lf" "$d/t.json"
+	assert_output --partial "limit ok: peak_resident = "
+	run -1 "$MEMSTATE" check --limit "peak_resident=$((peak - 1))" "$d/t.json"
+	assert_output --partial "limit exceeded: peak_resident = "
+	run -1 "$MEMSTATE" check --limit "touchn:peak_resident=$((peak - 1))" "$d/t.json"
+	assert_output --partial "limit exceeded: peak_resident (pid"
+	run -0 "$MEMSTATE" check --limit "peak_resident=$((peak + 1))" "$d/t.json"
+	run -1 "$MEMSTATE" check --limit "resident=$((res - 1))" "$d/t.json"
+	# the same figures in diff's JSON, and the HTML page's resident note
+	run -0 --separate-stderr "$MEMSTATE" diff --json "$d/t.json" "$d/t.json"
+	run -0 python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+t = d["scopes"][0]["metrics"]
+assert t["peak_resident"]["base"] == int(sys.argv[2]), t["peak_resident"]
+assert t["resident"]["base"] == int(sys.argv[3]), t["resident"]
+assert t["ready_untouched"]["base"] == int(sys.argv[4]), t["ready_untouched"]
+assert t["lazy_free"]["base"] == int(sys.argv[5]), t["lazy_free"]
+' "$output" "$peak" "$res" "$ru" "$lf"
+	run -0 "$MEMSTATE" report --html -o "$d/t.html" "$d/t.json"
+	run -0 grep -c 'resident [0-9.]* [KM]iB, peak' "$d/t.html"
+	run -1 grep -c 'Residency is not recorded' "$d/t.html"
+}
+
+@test "residency metrics: touchn 64 vs 256 grows resident memory; --fail-on resident=+N% fails" {
+	require_root_bpf
+	local d=$BATS_TEST_TMPDIR
+	run -0 "$MEMSTATE" run -o "$d/64.json" -- "$PROGS/touchn" 64
+	run -0 "$MEMSTATE" run -o "$d/256.json" -- "$PROGS/touchn" 256
+	run -0 --separate-stderr "$MEMSTATE" diff --json "$d/64.json" "$d/256.json"
+	run -0 python3 -c '
+import json, sys
+d = json.loads(sys.argv[1])
+# 192 more pages touched; what the loader and libc keep resident varies by a few pages
+grow = 192 * 4096
+for s in d["scopes"][:2]:  # the whole timeline and the touchn process
+    r = s["metrics"]["peak_resident"]
+    assert grow - 64 * 1024 <= r["change"] <= grow + 512 * 1024, (s["scope"], r)
+    assert r["base"] >= 64 * 4096 and r["new"] >= 256 * 4096, (s["scope"], r)
+' "$output"
+	run -1 "$MEMSTATE" diff --fail-on peak_resident=+10% "$d/64.json" "$d/256.json"
+	assert_output --partial "FAIL peak_resident=+10%: total"
+	run -0 "$MEMSTATE" diff --fail-on peak_resident=+4M --fail-on resident=+1M \
+		"$d/64.json" "$d/256.json"
+	assert_output --partial "ok peak_resident=+4M"
+	run -0 "$MEMSTATE" diff "$d/64.json" "$d/256.json"
+	assert_output --regexp 'peak_resident +[0-9.]+ KiB +[0-9.]+ (KiB|MiB) +\+[0-9.]+ (KiB|MiB)'
+	run -0 "$MEMSTATE" diff --markdown "$d/64.json" "$d/256.json"
+	assert_output --regexp '\| `peak_resident` \| [0-9.]+ KiB \| [0-9.]+ (KiB|MiB) \| \+[0-9.]+ (KiB|MiB) \| \+[0-9.]+% \|'
+	run -0 "$MEMSTATE" diff --html -o "$d/d.html" "$d/64.json" "$d/256.json"
+	run -0 grep -c '; NEW: resident [0-9.]* [KM]iB, peak' "$d/d.html"
+}

@@ -348,6 +348,96 @@ TEST_END
 
 /* ---------------------------------------------------------- differential, page model */
 
+/* A jemalloc hook's event (SPEC section 11); result 1: the dalloc retained the extent. */
+static struct ms_event ext(struct ms_space *sp, unsigned o, uint64_t addr, uint64_t len,
+			   uint64_t arg, uint16_t flags, int result)
+{
+	struct ms_event ev = {.op = (uint8_t)o,
+			      .source = MS_SRC_JEMALLOC,
+			      .addr = addr,
+			      .len = len,
+			      .arg = arg,
+			      .flags = flags,
+			      .result = result,
+			      .pid = 1,
+			      .tid = 1};
+
+	expect_int_eq(ms_space_apply(sp, &ev), 0, ms_op_name(o));
+	return ev;
+}
+
+static void expect_res(struct ms_space *sp, uint64_t ready, uint64_t prepared, uint64_t lazy,
+		       const char *when)
+{
+	struct ms_totals t;
+
+	ms_space_totals(sp, &t);
+	expect_true(t.resident[MS_READY] == ready && t.resident[MS_PREPARED] == prepared &&
+			    t.lazy_free == lazy,
+		    "%s: resident Ready %" PRIu64 " Prepared %" PRIu64 " lazy %" PRIu64
+		    ", want %" PRIu64 "/%" PRIu64 "/%" PRIu64,
+		    when, t.resident[MS_READY], t.resident[MS_PREPARED], t.lazy_free, ready,
+		    prepared, lazy);
+	expect_valid(sp, when);
+}
+
+/*
+ * jemalloc's extent hooks change residency as the madvise calls behind them (SPEC 8, 11):
+ * purge_lazy is MADV_FREE (resident still, lazily free), purge_forced MADV_DONTNEED and a
+ * successful decommit leave the pages not resident, dalloc returning the extent and destroy
+ * clear them; a retained dalloc and a split change nothing.
+ */
+TEST_BEGIN(test_extent_hooks)
+{
+	struct ms_space *sp = new_space();
+	struct ms_event ev;
+	uint64_t lazy;
+
+	ext(sp, MS_OP_EXT_ALLOC, BASE, 64 * PS, 0, MS_EVF_COMMITTED, 0);
+	for (int i = 0; i < 40; i++)
+		op(sp, MS_OP_PAGE_FAULT, MS_SRC_KERNEL, BASE + i * PS, 0, MS_EVF_WRITE);
+	expect_res(sp, 40 * PS, 0, 0, "40 touched");
+	ev = ext(sp, MS_OP_EXT_PURGE_LAZY, BASE, 16 * PS, BASE, 0, 0);
+	expect_int_eq(ev.resident_delta, 0, "purge_lazy keeps the pages resident");
+	expect_res(sp, 24 * PS, 16 * PS, 16 * PS, "purge_lazy");
+	expect_u64_eq(resident_in(sp, BASE, 16 * PS, &lazy), 16 * PS, "purged range resident");
+	expect_u64_eq(lazy, 16 * PS, "purged range lazily free");
+	/* jemalloc reuses a purged page by writing it: resident, no longer lazily free */
+	ev = op(sp, MS_OP_PAGE_FAULT, MS_SRC_KERNEL, BASE, 0, MS_EVF_WRITE);
+	expect_int_eq(ev.resident_delta, 0, "reuse of a lazily free page");
+	expect_res(sp, 25 * PS, 15 * PS, 15 * PS, "reused");
+	/* purge_forced over lazily free and Ready pages: none resident */
+	ev = ext(sp, MS_OP_EXT_PURGE_FORCED, BASE + 8 * PS, 16 * PS, BASE, 0, 0);
+	expect_int_eq(ev.resident_delta, -(int64_t)(16 * PS), "purge_forced drops 16 pages");
+	expect_res(sp, 17 * PS, 7 * PS, 7 * PS, "purge_forced");
+	expect_u64_eq(resident_in(sp, BASE + 8 * PS, 16 * PS, &lazy), 0, "forced: not resident");
+	expect_u64_eq(lazy, 0, "forced: not lazily free");
+	ev = ext(sp, MS_OP_EXT_DECOMMIT, BASE + 24 * PS, 8 * PS, BASE, 0, 0);
+	expect_int_eq(ev.resident_delta, -(int64_t)(8 * PS), "decommit drops 8 pages");
+	expect_res(sp, 9 * PS, 7 * PS, 7 * PS, "decommit");
+	ev = ext(sp, MS_OP_EXT_COMMIT, BASE + 24 * PS, 8 * PS, BASE, 0, 0);
+	expect_int_eq(ev.resident_delta, 0, "commit: Ready, not resident until touched");
+	expect_u64_eq(resident_in(sp, BASE + 24 * PS, 8 * PS, NULL), 0, "recommitted");
+	/* a split and a retained dalloc change nothing */
+	ev = ext(sp, MS_OP_EXT_SPLIT, BASE, 64 * PS, 32 * PS, MS_EVF_COMMITTED, 0);
+	expect_int_eq(ev.resident_delta, 0, "split");
+	ev = ext(sp, MS_OP_EXT_DALLOC, BASE + 32 * PS, 32 * PS, 0, 0, 1);
+	expect_int_eq(ev.resident_delta, 0, "retained");
+	expect_res(sp, 9 * PS, 7 * PS, 7 * PS, "retained");
+	ev = ext(sp, MS_OP_EXT_DALLOC, BASE + 32 * PS, 32 * PS, 0, 0, 0);
+	expect_int_eq(ev.resident_delta, -(int64_t)(8 * PS), "dalloc returns pages 32..39");
+	expect_res(sp, PS, 7 * PS, 7 * PS, "dalloc");
+	ev = ext(sp, MS_OP_EXT_DESTROY, BASE, 32 * PS, 0, 0, 0);
+	expect_int_eq(ev.resident_delta, -(int64_t)(8 * PS), "destroy");
+	expect_res(sp, 0, 0, 0, "destroy");
+	/* a new extent at the same place starts with nothing resident */
+	ext(sp, MS_OP_EXT_ALLOC, BASE, 64 * PS, 0, MS_EVF_COMMITTED, 0);
+	expect_res(sp, 0, 0, 0, "new extent");
+	expect_u64_eq(resident_in(sp, BASE, 64 * PS, NULL), 0, "nothing resident");
+	ms_space_free(sp);
+}
+TEST_END
+
 #define NPAGES 2048 /* 8 MiB: four huge pages */
 
 static struct page model[NPAGES];
@@ -534,5 +624,5 @@ int main(void)
 {
 	return test_run(test_rbits_random, test_rbits_memory, test_sixty_four_pages,
 			test_huge_fault_and_collapse, test_fork_and_exec, test_switched_off,
-			test_syscalls, test_differential_residency, NULL);
+			test_syscalls, test_extent_hooks, test_differential_residency, NULL);
 }
