@@ -51,7 +51,7 @@ function send(method, params = {}, sessionId) {
 	return new Promise((resolve, reject) => waiting.set(m.id, { resolve, reject }));
 }
 
-function once(method, timeout = 30000) {
+function once(method, timeout = 80000) {
 	return new Promise((resolve, reject) => {
 		const t = setTimeout(() => reject(new Error('timeout waiting for ' + method)), timeout);
 		listeners.push((m) => { if (m.method === method) { clearTimeout(t); resolve(m); } });
@@ -155,6 +155,6 @@ function finish(code) {
 	proc.kill(code ? 'SIGKILL' : 'SIGTERM');
 	setTimeout(() => { proc.kill('SIGKILL'); }, 5000);
 }
-const guard = setTimeout(() => { process.stderr.write('html_check: timed out\n'); finish(2); }, 90000);
+const guard = setTimeout(() => { process.stderr.write('html_check: timed out\n'); finish(2); }, 110000);
 main().then(() => { clearTimeout(guard); finish(0); },
 	(e) => { process.stderr.write('html_check: ' + e.message + '\n'); finish(2); });
