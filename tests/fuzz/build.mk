@@ -34,7 +34,7 @@ FUZZ_PROBE := printf 'int LLVMFuzzerTestOneInput(const char *d, long n){return 0
 # whose branches would steer the fuzzer away from what it tests, at a cost.
 FUZZ_LIB := $(LIB_SRCS)
 FUZZ_EXPORT := export/playback.c export/convert.c export/perfetto.c export/svg.c \
-	       export/perfetto_pb.c export/pb.c
+	       export/svg_draw.c export/perfetto_pb.c export/pb.c
 FUZZ_SRCS_reader := $(FUZZ_LIB) $(FUZZ_EXPORT)
 FUZZ_SRCS_convert := $(FUZZ_LIB) $(FUZZ_EXPORT)
 FUZZ_SRCS_space := $(FUZZ_LIB)
