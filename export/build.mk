@@ -12,7 +12,7 @@ EXPORT_CMD_OBJS := $(addprefix $(BUILD)/obj/tracer/,cmd_check.o cmd_convert.o cm
 
 CLI_OBJS += $(EXPORT_READ_OBJS) $(EXPORT_CMD_OBJS)
 ifneq ($(EXPORT_CJSON_OK),)
-CLI_OBJS += $(BUILD)/obj/tracer/cmd_report.o
+CLI_OBJS += $(BUILD)/obj/tracer/cmd_report.o $(BUILD)/obj/tracer/cmd_report_out.o
 CLI_LIBS += -lcjson
 endif
 

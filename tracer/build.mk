@@ -1,7 +1,7 @@
 # tracer/: the memstate CLI (dispatcher, run, attach) and the ptrace fallback source.
 # The subcommands on saved timelines join the CLI with the folders they need (export/build.mk:
 # check, convert, report; tui/build.mk: view).
-TRACER_CMD_SRCS := tracer/cmd_check.c tracer/cmd_convert.c tracer/cmd_report.c tracer/cmd_view.c \
+TRACER_CMD_SRCS := tracer/cmd_check.c tracer/cmd_convert.c tracer/cmd_report.c tracer/cmd_report_out.c tracer/cmd_view.c \
 	tracer/cmd_diff.c tracer/verdict.c
 TRACER_SRCS := $(filter-out $(TRACER_CMD_SRCS),$(wildcard tracer/*.c))
 CLI_OBJS += $(TRACER_SRCS:%.c=$(BUILD)/obj/%.o)
