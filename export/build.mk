@@ -8,11 +8,11 @@ EXPORT_CJSON_OK := $(wildcard /usr/include/cjson/cJSON.h)
 # Reading and replaying: the commands, the TUI's `memstate view`, tests and benchmarks.
 EXPORT_READ_OBJS := $(addprefix $(BUILD)/obj/export/,playback.o)
 EXPORT_CMD_OBJS := $(addprefix $(BUILD)/obj/tracer/,cmd_check.o cmd_convert.o cmd_diff.o verdict.o) \
-		   $(addprefix $(BUILD)/obj/export/,convert.o perfetto.o perfetto_pb.o pb.o svg.o metrics.o diff.o html.o)
+		   $(addprefix $(BUILD)/obj/export/,convert.o perfetto.o perfetto_pb.o pb.o svg.o svg_draw.o metrics.o diff.o html.o)
 
 CLI_OBJS += $(EXPORT_READ_OBJS) $(EXPORT_CMD_OBJS)
 ifneq ($(EXPORT_CJSON_OK),)
-CLI_OBJS += $(BUILD)/obj/tracer/cmd_report.o
+CLI_OBJS += $(BUILD)/obj/tracer/cmd_report.o $(BUILD)/obj/tracer/cmd_report_out.o
 CLI_LIBS += -lcjson
 endif
 

@@ -26,62 +26,7 @@
 #include "extent.h"
 #include "resident.h"
 #include "tree.h"
-
-#define MS_MAX_STATS	 65535
-#define MS_DIRTY_STATS	 8
-#define DEFAULT_LOG	 65536
-#define DEFAULT_MAX_VIOL 100000
-
-struct stat_slot {
-	char *name;	/* owned copy */
-	uint64_t bytes; /* charged now */
-	uint64_t peak;	/* highest */
-};
-
-/* What a check decided, for the commit that follows under the same lock hold. */
-struct pending {
-	const struct ms_event *ev; /* the event checked, NULL when none is pending */
-	struct ms_node *first;	   /* first interval ending after s, found by the check */
-	uint64_t s, e;		   /* byte range the transition applies to */
-	uint8_t op;		   /* transition to apply (a first touch applies MS_OP_USED) */
-	bool apply;		   /* false: record only (bad range) */
-	bool tracked;		   /* pageFault: the page is in a tracked interval */
-	uint8_t nlearn;		   /* extent ops: extents learned from the map (pre-wrap) */
-	uint64_t learn[2][2];	   /* their [start, end) */
-	uint64_t rs, re;	   /* byte range whose residency the operation may change */
-	char msg[sizeof(((struct ms_violation *)0)->message)];
-};
-
-struct ms_space {
-	pthread_mutex_t lock;
-	struct ms_tree tree;
-	struct ms_node *finger; /* the interval the last operation ended on (locality) */
-	uint32_t page_size;
-	uint64_t bytes[MS_KIND_COUNT][MS_STATE_COUNT]; /* per kind and state, now */
-	struct ms_totals tot;			       /* counters and peaks */
-	struct stat_slot *stats;		       /* [0] is "none" */
-	unsigned nstats, stats_cap;
-	uint16_t dirty[MS_DIRTY_STATS]; /* stats changed by the current commit */
-	unsigned ndirty;
-	struct pending pend;
-	struct ms_violation *viol; /* kept violations, seq order */
-	size_t nviol, viol_cap, max_viol;
-	struct ms_ring *ring;
-	void *ring_mem; /* owned ring memory, NULL when supplied */
-	uint64_t own_seq;
-	uint64_t *seq;
-	ms_space_full_fn on_full;
-	void *on_full_ctx;
-	struct ms_extents ext; /* jemalloc extents its hooks named (extent.h) */
-	uint64_t ext_learned;  /* bytes of extents learned from the map, ever */
-	/* Residency (SPEC section 8): bits only inside anonymous Prepared/Ready intervals. */
-	bool res_on;			   /* tracked at all */
-	struct ms_rbits res;		   /* resident pages */
-	struct ms_rbits lazy;		   /* of which lazily free (MADV_FREE), a subset */
-	struct ms_rbits moved, moved_lazy; /* the pages of the range mremap just took away */
-	uint64_t resident[MS_STATE_COUNT]; /* resident bytes per state */
-	uint64_t lazy_bytes;		   /* lazily free bytes */
-};
+#include "space_int.h"
 
 static void account(struct ms_space *sp, const struct ms_node *n, int sign);
 static void update_peaks(struct ms_space *sp);
@@ -213,78 +158,9 @@ uint32_t ms_space_page_size(const struct ms_space *sp)
 	return sp->page_size;
 }
 
-/* ------------------------------------------------------------------ stats */
-
-int ms_space_stat_id_locked(struct ms_space *sp, const char *name)
-{
-	struct stat_slot *grown;
-	char *copy;
-
-	if (!name || !*name)
-		return 0;
-	for (unsigned i = 1; i < sp->nstats; i++) {
-		if (strcmp(sp->stats[i].name, name) == 0)
-			return (int)i;
-	}
-	if (sp->nstats >= MS_MAX_STATS)
-		return -ENOSPC;
-	if (sp->nstats == sp->stats_cap) {
-		grown = realloc(sp->stats, 2 * sp->stats_cap * sizeof(*grown));
-		if (!grown)
-			return -ENOMEM;
-		sp->stats = grown;
-		sp->stats_cap *= 2;
-	}
-	copy = strdup(name);
-	if (!copy)
-		return -ENOMEM;
-	sp->stats[sp->nstats] = (struct stat_slot){.name = copy};
-	return (int)sp->nstats++;
-}
-
-int ms_space_stat_id(struct ms_space *sp, const char *name)
-{
-	int id;
-
-	ms_space_lock(sp);
-	id = ms_space_stat_id_locked(sp, name);
-	ms_space_unlock(sp);
-	return id;
-}
-
-unsigned ms_space_stat_count(struct ms_space *sp)
-{
-	unsigned n;
-
-	ms_space_lock(sp);
-	n = sp->nstats;
-	ms_space_unlock(sp);
-	return n;
-}
-
-int ms_space_stat_info_locked(struct ms_space *sp, unsigned id, struct ms_stat_info *out)
-{
-	if (id >= sp->nstats)
-		return -ENOENT;
-	out->name = sp->stats[id].name;
-	out->bytes = sp->stats[id].bytes;
-	out->peak = sp->stats[id].peak;
-	return 0;
-}
-
-int ms_space_stat_info(struct ms_space *sp, unsigned id, struct ms_stat_info *out)
-{
-	int err;
-
-	ms_space_lock(sp);
-	err = ms_space_stat_info_locked(sp, id, out);
-	ms_space_unlock(sp);
-	return err;
-}
-
 /* ------------------------------------------------------------------ accounting */
 
-static unsigned node_kind(const struct ms_node *n)
+unsigned sp_node_kind(const struct ms_node *n)
 {
 	return (n->attr & MS_NA_FILE) ? MS_KIND_FILE : MS_KIND_ANON;
 }
@@ -306,9 +182,9 @@ static void account(struct ms_space *sp, const struct ms_node *n, int sign)
 	struct stat_slot *st;
 
 	if (sign > 0)
-		sp->bytes[node_kind(n)][n->state] += len;
+		sp->bytes[sp_node_kind(n)][n->state] += len;
 	else
-		sp->bytes[node_kind(n)][n->state] -= len;
+		sp->bytes[sp_node_kind(n)][n->state] -= len;
 	if (!n->stat || n->stat >= sp->nstats)
 		return;
 	st = &sp->stats[n->stat];
@@ -523,7 +399,7 @@ static void fill_gap(struct ms_space *sp, const struct target *t, uint64_t s, ui
 	account(sp, n, +1);
 }
 
-static bool mergeable(const struct ms_node *a, const struct ms_node *b)
+bool sp_mergeable(const struct ms_node *a, const struct ms_node *b)
 {
 	return a->end == b->start && a->state == b->state && a->attr == b->attr &&
 	       a->stat == b->stat;
@@ -535,7 +411,7 @@ static void merge_from(struct ms_space *sp, struct ms_node *a, uint64_t e)
 	struct ms_node *b;
 
 	while (a && (b = ms_tree_next(a)) && b->start <= e) {
-		if (mergeable(a, b)) {
+		if (sp_mergeable(a, b)) {
 			a->end = b->end;
 			a->faults = sat_add32(a->faults, b->faults);
 			a->thp = sat_add32(a->thp, b->thp);
@@ -672,24 +548,14 @@ static struct ms_node *find(struct ms_space *sp, uint64_t addr)
 }
 
 /* The interval holding addr, or NULL. */
-static struct ms_node *find_holding(struct ms_space *sp, uint64_t addr)
+struct ms_node *sp_find_holding(struct ms_space *sp, uint64_t addr)
 {
 	struct ms_node *n = find(sp, addr);
 
 	return n && n->start <= addr ? n : NULL;
 }
 
-/* What a walk over a range found. */
-struct walk {
-	struct ms_node *first;	/* first interval ending after the range's start */
-	uint64_t gaps;		/* None runs */
-	uint64_t charged_same;	/* bytes charged to the event's stat */
-	uint64_t charged_other; /* bytes charged to another stat */
-	uint16_t other_stat;	/* one such stat, for the message */
-};
-
-static void walk_range(struct ms_space *sp, struct ms_event *ev, uint64_t s, uint64_t e,
-		       struct walk *w)
+void sp_walk_range(struct ms_space *sp, struct ms_event *ev, uint64_t s, uint64_t e, struct walk *w)
 {
 	const struct ms_node *n = find(sp, s);
 	uint64_t pos = s, lo, hi;
@@ -859,7 +725,7 @@ static void states_of(struct ms_space *sp, uint64_t s, uint64_t e, uint64_t out[
 	struct ms_event tmp = {.addr = s, .len = e - s};
 	struct walk w;
 
-	walk_range(sp, &tmp, s, e, &w);
+	sp_walk_range(sp, &tmp, s, e, &w);
 	memcpy(out, tmp.from, sizeof(tmp.from));
 }
 
@@ -1007,7 +873,7 @@ static void commit_extent(struct ms_space *sp, const struct ms_event *ev)
 static int check_page_fault(struct ms_space *sp, struct ms_event *ev)
 {
 	struct pending *p = &sp->pend;
-	struct ms_node *n = find_holding(sp, p->s);
+	struct ms_node *n = sp_find_holding(sp, p->s);
 	char why[96];
 
 	ev->to = MS_STATE_UNCHANGED;
@@ -1044,21 +910,21 @@ static int check_page_fault(struct ms_space *sp, struct ms_event *ev)
  * page-fault path, the hot one, tests and sets one bit instead.
  */
 
-static bool res_node(const struct ms_node *n)
+bool sp_res_node(const struct ms_node *n)
 {
 	return !(n->attr & MS_NA_FILE) && (n->state == MS_PREPARED || n->state == MS_READY);
 }
 
-static unsigned page_shift(const struct ms_space *sp)
+unsigned sp_page_shift(const struct ms_space *sp)
 {
 	return (unsigned)__builtin_ctz(sp->page_size);
 }
 
 /* Resident bytes per state and lazily free bytes in [s, e). */
-static void res_tally(struct ms_space *sp, uint64_t s, uint64_t e, uint64_t res[MS_STATE_COUNT],
-		      uint64_t *lazy)
+void sp_res_tally(struct ms_space *sp, uint64_t s, uint64_t e, uint64_t res[MS_STATE_COUNT],
+		  uint64_t *lazy)
 {
-	unsigned sh = page_shift(sp);
+	unsigned sh = sp_page_shift(sp);
 	uint64_t lo, hi;
 
 	memset(res, 0, MS_STATE_COUNT * sizeof(*res));
@@ -1066,7 +932,7 @@ static void res_tally(struct ms_space *sp, uint64_t s, uint64_t e, uint64_t res[
 	if (!sp->res.pages)
 		return;
 	for (const struct ms_node *n = find(sp, s); n && n->start < e; n = ms_tree_next(n)) {
-		if (!res_node(n))
+		if (!sp_res_node(n))
 			continue;
 		lo = n->start > s ? n->start : s;
 		hi = n->end < e ? n->end : e;
@@ -1080,18 +946,18 @@ static void res_recount(struct ms_space *sp)
 {
 	uint64_t lazy;
 
-	res_tally(sp, 0, UINT64_MAX, sp->resident, &lazy);
+	sp_res_tally(sp, 0, UINT64_MAX, sp->resident, &lazy);
 	sp->lazy_bytes = lazy;
 }
 
 /* Make the pages of [s, e) inside anonymous Prepared/Ready intervals resident, not lazy. */
 static void res_fill(struct ms_space *sp, uint64_t s, uint64_t e)
 {
-	unsigned sh = page_shift(sp);
+	unsigned sh = sp_page_shift(sp);
 	uint64_t lo, hi;
 
 	for (const struct ms_node *n = find(sp, s); n && n->start < e; n = ms_tree_next(n)) {
-		if (!res_node(n))
+		if (!sp_res_node(n))
 			continue;
 		lo = n->start > s ? n->start : s;
 		hi = n->end < e ? n->end : e;
@@ -1119,7 +985,7 @@ static bool huge_possible(struct ms_space *sp, uint64_t s, uint64_t e)
 	uint64_t pos = s;
 
 	for (const struct ms_node *n = find(sp, s); n && n->start < e; n = ms_tree_next(n)) {
-		if (n->start > pos || !res_node(n))
+		if (n->start > pos || !sp_res_node(n))
 			return false;
 		pos = n->end;
 	}
@@ -1145,7 +1011,7 @@ static bool moved_here(const struct ms_event *ev)
 static int res_check(struct ms_space *sp, const struct ms_event *ev)
 {
 	struct pending *p = &sp->pend;
-	unsigned sh = page_shift(sp);
+	unsigned sh = sp_page_shift(sp);
 	uint64_t hp = 2ull << 20, s, e;
 	size_t need = 0;
 
@@ -1236,7 +1102,7 @@ static int res_check(struct ms_space *sp, const struct ms_event *ev)
 static void res_update(struct ms_space *sp, struct ms_event *ev)
 {
 	struct pending *p = &sp->pend;
-	unsigned sh = page_shift(sp);
+	unsigned sh = sp_page_shift(sp);
 	uint64_t first = p->rs >> sh, n = (p->re - p->rs) >> sh;
 
 	switch (ev->op) {
@@ -1296,10 +1162,10 @@ static void res_update(struct ms_space *sp, struct ms_event *ev)
 /* A first touch of one page: the fast path of the commit. */
 static void res_fault(struct ms_space *sp, struct ms_event *ev)
 {
-	struct ms_node *n = find_holding(sp, sp->pend.s);
-	uint64_t page = sp->pend.s >> page_shift(sp);
+	struct ms_node *n = sp_find_holding(sp, sp->pend.s);
+	uint64_t page = sp->pend.s >> sp_page_shift(sp);
 
-	if (!n || !res_node(n))
+	if (!n || !sp_res_node(n))
 		return;
 	if (!ms_rbits_test(&sp->res, page)) {
 		ms_rbits_set(&sp->res, page, 1);
@@ -1318,7 +1184,7 @@ static void res_fault(struct ms_space *sp, struct ms_event *ev)
 
 uint64_t ms_space_resident_mask_locked(struct ms_space *sp, uint64_t addr, unsigned n)
 {
-	uint64_t page = addr >> page_shift(sp), mask = 0;
+	uint64_t page = addr >> sp_page_shift(sp), mask = 0;
 
 	if (!sp->res.pages)
 		return 0;
@@ -1336,7 +1202,7 @@ int ms_space_resident_in_locked(struct ms_space *sp, uint64_t addr, uint64_t len
 
 	if (addr + len < addr)
 		return -EINVAL;
-	res_tally(sp, addr, addr + len, res, &lazy);
+	sp_res_tally(sp, addr, addr + len, res, &lazy);
 	*resident = res[MS_PREPARED] + res[MS_READY];
 	if (lazy_free)
 		*lazy_free = lazy;
@@ -1389,7 +1255,7 @@ int ms_space_check_locked(struct ms_space *sp, struct ms_event *ev)
 		}
 		ev->addr = p->s;
 		ev->len = p->e - p->s;
-		walk_range(sp, ev, p->s, p->e, &w);
+		sp_walk_range(sp, ev, p->s, p->e, &w);
 		if (huge && !huge_possible(sp, p->s, p->e)) {
 			p->apply = false; /* the kernel maps huge pages in anonymous memory only */
 			return 0;
@@ -1443,7 +1309,7 @@ int ms_space_check_locked(struct ms_space *sp, struct ms_event *ev)
 	} else {
 		struct target g;
 
-		walk_range(sp, ev, p->s, p->e, &w);
+		sp_walk_range(sp, ev, p->s, p->e, &w);
 		p->first = w.first;
 		if (ms_op_is_extent(ev->op))
 			v = semantic ? check_extent(sp, ev) : 0;
@@ -1506,7 +1372,7 @@ void ms_space_commit_locked(struct ms_space *sp, struct ms_event *ev)
 	sp->ndirty = 0;
 	if (p->apply && ev->result == 0) {
 		if (res_range)
-			res_tally(sp, p->rs, p->re, before, &lazy0);
+			sp_res_tally(sp, p->rs, p->re, before, &lazy0);
 		n = p->first;
 		if (huge) {
 			n = NULL; /* residency only */
@@ -1514,13 +1380,14 @@ void ms_space_commit_locked(struct ms_space *sp, struct ms_event *ev)
 			apply_range(sp, ev, p->op, p->s, p->e, n);
 			n = NULL; /* the map changed: look the page up again below */
 		}
-		if (ev->op == MS_OP_PAGE_FAULT && p->tracked && (n || (n = find_holding(sp, p->s))))
+		if (ev->op == MS_OP_PAGE_FAULT && p->tracked &&
+		    (n || (n = sp_find_holding(sp, p->s))))
 			n->faults = sat_add32(n->faults, 1);
-		if (ev->op == MS_OP_THP_COLLAPSE && (n = find_holding(sp, p->s)))
+		if (ev->op == MS_OP_THP_COLLAPSE && (n = sp_find_holding(sp, p->s)))
 			n->thp = sat_add32(n->thp, 1);
 		if (res_range) {
 			res_update(sp, ev);
-			res_tally(sp, p->rs, p->re, after, &lazy1);
+			sp_res_tally(sp, p->rs, p->re, after, &lazy1);
 			for (int st = MS_PREPARED; st <= MS_READY; st++) {
 				sp->resident[st] += after[st] - before[st];
 				ev->resident_delta += (int64_t)(after[st] - before[st]);
@@ -1604,295 +1471,4 @@ unsigned ms_space_dirty_stats_locked(struct ms_space *sp, const uint16_t **ids)
 {
 	*ids = sp->dirty;
 	return sp->ndirty;
-}
-
-/* ------------------------------------------------------------------ queries */
-
-/* The residency of [lo, hi) inside node n into r. */
-static void region_res(struct ms_space *sp, const struct ms_node *n, uint64_t lo, uint64_t hi,
-		       struct ms_region *r)
-{
-	unsigned sh = page_shift(sp);
-
-	r->resident = r->lazy_free = 0;
-	if (sp->res_on)
-		r->flags |= MS_RF_RESIDENCY;
-	if (!res_node(n) || !sp->res.pages)
-		return;
-	r->resident = ms_rbits_count(&sp->res, lo >> sh, (hi - lo) >> sh) << sh;
-	if (sp->lazy.pages)
-		r->lazy_free = ms_rbits_count(&sp->lazy, lo >> sh, (hi - lo) >> sh) << sh;
-}
-
-static void node_to_region(struct ms_space *sp, const struct ms_node *n, struct ms_region *r)
-{
-	r->start = n->start;
-	r->end = n->end;
-	r->faults = n->faults;
-	r->thp_collapses = n->thp;
-	r->stat = n->stat;
-	r->state = n->state;
-	r->huge = n->attr & MS_NA_HUGE_MASK;
-	r->kind = (uint8_t)node_kind(n);
-	r->flags = (uint8_t)(((n->attr & MS_NA_THP) ? MS_RF_THP : 0) |
-			     ((n->attr & MS_NA_INFERRED) ? MS_RF_INFERRED : 0));
-	region_res(sp, n, n->start, n->end, r);
-}
-
-enum ms_state ms_space_state_at(struct ms_space *sp, uint64_t addr, struct ms_region *out)
-{
-	const struct ms_node *n;
-	enum ms_state st = MS_NONE;
-
-	ms_space_lock(sp);
-	n = find_holding(sp, addr);
-	if (n) {
-		st = (enum ms_state)n->state;
-		if (out)
-			node_to_region(sp, n, out);
-	}
-	ms_space_unlock(sp);
-	return st;
-}
-
-int ms_space_bytes_in(struct ms_space *sp, uint64_t addr, uint64_t len,
-		      uint64_t bytes[MS_STATE_COUNT])
-{
-	struct ms_event probe = {.addr = addr, .len = len};
-	struct walk w;
-
-	if (addr + len < addr)
-		return -EINVAL;
-	ms_space_lock(sp);
-	walk_range(sp, &probe, addr, addr + len, &w);
-	ms_space_unlock(sp);
-	memcpy(bytes, probe.from, sizeof(probe.from));
-	return 0;
-}
-
-void ms_space_totals_locked(struct ms_space *sp, struct ms_totals *out)
-{
-	*out = sp->tot;
-	memcpy(out->bytes, sp->bytes[MS_KIND_ANON], sizeof(out->bytes));
-	out->file_bytes = sp->bytes[MS_KIND_FILE][MS_READY];
-	out->regions = sp->tree.count;
-	out->dropped_events = ms_ring_dropped(sp->ring);
-	memcpy(out->resident, sp->resident, sizeof(out->resident));
-	out->lazy_free = sp->lazy_bytes;
-	out->resident_memory = ms_rbits_memory(&sp->res) + ms_rbits_memory(&sp->lazy);
-	out->residency = sp->res_on;
-}
-
-void ms_space_totals(struct ms_space *sp, struct ms_totals *out)
-{
-	ms_space_lock(sp);
-	ms_space_totals_locked(sp, out);
-	ms_space_unlock(sp);
-}
-
-int ms_space_foreach_region_locked(struct ms_space *sp, int (*fn)(const struct ms_region *, void *),
-				   void *ctx)
-{
-	struct ms_region r;
-	int ret;
-
-	for (const struct ms_node *n = ms_tree_first(&sp->tree); n; n = ms_tree_next(n)) {
-		node_to_region(sp, n, &r);
-		ret = fn(&r, ctx);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-int ms_space_foreach_region(struct ms_space *sp, int (*fn)(const struct ms_region *, void *),
-			    void *ctx)
-{
-	int ret;
-
-	ms_space_lock(sp);
-	ret = ms_space_foreach_region_locked(sp, fn, ctx);
-	ms_space_unlock(sp);
-	return ret;
-}
-
-int ms_space_foreach_in_locked(struct ms_space *sp, uint64_t addr, uint64_t len,
-			       int (*fn)(const struct ms_region *, void *), void *ctx)
-{
-	uint64_t end = addr + len < addr ? UINT64_MAX : addr + len;
-	struct ms_region r;
-	int ret;
-
-	for (const struct ms_node *n = ms_tree_lower_bound(&sp->tree, addr); n && n->start < end;
-	     n = ms_tree_next(n)) {
-		node_to_region(sp, n, &r);
-		if (r.start < addr)
-			r.start = addr;
-		if (r.end > end)
-			r.end = end;
-		region_res(sp, n, r.start, r.end, &r);
-		ret = fn(&r, ctx);
-		if (ret)
-			return ret;
-	}
-	return 0;
-}
-
-struct ms_snapshot *ms_space_snapshot(struct ms_space *sp)
-{
-	struct ms_snapshot *snap = calloc(1, sizeof(*snap));
-	size_t i = 0;
-
-	if (!snap)
-		return NULL;
-	ms_space_lock(sp);
-	snap->regions = calloc(sp->tree.count ? sp->tree.count : 1, sizeof(*snap->regions));
-	if (!snap->regions) {
-		ms_space_unlock(sp);
-		free(snap);
-		return NULL;
-	}
-	for (const struct ms_node *n = ms_tree_first(&sp->tree); n; n = ms_tree_next(n))
-		node_to_region(sp, n, &snap->regions[i++]);
-	snap->nregions = i;
-	ms_space_totals_locked(sp, &snap->totals);
-	ms_space_unlock(sp);
-	return snap;
-}
-
-void ms_snapshot_free(struct ms_snapshot *snap)
-{
-	if (!snap)
-		return;
-	free(snap->regions);
-	free(snap);
-}
-
-size_t ms_space_violation_count(struct ms_space *sp)
-{
-	size_t n;
-
-	ms_space_lock(sp);
-	n = sp->nviol;
-	ms_space_unlock(sp);
-	return n;
-}
-
-int ms_space_violation_get(struct ms_space *sp, size_t idx, struct ms_violation *out)
-{
-	int err = -ENOENT;
-
-	ms_space_lock(sp);
-	if (idx < sp->nviol) {
-		*out = sp->viol[idx];
-		err = 0;
-	}
-	ms_space_unlock(sp);
-	return err;
-}
-
-const char *ms_space_violation_message_locked(struct ms_space *sp, uint64_t seq)
-{
-	size_t lo = 0, hi = sp->nviol;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-
-		if (sp->viol[mid].ev.seq < seq)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < sp->nviol && sp->viol[lo].ev.seq == seq ? sp->viol[lo].message : NULL;
-}
-
-size_t ms_space_events_read_locked(struct ms_space *sp, struct ms_event *out, size_t max)
-{
-	return ms_ring_pop(sp->ring, out, max);
-}
-
-size_t ms_space_events_read(struct ms_space *sp, struct ms_event *out, size_t max)
-{
-	size_t n;
-
-	ms_space_lock(sp);
-	n = ms_space_events_read_locked(sp, out, max);
-	ms_space_unlock(sp);
-	return n;
-}
-
-/* ------------------------------------------------------------------ self-check */
-
-int ms_space_verify(struct ms_space *sp, char *why, size_t whylen)
-{
-	uint64_t bytes[MS_KIND_COUNT][MS_STATE_COUNT] = {{0}};
-	uint64_t *stat_bytes;
-	const struct ms_node *n, *prev = NULL;
-	const char *twhy;
-	int err = 0;
-
-	ms_space_lock(sp);
-	stat_bytes = calloc(sp->nstats, sizeof(*stat_bytes));
-	if (!stat_bytes) {
-		err = -ENOMEM;
-		snprintf(why, whylen, "out of memory");
-		goto out;
-	}
-	if (ms_tree_check(&sp->tree, &twhy)) {
-		snprintf(why, whylen, "tree: %s", twhy);
-		err = -EFAULT;
-		goto out;
-	}
-	for (n = ms_tree_first(&sp->tree); n; prev = n, n = ms_tree_next(n)) {
-		if (n->state == MS_NONE || n->state >= MS_STATE_COUNT) {
-			snprintf(why, whylen, "interval %#" PRIx64 " has state %u", n->start,
-				 n->state);
-			err = -EFAULT;
-			goto out;
-		}
-		if (prev && mergeable(prev, n)) {
-			snprintf(why, whylen, "equal neighbours not merged at %#" PRIx64, n->start);
-			err = -EFAULT;
-			goto out;
-		}
-		bytes[node_kind(n)][n->state] += n->end - n->start;
-		if (n->stat < sp->nstats)
-			stat_bytes[n->stat] += n->end - n->start;
-	}
-	if (memcmp(bytes, sp->bytes, sizeof(bytes))) {
-		snprintf(why, whylen, "per-state bytes differ from a recount");
-		err = -EFAULT;
-		goto out;
-	}
-	if (sp->res_on) {
-		uint64_t res[MS_STATE_COUNT], lazy, bits = 0, lbits = 0;
-
-		res_tally(sp, 0, UINT64_MAX, res, &lazy);
-		for (int s = 0; s < MS_STATE_COUNT; s++)
-			bits += res[s];
-		lbits = lazy;
-		if (memcmp(res, sp->resident, sizeof(res)) || lazy != sp->lazy_bytes) {
-			snprintf(why, whylen, "resident bytes differ from a recount");
-			err = -EFAULT;
-			goto out;
-		}
-		if (bits != sp->res.pages * sp->page_size ||
-		    lbits != sp->lazy.pages * sp->page_size) {
-			snprintf(why, whylen, "resident pages outside Prepared/Ready intervals");
-			err = -EFAULT;
-			goto out;
-		}
-	}
-	for (unsigned i = 1; i < sp->nstats; i++) {
-		if (stat_bytes[i] != sp->stats[i].bytes) {
-			snprintf(why, whylen, "stat '%s' holds %" PRIu64 ", recount %" PRIu64,
-				 sp->stats[i].name, sp->stats[i].bytes, stat_bytes[i]);
-			err = -EFAULT;
-			goto out;
-		}
-	}
-out:
-	free(stat_bytes);
-	ms_space_unlock(sp);
-	return err;
 }

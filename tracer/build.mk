@@ -1,7 +1,7 @@
 # tracer/: the memstate CLI (dispatcher, run, attach) and the ptrace fallback source.
 # The subcommands on saved timelines join the CLI with the folders they need (export/build.mk:
 # check, convert, report; tui/build.mk: view).
-TRACER_CMD_SRCS := tracer/cmd_check.c tracer/cmd_convert.c tracer/cmd_report.c tracer/cmd_view.c \
+TRACER_CMD_SRCS := tracer/cmd_check.c tracer/cmd_convert.c tracer/cmd_report.c tracer/cmd_report_out.c tracer/cmd_view.c \
 	tracer/cmd_diff.c tracer/verdict.c
 TRACER_SRCS := $(filter-out $(TRACER_CMD_SRCS),$(wildcard tracer/*.c))
 CLI_OBJS += $(TRACER_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -27,7 +27,8 @@ $(GO_SAMPLE): $(wildcard samples/go/*.go) samples/go/go.mod tracer/build.mk
 endif
 
 # The merge and what it needs, for the unit tests that drive it (test_go: bpf/build.mk).
-TRACER_TRACE_OBJS := $(BUILD)/obj/tracer/trace.o $(BUILD)/obj/tui/live.o
+TRACER_TRACE_OBJS := $(addprefix $(BUILD)/obj/tracer/,trace.o trace_go.o procmaps.o trace_summary.o) \
+		     $(BUILD)/obj/tui/live.o
 $(BUILD)/tests/test_trace: $(BUILD)/obj/tests/unit/test_trace.o $(TRACER_TRACE_OBJS) $(LIB_A)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)

@@ -34,14 +34,15 @@ FUZZ_PROBE := printf 'int LLVMFuzzerTestOneInput(const char *d, long n){return 0
 # whose branches would steer the fuzzer away from what it tests, at a cost.
 FUZZ_LIB := $(LIB_SRCS)
 FUZZ_EXPORT := export/playback.c export/convert.c export/perfetto.c export/svg.c \
-	       export/perfetto_pb.c export/pb.c
+	       export/svg_draw.c export/perfetto_pb.c export/pb.c
 FUZZ_SRCS_reader := $(FUZZ_LIB) $(FUZZ_EXPORT)
 FUZZ_SRCS_convert := $(FUZZ_LIB) $(FUZZ_EXPORT)
 FUZZ_SRCS_space := $(FUZZ_LIB)
 FUZZ_SRCS_infer := $(FUZZ_LIB)
 # chan reads back each timeline it made: thousands of lines an input, through the reader.
-FUZZ_NOCOV_chan := lib/jsonin.c lib/reader.c export/playback.c
+FUZZ_NOCOV_chan := lib/jsonin.c lib/reader.c lib/reader_items.c export/playback.c
 FUZZ_SRCS_chan := $(filter-out $(FUZZ_NOCOV_chan),$(FUZZ_LIB)) tracer/chan.c tracer/trace.c \
+		   tracer/trace_go.c tracer/procmaps.c tracer/trace_summary.c \
 		   tui/live.c
 FUZZ_SRCS_zread := $(FUZZ_LIB)
 

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Inside the tracing session (trace.h): the merge's records and queues, the process
+ * table, and what its parts share. trace.c: the merge heap, per-thread queues, applying
+ * records, the sink, life cycle; trace_go.c: Go runtime calls matched to their syscalls,
+ * Go marks; procmaps.c: /proc/PID/maps and pagemap seeding, the --verify-maps checks;
+ * trace_summary.c: the closing table.
+ */
+#ifndef MEMSTATE_TRACER_TRACE_INT_H
+#define MEMSTATE_TRACER_TRACE_INT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "bpf/go.h"
+#include "trace.h"
+
+#define DEFAULT_WINDOW_NS 30000000ull	/* how long a record waits for slower sources */
+#define NOTE_WINDOW_NS	  2000000ull	/* an ms_note() follows its allocator's syscall within */
+#define SLACK_NS	  2000ull	/* the kernel's and the vDSO's reads of CLOCK_MONOTONIC */
+#define SUMMARY_ROWS	  20		/* processes listed in the summary table */
+#define GO_WAIT_NS	  1000000000ull /* longest a Go call waits for its syscall */
+
+enum item_kind { IT_SYS, IT_EVENT, IT_API, IT_PROC, IT_GO };
+
+/* One record waiting in the merge heap. */
+struct item {
+	uint64_t t;	  /* order key: CLOCK_MONOTONIC ns */
+	uint64_t arrival; /* tie-break: order of arrival */
+	uint8_t kind;	  /* enum item_kind */
+	bool claimed;	  /* IT_SYS: the library's (or Go runtime's) own syscall, folded in */
+	char stat[32];	  /* IT_API: the name of u.ev.stat */
+	union {
+		struct ms_sysrec sys;
+		struct ms_event ev;
+		struct ms_proc_event proc;
+		struct ms_go_call go; /* IT_GO: a Go runtime function entry */
+	} u;
+	struct item *next_free; /* pool link */
+};
+
+/* A small deque of items, per thread. */
+struct deque {
+	struct item **v;
+	size_t head, n, cap; /* ring buffer */
+};
+
+/* Records of one thread still in the heap, for matching API calls with their syscalls. */
+struct tidq {
+	uint32_t tid;	  /* 0 for a free slot */
+	struct deque sys; /* IT_SYS items, oldest first */
+	struct deque api; /* IT_API items, oldest first */
+	struct deque go;  /* IT_GO items, oldest first */
+};
+
+struct tproc {
+	uint32_t pid, ppid;
+	char exe[256];
+	struct ms_space *sp;
+	struct ms_infer_state inf;
+	bool exited;
+	int exit_code, exit_signal;
+	struct ms_trace *t; /* for the space's log hook */
+	struct tproc *hnext;
+	/* Go: the runtime's own sum of its sysMemStats, mirrored from its calls' arguments,
+	 * and the bytes the kernel mapped beyond unaligned sysAlloc lengths (addr, extra). */
+	uint64_t go_sys;
+	struct go_slack {
+		uint64_t addr, extra;
+	} * slack;
+	size_t nslack, slack_cap;
+	struct ms_res_check *resck; /* --verify-maps: residency against pagemap at exit */
+};
+
+#define PROC_BUCKETS 1024
+
+struct ms_trace {
+	struct ms_trace_opts o;
+	struct ms_sink sink;
+	uint64_t seq;	   /* one sequence for all spaces: one timeline */
+	struct hent *heap; /* min-heap on (t, arrival) */
+	size_t nheap, heap_cap;
+	uint64_t arrivals;
+	uint64_t hold_ns;	 /* ms_trace_hold(): release nothing stamped from then on */
+	uint64_t loss_since_ns;	 /* events may be missing from then on (0: none lost) */
+	struct item *free_items; /* pool */
+	struct tidq *tids;	 /* open addressing on tid */
+	size_t ntids_cap, ntids;
+	struct tproc *buckets[PROC_BUCKETS]; /* pid -> process */
+	struct tproc **procs;		     /* creation order, for the closing sections */
+	size_t nprocs, procs_cap;
+	struct ms_trace_stats st;
+	struct ms_go_mark *marks; /* Go: one per ReadMemStats, in order */
+	size_t nmarks, marks_cap;
+	uint64_t go_calls;	      /* Go runtime calls applied */
+	uint64_t go_unplaced;	      /* sysAlloc/sysReserve whose mmap never came */
+	struct ms_alloc_mark *amarks; /* jemalloc: one per epoch refresh and at exit */
+	size_t namarks, amarks_cap;
+};
+
+/* Shared by the parts (trace.c unless said). */
+void tr_dq_remove(struct deque *d, struct item *it);
+bool tr_item_before(const struct item *a, const struct item *b);
+struct tproc *tr_proc_get(struct ms_trace *t, uint32_t pid);
+uint64_t tr_mono_ns(void);
+struct item *tr_item_new(struct ms_trace *t, uint8_t kind, uint64_t ts);
+struct tproc *tr_proc_find(struct ms_trace *t, uint32_t pid);
+void tr_apply_event(struct ms_trace *t, struct tproc *p, struct ms_event *ev, unsigned flag,
+		    const char *flag_msg);
+int tr_dq_push(struct deque *d, struct item *it);
+struct tidq *tr_tidq_find(struct ms_trace *t, uint32_t tid, bool create);
+struct item *tr_dq_at(const struct deque *d, size_t i);
+void tr_queue(struct ms_trace *t, struct item *it);
+void tr_go_copy(struct tproc *p, const struct tproc *parent); /* trace_go.c */
+bool tr_go_ready(struct ms_trace *t, struct item *it, uint64_t now);
+void tr_apply_go(struct ms_trace *t, struct item *it);
+void tr_on_go(void *ctx, const struct ms_go_call *c);
+void tr_note_lost(struct ms_trace *t, uint64_t n, uint64_t since_ns);
+void tr_queue_exec_seeds(struct ms_trace *t, const struct ms_proc_event *pe); /* procmaps.c */
+const char *tr_human(uint64_t b, char *buf, size_t len);		      /* trace_summary.c */
+
+#endif /* MEMSTATE_TRACER_TRACE_INT_H */

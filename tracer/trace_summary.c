@@ -1,0 +1,141 @@
+// SPDX-License-Identifier: MIT
+/* The tracing session's closing summary table (trace_int.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "memstate/pagemap.h"
+
+#include "bpf/go.h"
+#include "memstate/channel.h"
+#include "trace.h"
+#include "tui/live.h"
+#include "trace_int.h"
+
+/* ------------------------------------------------------------------ the end */
+
+const char *tr_human(uint64_t b, char *buf, size_t len)
+{
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+	double v = (double)b;
+	int u = 0;
+
+	while (v >= 1024 && u < 4) {
+		v /= 1024;
+		u++;
+	}
+	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
+	return buf;
+}
+
+static const char *base(const char *path)
+{
+	const char *s = strrchr(path, '/');
+
+	return s ? s + 1 : path;
+}
+
+static void print_summary(struct ms_trace *t, FILE *f, const char *what)
+{
+	uint64_t events = 0, viol = 0, by_kind[MS_V_COUNT] = {0};
+	char a[16], b[16], c[16], d[16], e[16];
+
+	for (size_t i = 0; i < t->nprocs; i++) {
+		struct ms_totals tot;
+
+		ms_space_totals(t->procs[i]->sp, &tot);
+		events += tot.events;
+		viol += tot.violations;
+		for (int k = 0; k < MS_V_COUNT; k++)
+			by_kind[k] += tot.by_kind[k];
+	}
+	fprintf(f,
+		"memstate: %s; %zu process%s, %" PRIu64 " events, %" PRIu64 " violations, %" PRIu64
+		" lost\n",
+		what, t->nprocs, t->nprocs == 1 ? "" : "es", events, viol, t->st.lost);
+	fprintf(f, "  %-7s %-16s %10s %10s %10s %10s %10s %8s %5s %8s %5s\n", "PID", "EXE",
+		"RESERVED", "PREPARED", "READY", "PEAK READY", "RESIDENT", "FAULTS", "THP",
+		"EVENTS", "VIOL");
+	for (size_t i = 0; i < t->nprocs; i++) {
+		struct tproc *p = t->procs[i];
+		struct ms_totals tot;
+
+		/* Keep the table readable for build scripts that fork hundreds of shells. */
+		if (i == SUMMARY_ROWS && t->nprocs > SUMMARY_ROWS + 1) {
+			fprintf(f, "  ... %zu more processes in the timeline\n", t->nprocs - i);
+			break;
+		}
+		ms_space_totals(p->sp, &tot);
+		fprintf(f,
+			"  %-7u %-16.16s %10s %10s %10s %10s %10s %8" PRIu64 " %5" PRIu64
+			" %8" PRIu64 " %5" PRIu64 "\n",
+			p->pid, base(p->exe), tr_human(tot.bytes[MS_RESERVED], a, sizeof(a)),
+			tr_human(tot.bytes[MS_PREPARED], b, sizeof(b)),
+			tr_human(tot.bytes[MS_READY], c, sizeof(c)),
+			tr_human(tot.peak_bytes[MS_READY], d, sizeof(d)),
+			tot.residency ? tr_human(tot.resident[MS_PREPARED] + tot.resident[MS_READY],
+						 e, sizeof(e))
+				      : "-",
+			tot.page_faults, tot.thp_collapses, tot.events, tot.violations);
+	}
+	if (t->st.maps_checked)
+		fprintf(f, "  map check: %" PRIu64 " process%s compared with /proc/PID/maps, %s\n",
+			t->st.maps_checked, t->st.maps_checked == 1 ? "" : "es",
+			t->st.maps_diffs ? "ranges differ (above)" : "all agree");
+	if (t->st.res_checked)
+		fprintf(f,
+			"  residency check: %" PRIu64 " process%s compared with /proc/PID/pagemap, "
+			"%s\n",
+			t->st.res_checked, t->st.res_checked == 1 ? "" : "es",
+			t->st.res_diffs ? "ranges differ (above)" : "all agree");
+	if (viol) {
+		fprintf(f, "  violations:");
+		for (int k = 1; k < MS_V_COUNT; k++) {
+			if (by_kind[k])
+				fprintf(f, " %s %" PRIu64, ms_violation_name((unsigned)k),
+					by_kind[k]);
+		}
+		fprintf(f, "\n");
+	}
+}
+
+int ms_trace_finish(struct ms_trace *t, FILE *summary, const char *what)
+{
+	struct ms_tl_process *procs;
+	int err = 0;
+
+	ms_trace_flush(t, true);
+	if (t->o.writer) {
+		procs = calloc(t->nprocs ? t->nprocs : 1, sizeof(*procs));
+		if (!procs)
+			return -ENOMEM;
+		for (size_t i = 0; i < t->nprocs; i++) {
+			struct tproc *p = t->procs[i];
+
+			procs[i] = (struct ms_tl_process){
+				.pid = p->pid,
+				.ppid = p->ppid,
+				.exe = p->exe[0] ? p->exe : NULL,
+				.exit_code = p->exited && !p->exit_signal ? p->exit_code : -1,
+				.exit_signal = p->exit_signal,
+				.space = p->sp,
+				.dropped = i == 0 ? t->st.lost : 0,
+				.pagemap = p->resck,
+			};
+		}
+		err = ms_tlw_finish(t->o.writer, procs, t->nprocs);
+		free(procs);
+	}
+	if (summary)
+		print_summary(t, summary, what);
+	return err;
+}
