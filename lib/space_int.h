@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Inside the shadow address space (memstate/space.h): space.c checks, transitions,
- * tracks residency and commits; space_query.c answers the queries (stats, regions,
- * totals, snapshots, violations) and the self-check. What they share:
+ * Inside the shadow address space (memstate/space.h): space.c checks, transitions and
+ * commits; space_res.c checks and tracks jemalloc extents and residency; space_query.c
+ * answers the queries (stats, regions, totals, snapshots, violations) and the
+ * self-check. What they share:
  */
 #ifndef MEMSTATE_LIB_SPACE_INT_H
 #define MEMSTATE_LIB_SPACE_INT_H
@@ -90,5 +91,17 @@ unsigned sp_page_shift(const struct ms_space *sp);
 bool sp_res_node(const struct ms_node *n);
 void sp_res_tally(struct ms_space *sp, uint64_t s, uint64_t e, uint64_t res[MS_STATE_COUNT],
 		  uint64_t *lazy);
+/* Shared with space_res.c (sp_find, sp_violate: space.c; the others: space_res.c). */
+struct ms_node *sp_find(struct ms_space *sp, uint64_t addr);
+int sp_violate(struct ms_space *sp, struct ms_event *ev, unsigned kind, const char *why);
+int sp_check_extent(struct ms_space *sp, struct ms_event *ev);
+void sp_commit_extent(struct ms_space *sp, const struct ms_event *ev);
+int sp_check_page_fault(struct ms_space *sp, struct ms_event *ev);
+void sp_res_recount(struct ms_space *sp);
+bool sp_huge_range(const struct ms_space *sp, const struct ms_event *ev, uint64_t *s, uint64_t *e);
+bool sp_huge_possible(struct ms_space *sp, uint64_t s, uint64_t e);
+int sp_res_check(struct ms_space *sp, const struct ms_event *ev);
+void sp_res_update(struct ms_space *sp, struct ms_event *ev);
+void sp_res_fault(struct ms_space *sp, struct ms_event *ev);
 
 #endif /* MEMSTATE_LIB_SPACE_INT_H */
