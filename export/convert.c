@@ -112,6 +112,15 @@ int ms_conv_timeline(struct ms_tlp *p, int fd, bool jsonl, const struct ms_conv_
 		return write_failed(o, err);
 	}
 	while (!err && (ret = ms_tlp_next(p, &it, NULL)) == 1) {
+		/*
+		 * A summary after left-out sections (a minimal timeline may omit violations,
+		 * regions or processes): copied now, the writer would close them empty, and the
+		 * copy would disagree with itself. The replay's sections close it instead.
+		 */
+		if (it.type == MS_TLI_SUMMARY && (!ms_tlp_has_section(p, MS_TLI_VIOLATION) ||
+						  !ms_tlp_has_section(p, MS_TLI_REGION) ||
+						  !ms_tlp_has_section(p, MS_TLI_PROCESS)))
+			continue;
 		err = ms_tl_copy_item(w, &it);
 		summary |= it.type == MS_TLI_SUMMARY;
 	}

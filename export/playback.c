@@ -683,6 +683,11 @@ const struct ms_tl_item *ms_tlp_header(const struct ms_tlp *p)
 	return p->have_header ? &p->header : NULL;
 }
 
+bool ms_tlp_has_section(const struct ms_tlp *p, enum ms_tl_item_type type)
+{
+	return ms_tlr_has_section(p->rd, type);
+}
+
 const char *ms_tlp_name(const struct ms_tlp *p)
 {
 	return ms_tlr_name(p->rd);

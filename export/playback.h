@@ -87,6 +87,8 @@ const char *ms_tlp_name(const struct ms_tlp *p);
 /* The line where the last item starts. */
 uint32_t ms_tlp_item_line(const struct ms_tlp *p);
 bool ms_tlp_is_jsonl(const struct ms_tlp *p);
+/* Whether the file has the section of items of this type (known once it was read past). */
+bool ms_tlp_has_section(const struct ms_tlp *p, enum ms_tl_item_type type);
 
 /* Processes in the order they were first named. */
 size_t ms_tlp_nprocs(const struct ms_tlp *p);
