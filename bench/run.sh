@@ -26,6 +26,9 @@ echo
 echo "== export (bench/bench_export.sh)"
 BUILD=$BUILD bench/bench_export.sh $([ -n "$quick" ] && echo 200000)
 echo
+echo "== verdicts: diff and the HTML page (bench/bench_verdict.sh)"
+BUILD=$BUILD bench/bench_verdict.sh $([ -n "$quick" ] && echo 200000 1)
+echo
 echo "== Go programs (bench/bench_go.sh)"
 BUILD=$BUILD bench/bench_go.sh $([ -n "$quick" ] && echo 3)
 echo
