@@ -9,7 +9,10 @@
 
 load helpers
 
+# The npm tools are not part of a build (nor sanitized): `make deps` puts them under
+# build/npm, which a sanitized build (BUILD=build/asan) uses too.
 NPM=$BUILD/npm
+[ -d "$NPM/node_modules" ] || NPM=$ROOT/build/npm
 
 setup_file() {
 	local d=$BATS_FILE_TMPDIR z
