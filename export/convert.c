@@ -60,6 +60,16 @@ int ms_conv_fail(const struct ms_conv_opts *o, int err, const char *path, const 
 
 /* ------------------------------------------------------------------ json <-> jsonl */
 
+/* Whether a section before item type's own was left out (a minimal timeline may omit any). */
+static bool after_gap(const struct ms_tlp *p, enum ms_tl_item_type type)
+{
+	for (enum ms_tl_item_type s = MS_TLI_VIOLATION; s < type && s < MS_TLI_SUMMARY; s++) {
+		if (!ms_tlp_has_section(p, s))
+			return true;
+	}
+	return false;
+}
+
 static int write_failed(const struct ms_conv_opts *o, int err)
 {
 	return ms_conv_error(o, err, "writing %s: %s", o->out_name, strerror(-err));
@@ -68,8 +78,9 @@ static int write_failed(const struct ms_conv_opts *o, int err)
 /*
  * A truncated input still makes a whole document: the replay's closing sections, from
  * where the input's stopped (what it listed of each process is not written twice).
+ * Sections from gap on (MS_TLI_SUMMARY: none) were not copied: the replay writes them whole.
  */
-static int close_from_replay(struct ms_tlp *p, struct ms_tl_writer *w)
+static int close_from_replay(struct ms_tlp *p, struct ms_tl_writer *w, enum ms_tl_item_type gap)
 {
 	size_t n = ms_tlp_nprocs(p);
 	struct ms_tl_process *procs = calloc(n ? n : 1, sizeof(*procs));
@@ -87,10 +98,12 @@ static int close_from_replay(struct ms_tlp *p, struct ms_tl_writer *w)
 			.exit_code = pr->exited ? pr->exit_code : -1,
 			.exit_signal = pr->exit_signal,
 			.space = pr->sp,
-			.violations_done = pr->viol_cursor,
+			.violations_done = gap > MS_TLI_VIOLATION ? pr->viol_cursor : 0,
 			/* a listed interval differed: where to go on is unknown */
-			.regions_done = pr->map_differs ? SIZE_MAX : pr->map_cursor,
-			.listed = pr->listed};
+			.regions_done = gap <= MS_TLI_REGION ? 0
+					: pr->map_differs    ? SIZE_MAX
+							     : pr->map_cursor,
+			.listed = gap > MS_TLI_PROCESS && pr->listed};
 	}
 	err = ms_tlw_finish(w, procs, n);
 	free(procs);
@@ -102,6 +115,7 @@ int ms_conv_timeline(struct ms_tlp *p, int fd, bool jsonl, const struct ms_conv_
 	struct ms_tl_writer *w;
 	struct ms_tl_item it;
 	bool summary = false; /* the input had one: the copy is closed by copying it */
+	enum ms_tl_item_type gap = 0; /* the first section not copied (0: none) */
 	int ret, err = 0;
 
 	w = ms_tlw_fdopen(fd, jsonl ? MS_TL_JSONL : MS_TL_JSON, &err);
@@ -113,14 +127,16 @@ int ms_conv_timeline(struct ms_tlp *p, int fd, bool jsonl, const struct ms_conv_
 	}
 	while (!err && (ret = ms_tlp_next(p, &it, NULL)) == 1) {
 		/*
-		 * A summary after left-out sections (a minimal timeline may omit violations,
-		 * regions or processes): copied now, the writer would close them empty, and the
-		 * copy would disagree with itself. The replay's sections close it instead.
+		 * An item after a left-out section (a minimal timeline may omit violations,
+		 * regions or processes): copied, it would make the writer close that section
+		 * empty, and the copy would disagree with itself. From there on the replay's
+		 * sections close the copy instead.
 		 */
-		if (it.type == MS_TLI_SUMMARY && (!ms_tlp_has_section(p, MS_TLI_VIOLATION) ||
-						  !ms_tlp_has_section(p, MS_TLI_REGION) ||
-						  !ms_tlp_has_section(p, MS_TLI_PROCESS)))
+		if (it.type > MS_TLI_EVENT && (gap || after_gap(p, it.type))) {
+			if (!gap)
+				gap = it.type;
 			continue;
+		}
 		err = ms_tl_copy_item(w, &it);
 		summary |= it.type == MS_TLI_SUMMARY;
 	}
@@ -156,7 +172,7 @@ int ms_conv_timeline(struct ms_tlp *p, int fd, bool jsonl, const struct ms_conv_
 		}
 		while (rp != p && ms_tlp_next(rp, &it, NULL) == 1)
 			;
-		err = close_from_replay(rp, w);
+		err = close_from_replay(rp, w, gap ? gap : MS_TLI_SUMMARY);
 		if (rp != p)
 			ms_tlp_close(rp);
 		if (err) {
