@@ -114,7 +114,7 @@ int ms_conv_timeline(struct ms_tlp *p, int fd, bool jsonl, const struct ms_conv_
 {
 	struct ms_tl_writer *w;
 	struct ms_tl_item it;
-	bool summary = false; /* the input had one: the copy is closed by copying it */
+	bool summary = false;	      /* the input had one: the copy is closed by copying it */
 	enum ms_tl_item_type gap = 0; /* the first section not copied (0: none) */
 	int ret, err = 0;
 

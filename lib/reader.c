@@ -668,8 +668,8 @@ static int jsonl_next(struct ms_tl_reader *r, struct ms_tl_item *it)
 			return rd_read_region(r, 0, it) ? j->err : 1;
 		}
 		if (!strcmp(type, "process")) {
-			r->sections |= 1u << MS_TLI_VIOLATION | 1u << MS_TLI_REGION |
-				       1u << MS_TLI_PROCESS;
+			r->sections |=
+				1u << MS_TLI_VIOLATION | 1u << MS_TLI_REGION | 1u << MS_TLI_PROCESS;
 			return rd_read_process(r, 0, it) ? j->err : 1;
 		}
 		if (!strcmp(type, "summary")) {
