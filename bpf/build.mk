@@ -40,7 +40,7 @@ BPF_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
 	-e 's/ppc64le/powerpc/' -e 's/riscv64/riscv/' -e 's/s390x/s390/')
 BPF_OUT := $(BUILD)/bpf
 BPF_SKEL := $(BPF_OUT)/memstate.skel.h
-BPF_USER_OBJS := $(BUILD)/obj/bpf/probe.o
+BPF_USER_OBJS := $(BUILD)/obj/bpf/probe.o $(BUILD)/obj/bpf/ktypes.o
 BPF_LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz
 
 CLI_OBJS += $(BPF_USER_OBJS)
@@ -75,6 +75,13 @@ $(BUILD)/tests/test_ebpf: $(BUILD)/obj/tests/unit/test_ebpf.o $(BPF_USER_OBJS) \
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(BPF_LIBS) $(LDLIBS)
 
+# The in-place BTF reader against libbpf's parse.
+$(BUILD)/tests/test_ktypes: $(BUILD)/obj/tests/unit/test_ktypes.o $(BUILD)/obj/bpf/ktypes.o \
+		$(LIB_A) $(BPF_MODE_FILE)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(BPF_LIBS) $(LDLIBS)
+
 $(BUILD)/bench/bench_ebpf: $(BUILD)/obj/bench/bench_ebpf.o $(BPF_USER_OBJS) $(LIB_A) \
 		$(BPF_MODE_FILE)
 	$(call msg,LD,$@)
@@ -85,6 +92,14 @@ else
 
 # Without the probe: the same programs, whose cases then report themselves skipped.
 $(BUILD)/tests/test_ebpf: $(BUILD)/obj/tests/unit/test_ebpf.o $(LIB_A) $(BPF_MODE_FILE)
+	$(call msg,LD,$@)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LDLIBS)
+
+# Without libbpf: the cut and altered copies only.
+$(BUILD)/obj/tests/unit/test_ktypes.o: CPPFLAGS += -DMS_NO_LIBBPF
+$(BUILD)/tests/test_ktypes: $(BUILD)/obj/tests/unit/test_ktypes.o $(BUILD)/obj/bpf/ktypes.o \
+		$(LIB_A) $(BPF_MODE_FILE)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
 	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LDLIBS)

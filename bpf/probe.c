@@ -30,6 +30,7 @@
 #include "lib/util.h"
 #include "memstate/capture.h"
 #include "lib/source.h"
+#include "ktypes.h"
 #include "probe.h"
 #include "memstate.skel.h"
 
@@ -99,25 +100,50 @@ static void ms_feat_note(struct ms_features *f, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The parameters of tracepoint tp as BTF sees them (btf_trace_<tp> typedef), or -ENOENT. */
-static int ms_tp_params(const struct btf *btf, const char *tp, const struct btf_param **params)
+/* The tracepoints the probe asks about, by their index in ms_tps[]. */
+enum {
+	TP_SYS_EXIT,
+	TP_FORK,
+	TP_EXEC,
+	TP_EXIT,
+	TP_FAULT_USER,
+	TP_FAULT_KERNEL,
+	TP_PAGE_ALLOC,
+	TP_SCAN_PMD,
+	TP_COLLAPSE,
+	TP_COUNT
+};
+static const char *const ms_tps[TP_COUNT] = {
+	"sys_exit",	      "sched_process_fork",	"sched_process_exec",
+	"sched_process_exit", "page_fault_user",	"page_fault_kernel",
+	"mm_page_alloc",      "mm_khugepaged_scan_pmd", "mm_collapse_huge_page"};
+
+/*
+ * How many arguments each tracepoint of ms_tps[] has (its btf_trace_<tp> typedef), or
+ * -ENOENT. Read in place (ktypes.c); libbpf's whole parse only where that cannot be done.
+ */
+static int ms_tp_counts(int counts[TP_COUNT])
 {
-	char name[96];
 	const struct btf_type *t;
+	struct btf *btf;
+	char name[96];
 	int id;
 
-	snprintf(name, sizeof(name), "btf_trace_%s", tp);
-	id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
-	if (id < 0)
-		return -ENOENT;
-	t = btf__type_by_id(btf, id);
-	t = t ? btf__type_by_id(btf, t->type) : NULL; /* pointer */
-	t = t && btf_is_ptr(t) ? btf__type_by_id(btf, t->type) : NULL;
-	if (!t || !btf_is_func_proto(t))
-		return -ENOENT;
-	if (params)
-		*params = btf_params(t);
-	return btf_vlen(t);
+	if (!ms_ktypes_tp_params("/sys/kernel/btf/vmlinux", ms_tps, counts, TP_COUNT))
+		return 0;
+	btf = btf__load_vmlinux_btf();
+	if (!btf)
+		return -EOPNOTSUPP;
+	for (int i = 0; i < TP_COUNT; i++) {
+		snprintf(name, sizeof(name), "btf_trace_%s", ms_tps[i]);
+		id = btf__find_by_name_kind(btf, name, BTF_KIND_TYPEDEF);
+		t = id < 0 ? NULL : btf__type_by_id(btf, id);
+		t = t ? btf__type_by_id(btf, t->type) : NULL; /* pointer */
+		t = t && btf_is_ptr(t) ? btf__type_by_id(btf, t->type) : NULL;
+		counts[i] = t && btf_is_func_proto(t) ? btf_vlen(t) : -ENOENT;
+	}
+	btf__free(btf);
+	return 0;
 }
 
 /*
@@ -185,15 +211,11 @@ static bool ms_has_caps(void)
  */
 static int ms_features_probe(struct ms_features *f)
 {
-	static const char *const core_tps[] = {"sys_exit", "sched_process_fork",
-					       "sched_process_exec", "sched_process_exit"};
 	/* The kernel does not change under us: probe() and open() share one reading of
-	 * its BTF (about 20 ms of parsing), the tracer's single thread calling both. */
+	 * its BTF, the tracer's single thread calling both. */
 	static struct ms_features cached;
 	static bool have_cached;
-	const struct btf_param *params;
-	struct btf *btf;
-	int n, err = 0;
+	int n[TP_COUNT];
 
 	memset(f, 0, sizeof(*f));
 	if (!ms_has_caps()) {
@@ -204,15 +226,14 @@ static int ms_features_probe(struct ms_features *f)
 		*f = cached;
 		return 0;
 	}
-	btf = btf__load_vmlinux_btf();
-	if (!btf) {
+	if (ms_tp_counts(n)) {
 		ms_feat_note(f, "no kernel BTF (/sys/kernel/btf/vmlinux, CONFIG_DEBUG_INFO_BTF)");
 		return -EOPNOTSUPP;
 	}
 	f->have = MS_FEAT_CORE;
-	for (size_t i = 0; i < sizeof(core_tps) / sizeof(core_tps[0]); i++) {
-		if (ms_tp_params(btf, core_tps[i], NULL) < 0) {
-			ms_feat_note(f, "no %s tracepoint", core_tps[i]);
+	for (int i = TP_SYS_EXIT; i <= TP_EXIT; i++) {
+		if (n[i] < 0) {
+			ms_feat_note(f, "no %s tracepoint", ms_tps[i]);
 			f->have &= ~MS_FEAT_CORE;
 		}
 	}
@@ -220,10 +241,8 @@ static int ms_features_probe(struct ms_features *f)
 		ms_feat_note(f, "no task storage maps (kernel older than 5.11)");
 		f->have &= ~MS_FEAT_CORE;
 	}
-	if (!(f->have & MS_FEAT_CORE)) {
-		err = -EOPNOTSUPP;
-		goto out;
-	}
+	if (!(f->have & MS_FEAT_CORE))
+		return -EOPNOTSUPP;
 	/* Go uprobes tell functions apart by their attach cookie (5.15 and later). */
 	if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_KPROBE, BPF_FUNC_get_attach_cookie, NULL) == 1) {
 		f->have |= MS_FEAT_UPROBE;
@@ -232,30 +251,26 @@ static int ms_features_probe(struct ms_features *f)
 	} else {
 		ms_feat_note(f, "no bpf_get_attach_cookie (kernel older than 5.15): no Go uprobes");
 	}
-	if (ms_tp_params(btf, "page_fault_user", NULL) == 4 &&
-	    ms_tp_params(btf, "page_fault_kernel", NULL) == 4)
+	if (n[TP_FAULT_USER] == 4 && n[TP_FAULT_KERNEL] == 4)
 		f->have |= MS_FEAT_FAULTS;
 	else
 		ms_feat_note(f, "no page_fault_user tracepoint (x86 only): no page faults");
-	/* scan_pmd: (ctx, mm, folio or page, [writable,] referenced, none_or_zero, status,
-	 * unmapped): status is the one before last. */
 	/* Residency of huge-page faults: seen through the huge page's allocation. */
-	if ((f->have & MS_FEAT_FAULTS) && ms_tp_params(btf, "mm_page_alloc", NULL) == 5)
+	if ((f->have & MS_FEAT_FAULTS) && n[TP_PAGE_ALLOC] == 5)
 		f->have |= MS_FEAT_THPFAULT;
 	else
 		ms_feat_note(f, "no mm_page_alloc tracepoint: huge-page faults count 4 KiB");
-	n = ms_tp_params(btf, "mm_khugepaged_scan_pmd", &params);
-	if (ms_tp_params(btf, "mm_collapse_huge_page", NULL) == 4 && (n == 7 || n == 8)) {
+	/* scan_pmd: (ctx, mm, folio or page, [writable,] referenced, none_or_zero, status,
+	 * unmapped): status is the one before last. */
+	if (n[TP_COLLAPSE] == 4 && (n[TP_SCAN_PMD] == 7 || n[TP_SCAN_PMD] == 8)) {
 		f->have |= MS_FEAT_THP;
-		f->scan_status_arg = n - 3;
+		f->scan_status_arg = (unsigned)n[TP_SCAN_PMD] - 3;
 	} else {
 		ms_feat_note(f, "no usable huge_memory tracepoints: no THP collapses");
 	}
 	cached = *f;
 	have_cached = true;
-out:
-	btf__free(btf);
-	return err;
+	return 0;
 }
 
 /* ------------------------------------------------------------------ the source */
