@@ -77,10 +77,22 @@ static int kt_pass(const struct kt_walk *w, const char *const *names, const uint
 		   uint32_t *ids, uint32_t *info, size_t n)
 {
 	const uint8_t *p = w->types;
-	uint32_t id = 1;
+	uint32_t id = 1, lo = UINT32_MAX, hi = 0;
+	size_t len[KT_MAX];
 
-	while (p < w->end) {
+	if (names && w->str_len < sizeof(KT_PREFIX))
+		return 0; /* no name that long */
+	for (size_t i = 0; i < n; i++) {
+		if (names) {
+			len[i] = strlen(names[i]);
+		} else if (want[i]) {
+			lo = want[i] < lo ? want[i] : lo;
+			hi = want[i] > hi ? want[i] : hi;
+		}
+	}
+	for (; p < w->end; id++) {
 		struct btf_type t;
+		const char *s;
 		long extra;
 
 		if ((size_t)(w->end - p) < sizeof(t))
@@ -89,28 +101,31 @@ static int kt_pass(const struct kt_walk *w, const char *const *names, const uint
 		extra = kt_extra(BTF_INFO_KIND(t.info), BTF_INFO_VLEN(t.info));
 		if (extra < 0 || (size_t)(w->end - p) - sizeof(t) < (size_t)extra)
 			return -EPROTO;
-		for (size_t i = 0; i < n; i++) {
-			if (names) {
-				const char *s;
-				size_t len;
-
-				if (BTF_INFO_KIND(t.info) != BTF_KIND_TYPEDEF ||
-				    t.name_off >= w->str_len)
-					continue;
-				s = w->str + t.name_off;
-				len = strlen(names[i]);
-				if ((size_t)(w->str_len - t.name_off) < sizeof(KT_PREFIX) + len ||
-				    memcmp(s, KT_PREFIX, sizeof(KT_PREFIX) - 1) ||
-				    memcmp(s + sizeof(KT_PREFIX) - 1, names[i], len + 1))
-					continue;
-			} else if (want[i] != id) {
-				continue;
-			}
-			ids[i] = t.type;
-			info[i] = t.info;
-		}
 		p += sizeof(t) + extra;
-		id++;
+		if (!names) {
+			if (id < lo || id > hi)
+				continue;
+			for (size_t i = 0; i < n; i++) {
+				if (want[i] == id) {
+					ids[i] = t.type;
+					info[i] = t.info;
+				}
+			}
+			continue;
+		}
+		if (BTF_INFO_KIND(t.info) != BTF_KIND_TYPEDEF ||
+		    t.name_off > w->str_len - sizeof(KT_PREFIX) ||
+		    memcmp(w->str + t.name_off, KT_PREFIX, sizeof(KT_PREFIX) - 1))
+			continue;
+		s = w->str + t.name_off + sizeof(KT_PREFIX) - 1;
+		for (size_t i = 0; i < n; i++) {
+			/* the string section ends with a NUL (checked): compare up to it */
+			if ((size_t)(w->str + w->str_len - s) > len[i] &&
+			    !memcmp(s, names[i], len[i] + 1)) {
+				ids[i] = t.type;
+				info[i] = t.info;
+			}
+		}
 	}
 	return 0;
 }
