@@ -13,6 +13,7 @@ set -u
 cd "$(dirname "$0")/../.." || exit 2
 FUZZ_DIR=${FUZZ_DIR:-build/fuzz}
 FUZZ_TIME=${FUZZ_TIME:-60}
+FUZZ_SEED=${FUZZ_SEED:-0} # 0: a new seed each run; another number repeats a run exactly
 [ $# -gt 0 ] || set -- reader convert space infer chan zread
 status=0
 stamp=$(mktemp) || exit 2
@@ -41,7 +42,8 @@ for t in "$@"; do
 		continue
 	fi
 	kept=$(find "$seeds" -type f | wc -l)
-	"$bin" "${opts[@]}" -max_total_time="$FUZZ_TIME" "$work" "$seeds" >>"$log" 2>&1
+	"$bin" "${opts[@]}" -seed="$FUZZ_SEED" -max_total_time="$FUZZ_TIME" "$work" "$seeds" \
+		>>"$log" 2>&1
 	rc=$?
 	execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
 	rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -1)
