@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: MIT
 /* Shared by run and attach: options, sources, the poll loop, signals, the end (session.h). */
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -286,6 +289,37 @@ static void setup_go(struct ms_session *s)
 		fprintf(stderr, "memstate: go: %s\n", why);
 }
 
+/*
+ * Fresh memory in huge pages. Loading the probe has libbpf read and copy the kernel's BTF
+ * (12 MB of buffers, freed at once), and the trace then grows its trees and buffers; in
+ * 4 KiB pages each first touch is a fault, tens of microseconds each on a VM with shadow
+ * paging (BENCHMARKS.md section 9: 2,800 faults, 60 ms of a 190 ms start-up). So big
+ * blocks come from the heap, which is marked for transparent huge pages, first grown
+ * by HEAP_PREFAULT and kept (no trim): libbpf's buffers reuse it, 2 MiB a fault. The
+ * process's own memory only: the traced program starts from exec, with none of this.
+ */
+#define HEAP_PREFAULT (24u << 20)
+
+static void heap_in_huge_pages(void)
+{
+	uintptr_t a, b, huge = ms_thp_size();
+	char *p;
+
+	if (huge > HEAP_PREFAULT / 4 || !mallopt(M_MMAP_THRESHOLD, 64 << 20) ||
+	    !mallopt(M_TRIM_THRESHOLD, 128 << 20))
+		return;
+	p = malloc(HEAP_PREFAULT);
+	if (!p)
+		return;
+	a = ((uintptr_t)p + huge - 1) & ~(huge - 1);
+	b = ((uintptr_t)p + HEAP_PREFAULT) & ~(huge - 1);
+	if (b > a && !madvise((void *)a, b - a, MADV_HUGEPAGE)) {
+		for (uintptr_t q = a; q < b; q += huge)
+			*(volatile char *)q = 0;
+	}
+	free(p);
+}
+
 int ms_session_setup(struct ms_session *s, const struct ms_session_opts *o, int argc,
 		     char *const argv[])
 {
@@ -306,6 +340,8 @@ int ms_session_setup(struct ms_session *s, const struct ms_session_opts *o, int 
 	memset(s, 0, sizeof(*s));
 	s->o = *o;
 	s->t0 = ms_now_ns();
+	if (o->capture != MS_CAP_API)
+		heap_in_huge_pages();
 	if (o->out) {
 		s->writer = ms_tlw_open(
 			o->out, o->fmt_given ? o->fmt : ms_tl_format_of_path(o->out, o->fmt), &err);
@@ -503,8 +539,10 @@ static bool reaping_source(const struct ms_session *s)
 int ms_session_loop(struct ms_session *s, pid_t child, int *status)
 {
 	bool reaps = reaping_source(s), child_done = child <= 0;
-	struct pollfd pfd[MS_MAX_SOURCES];
-	int stops_seen = 0;
+	struct pollfd pfd[MS_MAX_SOURCES + 1];
+	int stops_seen = 0, ret;
+	/* Readable when the child ends: its end wakes the loop, not the next timeout. */
+	int pidfd = child_done || reaps ? -1 : (int)syscall(SYS_pidfd_open, child, 0);
 
 	for (;;) {
 		unsigned n = 0;
@@ -514,6 +552,8 @@ int ms_session_loop(struct ms_session *s, pid_t child, int *status)
 			if ((fd = s->src[i]->fd(s->state[i])) >= 0)
 				pfd[n++] = (struct pollfd){.fd = fd, .events = POLLIN};
 		}
+		if (pidfd >= 0 && !child_done)
+			pfd[n++] = (struct pollfd){.fd = pidfd, .events = POLLIN};
 		poll(pfd, n, 10);
 		for (unsigned i = 0; i < s->nsrc; i++)
 			s->src[i]->poll(s->state[i], 0);
@@ -534,23 +574,36 @@ int ms_session_loop(struct ms_session *s, pid_t child, int *status)
 					child_done = true;
 			}
 		}
+		/* Everything traced ended: take the sources' last records and drain the merge
+		 * now, rather than waiting out its window (the drain of a short run). */
+		if (child_done && ms_trace_quiet(s->trace)) {
+			for (unsigned i = 0; i < s->nsrc; i++)
+				s->src[i]->poll(s->state[i], 0);
+			ms_trace_flush(s->trace, true);
+		}
 		if (child_done && ms_trace_settled(s->trace)) {
 			/* The last records (an exit seen by one source while another reaped the
 			 * process) may still wait in a ring: take them before saying done. */
 			for (unsigned i = 0; i < s->nsrc; i++)
 				s->src[i]->poll(s->state[i], 0);
-			return 0;
+			ret = 0;
+			break;
 		}
 		if (ms_session_stops > stops_seen) {
 			/* First request: passed on to the program (see the handler); the trace
 			 * goes on until it ends. A second one stops tracing now. */
-			if (stops_seen++ || child_done)
-				return 1;
+			if (stops_seen++ || child_done) {
+				ret = 1;
+				break;
+			}
 			if (!s->o.quiet && !s->o.tui)
 				fprintf(stderr, "memstate: waiting for the traced program to end "
 						"(again to stop tracing now)\n");
 		}
 	}
+	if (pidfd >= 0)
+		close(pidfd);
+	return ret;
 }
 
 int ms_session_finish(struct ms_session *s, const char *what)
