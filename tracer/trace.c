@@ -350,6 +350,32 @@ static bool proc_ended(uint32_t pid)
 	return s && s[1] == ' ' && (s[2] == 'Z' || s[2] == 'X');
 }
 
+/*
+ * Every traced process has ended, and so has every child a fork still in the merge names.
+ * Then no record can come that sorts before what the merge holds: the sources, polled
+ * once more, hold the last ones, and the merge may drain without waiting out its window.
+ */
+bool ms_trace_quiet(struct ms_trace *t)
+{
+	for (size_t i = 0; i < t->nprocs; i++) {
+		struct tproc *p = t->procs[i];
+
+		if (p->exited)
+			continue;
+		if (!proc_ended(p->pid))
+			return false;
+		p->exited = true;
+	}
+	for (size_t i = 0; i < t->nheap; i++) {
+		const struct item *it = t->heap[i].it;
+
+		if (it->kind == IT_PROC && it->u.proc.type == MS_PROC_FORK &&
+		    !tr_proc_find(t, it->u.proc.pid) && !proc_ended(it->u.proc.pid))
+			return false;
+	}
+	return true;
+}
+
 bool ms_trace_settled(struct ms_trace *t)
 {
 	/* Records still in the merge may name processes not known yet (a fork whose

@@ -66,6 +66,9 @@ bool ms_trace_all_exited(const struct ms_trace *t);
 /* Every process has ended (those not seen exiting are looked up: gone or zombie = ended)
  * and no record waits in the merge. */
 bool ms_trace_settled(struct ms_trace *t);
+/* Every traced process, and every child a fork in the merge names, has ended: no record
+ * still to come can sort before those held, and the merge may drain now. */
+bool ms_trace_quiet(struct ms_trace *t);
 /* Sources' lost records, added to the summary. */
 void ms_trace_lost(struct ms_trace *t, uint64_t n);
 
