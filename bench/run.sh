@@ -20,6 +20,9 @@ else
 	echo "== eBPF capture: skipped (needs root and kernel BTF)"
 fi
 echo
+echo "== whole memstate run: start-up, drain, timeline (bench/bench_run.sh)"
+BUILD=$BUILD bench/bench_run.sh $([ -n "$quick" ] && echo 3 200000 128)
+echo
 echo "== capture tools side by side (bench/capture.sh)"
 BUILD=$BUILD bench/capture.sh $([ -n "$quick" ] && echo 3)
 echo
