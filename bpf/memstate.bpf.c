@@ -344,7 +344,7 @@ int BPF_PROG(ms_sys_exit, struct pt_regs *regs, long ret)
 		goto out;
 	r->type = MS_BPF_REC_SYSCALL;
 	r->pad0 = 0;
-	r->t_ns = bpf_ktime_get_ns();
+	r->t_ns = 0;
 	if (gives_back(nr)) {
 		struct ms_task *t = bpf_task_storage_get(&tasks, task, NULL, 0);
 
@@ -353,6 +353,8 @@ int BPF_PROG(ms_sys_exit, struct pt_regs *regs, long ret)
 			t->enter_ns = 0;
 		}
 	}
+	if (!r->t_ns) /* the clock is read once a call: on a VM each read is a paravirt call */
+		r->t_ns = bpf_ktime_get_ns();
 	r->pid = tgid;
 	r->tid = task->pid;
 	r->nr = nr;
