@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/util.h"
 #include "metrics.h"
 
 /* ------------------------------------------------------------------ series */
@@ -777,21 +778,9 @@ bool ms_mx_exceeds(const struct ms_mx_expr *e, uint64_t base, uint64_t now)
 
 const char *ms_mx_fmt(char *buf, size_t len, const char *metric, uint64_t v)
 {
-	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-	double d = (double)v;
-	int u = 0;
-
 	if (!ms_mx_name_is_bytes(metric)) {
 		snprintf(buf, len, "%" PRIu64, v);
 		return buf;
 	}
-	while (d >= 1024 && u < 6) {
-		d /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, len, "%" PRIu64 " B", v);
-	else
-		snprintf(buf, len, "%.1f %s", d, unit[u]);
-	return buf;
+	return ms_fmt_size(buf, len, v, MS_SIZE_TEXT);
 }

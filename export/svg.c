@@ -80,22 +80,6 @@ void svg_put_text(struct ms_jbuf *b, const char *s)
 	}
 }
 
-void svg_fmt_bytes(char *buf, size_t len, uint64_t v)
-{
-	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-	double d = (double)v;
-	int u = 0;
-
-	while (d >= 1024 && u < 6) {
-		d /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, len, "%" PRIu64 " B", v);
-	else
-		snprintf(buf, len, "%.*f %s", d < 10 ? 1 : 0, d, unit[u]);
-}
-
 void svg_fmt_time(char *buf, size_t len, uint64_t ns)
 {
 	if (ns == 0)

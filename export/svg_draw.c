@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/util.h"
 #include "convert.h"
 #include "lib/jsonbuf.h"
 #include "svg_int.h"
@@ -168,7 +169,7 @@ static void draw_bands(struct svg *g, const struct panel *pn, unsigned y0)
 			    "font-family=\"monospace\">%#" PRIx64 "</text>\n",
 			    g->x0 - 4, y0 + bd->y + 9, bd->s);
 		if (bd->h >= 28) {
-			svg_fmt_bytes(size, sizeof(size), bd->e - bd->s);
+			ms_fmt_size(size, sizeof(size), bd->e - bd->s, MS_SIZE_LABEL);
 			svg_put_fmt(b,
 				    "<text x=\"%u\" y=\"%u\" text-anchor=\"end\" "
 				    "fill=\"#777\">%s</text>\n",
@@ -177,7 +178,7 @@ static void draw_bands(struct svg *g, const struct panel *pn, unsigned y0)
 		if (i + 1 < pn->nbands) {
 			unsigned gy = y0 + bd->y + bd->h + GAP_PX / 2;
 
-			svg_fmt_bytes(size, sizeof(size), pn->bands[i + 1].s - bd->e);
+			ms_fmt_size(size, sizeof(size), pn->bands[i + 1].s - bd->e, MS_SIZE_LABEL);
 			svg_put_fmt(b,
 				    "<line x1=\"%u\" y1=\"%u\" x2=\"%u\" y2=\"%u\" stroke=\"#999\" "
 				    "stroke-dasharray=\"4 3\"/>\n",
@@ -279,7 +280,7 @@ static void draw_resident(struct svg *g, const struct panel *pn, unsigned x0, un
 
 	if (!pn->has_res || !pn->peak_res || !pn->rows)
 		return;
-	svg_fmt_bytes(peak, sizeof(peak), pn->peak_res);
+	ms_fmt_size(peak, sizeof(peak), pn->peak_res, MS_SIZE_LABEL);
 	svg_put_fmt(b,
 		    "<polyline class=\"resident\" data-peak=\"%" PRIu64 "\" fill=\"none\" "
 		    "stroke=\"#1a237e\" stroke-width=\"1.5\" stroke-opacity=\"0.8\" points=\"",
@@ -326,7 +327,7 @@ void svg_draw(struct svg *g)
 		const struct panel *pn = &g->panels[i];
 		unsigned y0 = pn->y0;
 
-		svg_fmt_bytes(peak, sizeof(peak), pn->peak_ready);
+		ms_fmt_size(peak, sizeof(peak), pn->peak_ready, MS_SIZE_LABEL);
 		svg_put_fmt(b,
 			    "<g class=\"panel\" data-pid=\"%u\" data-y0=\"%u\" data-rows=\"%u\">\n",
 			    pn->pid, y0, pn->rows);

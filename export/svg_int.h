@@ -89,7 +89,6 @@ struct svg {
 
 void svg_put_fmt(struct ms_jbuf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void svg_put_text(struct ms_jbuf *b, const char *s);
-void svg_fmt_bytes(char *buf, size_t len, uint64_t v);
 void svg_fmt_time(char *buf, size_t len, uint64_t ns);
 unsigned svg_row_of(const struct band *bd, uint64_t a);
 void svg_draw(struct svg *g);

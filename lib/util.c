@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* Small facts found once (util.h). */
+#include <inttypes.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <time.h>
@@ -41,4 +43,25 @@ uint64_t ms_thp_size(void)
 	uint64_t v = ms_thp_size_sysfs();
 
 	return v ? v : MS_THP_SIZE_DEFAULT;
+}
+
+char *ms_fmt_size(char *buf, size_t len, uint64_t bytes, enum ms_size_style style)
+{
+	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+	double d = (double)bytes;
+	int u = 0;
+
+	while (d >= 1024 && u < 6) {
+		d /= 1024;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, style == MS_SIZE_COMPACT ? "%" PRIu64 "B" : "%" PRIu64 " B",
+			 bytes);
+	else if (style == MS_SIZE_COMPACT)
+		snprintf(buf, len, "%.1f%c", d, unit[u][0]);
+	else
+		snprintf(buf, len, "%.*f %s", style == MS_SIZE_LABEL && d >= 10 ? 0 : 1, d,
+			 unit[u]);
+	return buf;
 }

@@ -6,6 +6,7 @@
 #ifndef MEMSTATE_LIB_UTIL_H
 #define MEMSTATE_LIB_UTIL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* The largest errno a syscall returns as -errno (the kernel's MAX_ERRNO). */
@@ -24,5 +25,14 @@ uint32_t ms_page_size(void);
 uint64_t ms_thp_size_sysfs(void);
 /* The same, MS_THP_SIZE_DEFAULT when sysfs does not say. */
 uint64_t ms_thp_size(void);
+
+/* How ms_fmt_size() writes a size. */
+enum ms_size_style {
+	MS_SIZE_TEXT,	 /* "512 B", "1.5 KiB", "2048.0 MiB": one decimal (reports, summaries) */
+	MS_SIZE_LABEL,	 /* "512 B", "1.5 KiB", "24 MiB": a decimal below 10 only (chart labels) */
+	MS_SIZE_COMPACT, /* "512B", "1.5K", "24.0M": no space, one letter (the TUI's narrow panes) */
+};
+/* bytes in binary units into buf (len bytes); returns buf. */
+char *ms_fmt_size(char *buf, size_t len, uint64_t bytes, enum ms_size_style style);
 
 #endif /* MEMSTATE_LIB_UTIL_H */

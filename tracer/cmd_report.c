@@ -23,29 +23,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/util.h"
 #include "export/playback.h"
 #include "cli.h"
 #include "verdict.h"
 #include "cmd_report_int.h"
-
-/* ------------------------------------------------------------------ formatting */
-
-const char *rp_fmt_bytes(char *buf, size_t len, uint64_t v)
-{
-	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-	double d = (double)v;
-	int u = 0;
-
-	while (d >= 1024 && u < 6) {
-		d /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, len, "%" PRIu64 " B", v);
-	else
-		snprintf(buf, len, "%.1f %s", d, unit[u]);
-	return buf;
-}
 
 const char *rp_fmt_ns(char *buf, size_t len, uint64_t ns)
 {
@@ -553,7 +535,7 @@ int ms_cmd_report(int argc, char **argv)
 		       " violation%s, page size %s\n",
 		       events, ms_tlp_nprocs(p), ms_tlp_nprocs(p) == 1 ? "" : "es", sum.violations,
 		       sum.violations == 1 ? "" : "s",
-		       rp_fmt_bytes(a, sizeof(a), hdr ? hdr->header.page_size : 0));
+		       ms_fmt_size(a, sizeof(a), hdr ? hdr->header.page_size : 0, MS_SIZE_TEXT));
 		if (ms_tlp_disagreements(p))
 			printf("  warning: %" PRIu64
 			       " places where the timeline disagrees with its "

@@ -82,7 +82,6 @@ struct report {
 	int err;		  /* -ENOMEM seen */
 };
 
-const char *rp_fmt_bytes(char *buf, size_t len, uint64_t v);
 const char *rp_fmt_ns(char *buf, size_t len, uint64_t ns);
 unsigned rp_series_fill(const struct series *s, uint64_t out[SERIES_N][MS_STATE_COUNT]);
 void rp_print_proc(struct ms_tlp_proc *pr, struct rp_proc *q, unsigned top);

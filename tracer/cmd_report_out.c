@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/util.h"
 #include "export/playback.h"
 #include "cli.h"
 #include "verdict.h"
@@ -48,8 +49,8 @@ static void print_top(const char *what, const struct rp_map *list, unsigned n)
 			 m->live ? "" : ", freed");
 		printf("    %-34s %10s %11" PRIu64 " %8" PRIu64 " %8" PRIu64 " %5" PRIu64 "  %s\n",
 		       ms_tlp_range(range, sizeof(range), m->s, m->e - m->s),
-		       rp_fmt_bytes(a, sizeof(a), m->e - m->s), m->transitions, m->ops, m->faults,
-		       m->thp, by);
+		       ms_fmt_size(a, sizeof(a), m->e - m->s, MS_SIZE_TEXT), m->transitions, m->ops,
+		       m->faults, m->thp, by);
 	}
 }
 
@@ -99,12 +100,14 @@ static void print_residency(struct ms_tlp_proc *pr, const struct ms_totals *tot,
 		return;
 	printf("  resident: %s (Prepared %s, Ready %s), peak %s; Ready never touched %s; "
 	       "lazily free %s\n",
-	       rp_fmt_bytes(a, sizeof(a), tot->resident[MS_PREPARED] + tot->resident[MS_READY]),
-	       rp_fmt_bytes(b, sizeof(b), tot->resident[MS_PREPARED]),
-	       rp_fmt_bytes(c, sizeof(c), tot->resident[MS_READY]),
-	       rp_fmt_bytes(d, sizeof(d), tot->peak_resident),
-	       rp_fmt_bytes(e, sizeof(e), tot->bytes[MS_READY] - tot->resident[MS_READY]),
-	       rp_fmt_bytes(f, sizeof(f), tot->lazy_free));
+	       ms_fmt_size(a, sizeof(a), tot->resident[MS_PREPARED] + tot->resident[MS_READY],
+			   MS_SIZE_TEXT),
+	       ms_fmt_size(b, sizeof(b), tot->resident[MS_PREPARED], MS_SIZE_TEXT),
+	       ms_fmt_size(c, sizeof(c), tot->resident[MS_READY], MS_SIZE_TEXT),
+	       ms_fmt_size(d, sizeof(d), tot->peak_resident, MS_SIZE_TEXT),
+	       ms_fmt_size(e, sizeof(e), tot->bytes[MS_READY] - tot->resident[MS_READY],
+			   MS_SIZE_TEXT),
+	       ms_fmt_size(f, sizeof(f), tot->lazy_free, MS_SIZE_TEXT));
 	untouched_top(pr, &u, buf, top);
 	if (!u.n)
 		return;
@@ -112,9 +115,10 @@ static void print_residency(struct ms_tlp_proc *pr, const struct ms_totals *tot,
 	       "len", "untouched", "resident");
 	for (unsigned i = 0; i < u.n; i++)
 		printf("    %#-18" PRIx64 " %10s %10s %10s\n", u.v[i].start,
-		       rp_fmt_bytes(a, sizeof(a), u.v[i].end - u.v[i].start),
-		       rp_fmt_bytes(b, sizeof(b), u.v[i].end - u.v[i].start - u.v[i].resident),
-		       rp_fmt_bytes(c, sizeof(c), u.v[i].resident));
+		       ms_fmt_size(a, sizeof(a), u.v[i].end - u.v[i].start, MS_SIZE_TEXT),
+		       ms_fmt_size(b, sizeof(b), u.v[i].end - u.v[i].start - u.v[i].resident,
+				   MS_SIZE_TEXT),
+		       ms_fmt_size(c, sizeof(c), u.v[i].resident, MS_SIZE_TEXT));
 }
 
 void rp_print_proc(struct ms_tlp_proc *pr, struct rp_proc *q, unsigned top)
@@ -141,14 +145,15 @@ void rp_print_proc(struct ms_tlp_proc *pr, struct rp_proc *q, unsigned top)
 	printf("  %-9s %12s %12s %14s %12s\n", "bytes", "min", "peak", "(at)", "final");
 	for (int k = MS_RESERVED; k < MS_STATE_COUNT; k++)
 		printf("  %-9s %12s %12s %14s %12s\n", ms_state_name((unsigned)k),
-		       rp_fmt_bytes(a, sizeof(a), q->min[k]),
-		       rp_fmt_bytes(b, sizeof(b), q->peak[k]),
+		       ms_fmt_size(a, sizeof(a), q->min[k], MS_SIZE_TEXT),
+		       ms_fmt_size(b, sizeof(b), q->peak[k], MS_SIZE_TEXT),
 		       q->peak[k] ? rp_fmt_ns(c, sizeof(c), q->peak_t[k]) : "-",
-		       rp_fmt_bytes(d, sizeof(d), tot.bytes[k]));
+		       ms_fmt_size(d, sizeof(d), tot.bytes[k], MS_SIZE_TEXT));
 	printf("  footprint (Prepared + Ready) peak %s",
-	       rp_fmt_bytes(a, sizeof(a), q->peak_footprint));
+	       ms_fmt_size(a, sizeof(a), q->peak_footprint, MS_SIZE_TEXT));
 	if (tot.file_bytes)
-		printf("; file-backed now %s", rp_fmt_bytes(b, sizeof(b), tot.file_bytes));
+		printf("; file-backed now %s",
+		       ms_fmt_size(b, sizeof(b), tot.file_bytes, MS_SIZE_TEXT));
 	printf("\n");
 	n = rp_series_fill(&q->series, series);
 	if (n > 1) {
@@ -179,7 +184,8 @@ void rp_print_proc(struct ms_tlp_proc *pr, struct rp_proc *q, unsigned top)
 	       tot.page_faults, tot.untracked_faults, q->first_touch);
 	printf("  THP: %" PRIu64 " collapse%s (%s); %" PRIu64 " collapse request%s, %" PRIu64
 	       " refused\n",
-	       q->thp, q->thp == 1 ? "" : "s", rp_fmt_bytes(a, sizeof(a), q->thp_bytes), q->req,
+	       q->thp, q->thp == 1 ? "" : "s",
+	       ms_fmt_size(a, sizeof(a), q->thp_bytes, MS_SIZE_TEXT), q->req,
 	       q->req == 1 ? "" : "s", q->req_failed);
 	print_residency(pr, &tot, top);
 	printf("  regions made: %" PRIu64 "\n", q->nmaps);

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/util.h"
 #include "memstate/pagemap.h"
 
 #include "bpf/go.h"
@@ -298,8 +299,9 @@ static void verify_resident(struct ms_trace *t, struct tproc *p, FILE *f)
 		fprintf(f,
 			"memstate: residency check, pid %u: [%#" PRIx64 ", %#" PRIx64
 			"): memstate %s resident, the kernel %s\n",
-			p->pid, d->start, d->end, tr_human(d->memstate, a, sizeof(a)),
-			tr_human(d->kernel, b, sizeof(b)));
+			p->pid, d->start, d->end,
+			ms_fmt_size(a, sizeof(a), d->memstate, MS_SIZE_TEXT),
+			ms_fmt_size(b, sizeof(b), d->kernel, MS_SIZE_TEXT));
 	}
 	if (f && p->resck->ndiffs > 5)
 		fprintf(f, "memstate: residency check, pid %u: %" PRIu64 " more ranges differ\n",

@@ -118,6 +118,5 @@ void tr_apply_go(struct ms_trace *t, struct item *it);
 void tr_on_go(void *ctx, const struct ms_go_call *c);
 void tr_note_lost(struct ms_trace *t, uint64_t n, uint64_t since_ns);
 void tr_queue_exec_seeds(struct ms_trace *t, const struct ms_proc_event *pe); /* procmaps.c */
-const char *tr_human(uint64_t b, char *buf, size_t len);		      /* trace_summary.c */
 
 #endif /* MEMSTATE_TRACER_TRACE_INT_H */

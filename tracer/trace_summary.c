@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lib/util.h"
 #include "memstate/pagemap.h"
 
 #include "bpf/go.h"
@@ -20,22 +21,6 @@
 #include "trace.h"
 #include "tui/live.h"
 #include "trace_int.h"
-
-/* ------------------------------------------------------------------ the end */
-
-const char *tr_human(uint64_t b, char *buf, size_t len)
-{
-	static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
-	double v = (double)b;
-	int u = 0;
-
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	snprintf(buf, len, u ? "%.1f %s" : "%.0f %s", v, unit[u]);
-	return buf;
-}
 
 static const char *base(const char *path)
 {
@@ -78,13 +63,16 @@ static void print_summary(struct ms_trace *t, FILE *f, const char *what)
 		fprintf(f,
 			"  %-7u %-16.16s %10s %10s %10s %10s %10s %8" PRIu64 " %5" PRIu64
 			" %8" PRIu64 " %5" PRIu64 "\n",
-			p->pid, base(p->exe), tr_human(tot.bytes[MS_RESERVED], a, sizeof(a)),
-			tr_human(tot.bytes[MS_PREPARED], b, sizeof(b)),
-			tr_human(tot.bytes[MS_READY], c, sizeof(c)),
-			tr_human(tot.peak_bytes[MS_READY], d, sizeof(d)),
-			tot.residency ? tr_human(tot.resident[MS_PREPARED] + tot.resident[MS_READY],
-						 e, sizeof(e))
-				      : "-",
+			p->pid, base(p->exe),
+			ms_fmt_size(a, sizeof(a), tot.bytes[MS_RESERVED], MS_SIZE_TEXT),
+			ms_fmt_size(b, sizeof(b), tot.bytes[MS_PREPARED], MS_SIZE_TEXT),
+			ms_fmt_size(c, sizeof(c), tot.bytes[MS_READY], MS_SIZE_TEXT),
+			ms_fmt_size(d, sizeof(d), tot.peak_bytes[MS_READY], MS_SIZE_TEXT),
+			tot.residency
+				? ms_fmt_size(e, sizeof(e),
+					      tot.resident[MS_PREPARED] + tot.resident[MS_READY],
+					      MS_SIZE_TEXT)
+				: "-",
 			tot.page_faults, tot.thp_collapses, tot.events, tot.violations);
 	}
 	if (t->st.maps_checked)

@@ -375,23 +375,3 @@ void ms_heat_apply(const struct ms_heat *h, const struct ms_map *m, uint64_t fir
 			cells[cell - first].heat = (uint8_t)level;
 	}
 }
-
-/* ------------------------------------------------------------------ formatting */
-
-char *ms_fmt_bytes(char *buf, size_t len, uint64_t bytes)
-{
-	static const char units[] = "KMGTPE";
-	double v = (double)bytes;
-	int u = -1;
-
-	if (bytes < 1024) {
-		snprintf(buf, len, "%uB", (unsigned)bytes);
-		return buf;
-	}
-	while (v >= 1024.0 && u < 5) {
-		v /= 1024.0;
-		u++;
-	}
-	snprintf(buf, len, "%.1f%c", v, units[u]);
-	return buf;
-}

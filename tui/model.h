@@ -109,7 +109,4 @@ unsigned ms_heat_level(uint64_t when, uint64_t now, uint64_t window);
 void ms_heat_apply(const struct ms_heat *h, const struct ms_map *m, uint64_t first, size_t count,
 		   struct ms_cell *cells, uint64_t now, uint64_t window);
 
-/* "64.0M", "4.0K", "1023B": bytes in binary units, one decimal, at most 7 characters. */
-char *ms_fmt_bytes(char *buf, size_t len, uint64_t bytes);
-
 #endif /* MEMSTATE_TUI_MODEL_H */

@@ -247,16 +247,17 @@ static void draw_totals(struct tui *t)
 			x = put(t, 1, x, A_BOLD, "%c", state_glyph[s]);
 		x = put(t, 1, x, A_BOLD, "%s", ms_state_name(s));
 		x = put(t, 1, x, A_NORMAL, " %s peak %s  ",
-			ms_fmt_bytes(a, sizeof(a), tot->bytes[s]),
-			ms_fmt_bytes(b, sizeof(b), tot->peak_bytes[s]));
+			ms_fmt_size(a, sizeof(a), tot->bytes[s], MS_SIZE_COMPACT),
+			ms_fmt_size(b, sizeof(b), tot->peak_bytes[s], MS_SIZE_COMPACT));
 	}
 	/* Residency (SPEC section 8): what the kernel holds of it, and the waste. */
 	if (tot->residency)
 		put(t, 1, x, A_NORMAL, "resident %s untouched %s lazy %s",
-		    ms_fmt_bytes(a, sizeof(a),
-				 tot->resident[MS_PREPARED] + tot->resident[MS_READY]),
-		    ms_fmt_bytes(b, sizeof(b), tot->bytes[MS_READY] - tot->resident[MS_READY]),
-		    ms_fmt_bytes(r, sizeof(r), tot->lazy_free));
+		    ms_fmt_size(a, sizeof(a), tot->resident[MS_PREPARED] + tot->resident[MS_READY],
+				MS_SIZE_COMPACT),
+		    ms_fmt_size(b, sizeof(b), tot->bytes[MS_READY] - tot->resident[MS_READY],
+				MS_SIZE_COMPACT),
+		    ms_fmt_size(r, sizeof(r), tot->lazy_free, MS_SIZE_COMPACT));
 	x = 0;
 	snprintf(counters, sizeof(counters),
 		 "  events %" PRIu64 " (%s/s)  faults %" PRIu64 "  THP %" PRIu64, tot->events,
@@ -314,12 +315,12 @@ static void draw_legend(struct tui *t)
 	}
 	/* The scale always; the region count where it fits. */
 	snprintf(right, sizeof(right), " %s/cell%s  %zu region%s",
-		 ms_fmt_bytes(sc, sizeof(sc), t->m.map.scale), t->scale_user ? "" : " auto",
-		 t->m.snap ? t->m.snap->nregions : (size_t)0,
+		 ms_fmt_size(sc, sizeof(sc), t->m.map.scale, MS_SIZE_COMPACT),
+		 t->scale_user ? "" : " auto", t->m.snap ? t->m.snap->nregions : (size_t)0,
 		 t->m.snap && t->m.snap->nregions == 1 ? "" : "s");
 	if (t->cols - (int)strlen(right) < x)
 		snprintf(right, sizeof(right), " %s/cell",
-			 ms_fmt_bytes(sc, sizeof(sc), t->m.map.scale));
+			 ms_fmt_size(sc, sizeof(sc), t->m.map.scale, MS_SIZE_COMPACT));
 	put(t, 3, t->cols - (int)strlen(right) > x ? t->cols - (int)strlen(right) : x, A_NORMAL,
 	    "%s", right);
 }
@@ -389,7 +390,7 @@ static void draw_cursor_row(struct tui *t)
 		c.flags & MS_CELL_BREAK ? c.start : t->cursor_addr);
 	if (c.flags & MS_CELL_BREAK) {
 		put(t, y, x, A_NORMAL, "  gap of %s collapsed, up to %012" PRIx64,
-		    ms_fmt_bytes(a, sizeof(a), c.end - c.start), c.end);
+		    ms_fmt_size(a, sizeof(a), c.end - c.start, MS_SIZE_COMPACT), c.end);
 		return;
 	}
 	if (c.region == SIZE_MAX) {
@@ -405,8 +406,9 @@ static void draw_cursor_row(struct tui *t)
 		x = put(t, y, x, A_NORMAL, "  ");
 		x = put(t, y, x, A_BOLD, "%s", ms_state_name(r->state));
 		x = put(t, y, x, A_NORMAL, " %012" PRIx64 "-%012" PRIx64 " %s%s%s%s", r->start,
-			r->end, ms_fmt_bytes(a, sizeof(a), r->end - r->start), si.name ? " " : "",
-			si.name ? si.name : "", (r->flags & MS_RF_THP) ? " THP" : "");
+			r->end, ms_fmt_size(a, sizeof(a), r->end - r->start, MS_SIZE_COMPACT),
+			si.name ? " " : "", si.name ? si.name : "",
+			(r->flags & MS_RF_THP) ? " THP" : "");
 		if (c.nregions > 1)
 			put(t, y, x, pair(t, TUI_P_DIM), "  (+%zu more in this cell)",
 			    c.nregions - 1);
@@ -467,7 +469,7 @@ static void fmt_event(const struct tui *t, const struct ms_event *ev, char *buf,
 		snprintf(buf + n, len - (size_t)n, " code %d signal %u", ev->result, ev->aux);
 	else if (!ms_op_is_proc(ev->op))
 		snprintf(buf + n, len - (size_t)n, " %012" PRIx64 " %7s %s%s", ev->addr,
-			 ms_fmt_bytes(sz, sizeof(sz), ev->len), ft,
+			 ms_fmt_size(sz, sizeof(sz), ev->len, MS_SIZE_COMPACT), ft,
 			 (ev->flags & MS_EVF_FAILED) ? " (failed)" : "");
 }
 
@@ -671,7 +673,8 @@ static void draw_details(struct tui *t)
 		if (r->stat && m->space)
 			ms_space_stat_info(m->space, r->stat, &si);
 		wline(w, y++, A_BOLD, 1, "%012" PRIx64 "-%012" PRIx64 "  %s  pid %u", r->start,
-		      r->end, ms_fmt_bytes(a, sizeof(a), r->end - r->start), t->det_pid);
+		      r->end, ms_fmt_size(a, sizeof(a), r->end - r->start, MS_SIZE_COMPACT),
+		      t->det_pid);
 		wline(w, y++, A_NORMAL, 1, "state %s   stat %s   kind %s   advice %s   THP %s",
 		      ms_state_name(r->state), si.name ? si.name : "-", ms_kind_name(r->kind),
 		      ms_huge_name(r->huge) ? ms_huge_name(r->huge) : "default",
@@ -693,15 +696,15 @@ static void draw_details(struct tui *t)
 	if (c.flags & MS_CELL_BREAK)
 		wline(w, y++, A_NORMAL, 1,
 		      "cell: a gap of %s collapsed (%012" PRIx64 "-%012" PRIx64 ")",
-		      ms_fmt_bytes(a, sizeof(a), c.end - c.start), c.start, c.end);
+		      ms_fmt_size(a, sizeof(a), c.end - c.start, MS_SIZE_COMPACT), c.start, c.end);
 	else if (!(c.flags & MS_CELL_NOCELL))
 		wline(w, y++, A_NORMAL, 1,
 		      "cell %012" PRIx64 "+%s: Ready %s Prepared %s Reserved %s, %zu region%s",
-		      c.start, ms_fmt_bytes(a, sizeof(a), c.end - c.start),
-		      ms_fmt_bytes(b, sizeof(b), c.bytes[MS_READY]),
-		      ms_fmt_bytes(cc, sizeof(cc), c.bytes[MS_PREPARED]),
-		      ms_fmt_bytes(dd, sizeof(dd), c.bytes[MS_RESERVED]), c.nregions,
-		      c.nregions == 1 ? "" : "s");
+		      c.start, ms_fmt_size(a, sizeof(a), c.end - c.start, MS_SIZE_COMPACT),
+		      ms_fmt_size(b, sizeof(b), c.bytes[MS_READY], MS_SIZE_COMPACT),
+		      ms_fmt_size(cc, sizeof(cc), c.bytes[MS_PREPARED], MS_SIZE_COMPACT),
+		      ms_fmt_size(dd, sizeof(dd), c.bytes[MS_RESERVED], MS_SIZE_COMPACT),
+		      c.nregions, c.nregions == 1 ? "" : "s");
 	y++;
 	{
 		uint64_t s = r ? r->start : t->det_addr, e = r ? r->end : t->det_addr + 1;
@@ -756,10 +759,10 @@ static void draw_procs(struct tui *t)
 			snprintf(st, sizeof(st), "%s", p->alive ? "running" : "-");
 		wline(w, 2 + i - first, (unsigned)i == t->pick ? A_REVERSE : A_NORMAL, 1,
 		      "%7u %7u %-8s %8s %8s %8s %6" PRIu64 "  %s", p->pid, p->ppid, st,
-		      ms_fmt_bytes(a, sizeof(a), p->tot.bytes[MS_READY]),
-		      ms_fmt_bytes(b, sizeof(b), p->tot.bytes[MS_PREPARED]),
-		      ms_fmt_bytes(c, sizeof(c), p->tot.bytes[MS_RESERVED]), p->tot.violations,
-		      p->exe);
+		      ms_fmt_size(a, sizeof(a), p->tot.bytes[MS_READY], MS_SIZE_COMPACT),
+		      ms_fmt_size(b, sizeof(b), p->tot.bytes[MS_PREPARED], MS_SIZE_COMPACT),
+		      ms_fmt_size(c, sizeof(c), p->tot.bytes[MS_RESERVED], MS_SIZE_COMPACT),
+		      p->tot.violations, p->exe);
 	}
 	wnoutrefresh(w);
 	delwin(w);

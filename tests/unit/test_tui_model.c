@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 
+#include "lib/util.h"
 #include "test.h"
 #include "test_main.h"
 #include "tui/model.h"
@@ -385,12 +386,13 @@ TEST_BEGIN(test_fmt_bytes)
 {
 	char b[16];
 
-	expect_str_eq(ms_fmt_bytes(b, sizeof(b), 0), "0B", "zero");
-	expect_str_eq(ms_fmt_bytes(b, sizeof(b), 1023), "1023B", "bytes");
-	expect_str_eq(ms_fmt_bytes(b, sizeof(b), 4096), "4.0K", "KiB");
-	expect_str_eq(ms_fmt_bytes(b, sizeof(b), 64 * MiB), "64.0M", "MiB");
-	expect_str_eq(ms_fmt_bytes(b, sizeof(b), 43556864), "41.5M", "goheap's peak Ready");
-	expect_str_eq(ms_fmt_bytes(b, sizeof(b), 3ull << 40), "3.0T", "TiB");
+	expect_str_eq(ms_fmt_size(b, sizeof(b), 0, MS_SIZE_COMPACT), "0B", "zero");
+	expect_str_eq(ms_fmt_size(b, sizeof(b), 1023, MS_SIZE_COMPACT), "1023B", "bytes");
+	expect_str_eq(ms_fmt_size(b, sizeof(b), 4096, MS_SIZE_COMPACT), "4.0K", "KiB");
+	expect_str_eq(ms_fmt_size(b, sizeof(b), 64 * MiB, MS_SIZE_COMPACT), "64.0M", "MiB");
+	expect_str_eq(ms_fmt_size(b, sizeof(b), 43556864, MS_SIZE_COMPACT), "41.5M",
+		      "goheap's peak Ready");
+	expect_str_eq(ms_fmt_size(b, sizeof(b), 3ull << 40, MS_SIZE_COMPACT), "3.0T", "TiB");
 }
 TEST_END
 
