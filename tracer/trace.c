@@ -120,18 +120,16 @@ struct tidq *tr_tidq_find(struct ms_trace *t, uint32_t tid, bool create)
 	return &t->tids[i];
 }
 
-/* ------------------------------------------------------------------ the merge heap */
+/* ------------------------------------------------------------------ the merge queues */
 
 /*
- * A heap slot carries its item's key: sifting compares slots of one array instead of
- * following a pointer per comparison (a cache miss each; the heap holds a window's worth
- * of records, thousands, and every record passes through it).
+ * The merge releases records in (t, arrival) order once they are a window old. Each
+ * stream's records come nearly in that order (the probe stamps a record as it reserves its
+ * ring slot; munmap and mremap carry their entry time, a few records early), so each
+ * stream keeps a sorted array: a record is appended, or moved a few slots back, and the
+ * oldest of the streams' heads goes first. A binary heap over all of them cost log n
+ * cache-missing steps for every record both ways (a window holds thousands).
  */
-struct hent {
-	uint64_t t, arrival;
-	struct item *it;
-};
-
 static bool hent_before(const struct hent *a, const struct hent *b)
 {
 	return a->t < b->t || (a->t == b->t && a->arrival < b->arrival);
@@ -167,44 +165,77 @@ static void item_free(struct ms_trace *t, struct item *it)
 	t->free_items = it;
 }
 
-static int heap_push(struct ms_trace *t, struct item *it)
+static struct mqueue *mq_of(struct ms_trace *t, const struct item *it)
 {
-	size_t i;
+	return &t->mq[it->kind == IT_API ? MQ_API : it->kind == IT_GO ? MQ_GO : MQ_KERNEL];
+}
 
+static int merge_push(struct ms_trace *t, struct item *it)
+{
+	struct mqueue *q = mq_of(t, it);
 	struct hent e = {it->t, it->arrival, it};
+	size_t end = q->head + q->n, lo, hi;
 
-	if (t->nheap == t->heap_cap) {
-		size_t cap = t->heap_cap ? 2 * t->heap_cap : 1024;
-		struct hent *h = realloc(t->heap, cap * sizeof(*h));
+	if (end == q->cap) {
+		if (q->head && q->head >= q->n) { /* half or more consumed: slide down */
+			memmove(q->v, q->v + q->head, q->n * sizeof(*q->v));
+			q->head = 0;
+		} else {
+			size_t cap = q->cap ? 2 * q->cap : 1024;
+			struct hent *v = realloc(q->v, cap * sizeof(*v));
 
-		if (!h)
-			return -ENOMEM;
-		t->heap = h;
-		t->heap_cap = cap;
+			if (!v)
+				return -ENOMEM;
+			q->v = v;
+			q->cap = cap;
+		}
+		end = q->head + q->n;
 	}
-	for (i = t->nheap++; i > 0 && hent_before(&e, &t->heap[(i - 1) / 2]); i = (i - 1) / 2)
-		t->heap[i] = t->heap[(i - 1) / 2];
-	t->heap[i] = e;
+	if (!q->n || !hent_before(&e, &q->v[end - 1])) {
+		q->v[end] = e;
+	} else {
+		/* Earlier than the last: after everything not later than it (arrival breaks
+		 * ties, and it arrived last). */
+		for (lo = q->head, hi = end - 1; lo < hi;) {
+			size_t mid = lo + (hi - lo) / 2;
+
+			if (hent_before(&e, &q->v[mid]))
+				hi = mid;
+			else
+				lo = mid + 1;
+		}
+		memmove(&q->v[lo + 1], &q->v[lo], (end - lo) * sizeof(*q->v));
+		q->v[lo] = e;
+	}
+	q->n++;
+	t->nqueued++;
 	return 0;
 }
 
-static struct item *heap_pop(struct ms_trace *t)
+/* The oldest waiting record's slot (t->nqueued > 0). */
+static struct hent *merge_top(struct ms_trace *t)
 {
-	struct item *top = t->heap[0].it;
-	struct hent last = t->heap[--t->nheap];
-	size_t i = 0, c;
+	struct hent *best = NULL;
 
-	while ((c = 2 * i + 1) < t->nheap) {
-		if (c + 1 < t->nheap && hent_before(&t->heap[c + 1], &t->heap[c]))
-			c++;
-		if (!hent_before(&t->heap[c], &last))
-			break;
-		t->heap[i] = t->heap[c];
-		i = c;
+	for (int i = 0; i < MQ_COUNT; i++) {
+		struct mqueue *q = &t->mq[i];
+
+		if (q->n && (!best || hent_before(&q->v[q->head], best)))
+			best = &q->v[q->head];
 	}
-	if (t->nheap)
-		t->heap[i] = last;
-	return top;
+	return best;
+}
+
+static struct item *merge_pop(struct ms_trace *t)
+{
+	struct hent *top = merge_top(t);
+	struct mqueue *q = mq_of(t, top->it);
+
+	q->head++;
+	if (!--q->n)
+		q->head = 0;
+	t->nqueued--;
+	return top->it;
 }
 
 /* ------------------------------------------------------------------ processes */
@@ -366,8 +397,8 @@ bool ms_trace_quiet(struct ms_trace *t)
 			return false;
 		p->exited = true;
 	}
-	for (size_t i = 0; i < t->nheap; i++) {
-		const struct item *it = t->heap[i].it;
+	for (size_t i = 0; i < t->mq[MQ_KERNEL].n; i++) {
+		const struct item *it = t->mq[MQ_KERNEL].v[t->mq[MQ_KERNEL].head + i].it;
 
 		if (it->kind == IT_PROC && it->u.proc.type == MS_PROC_FORK &&
 		    !tr_proc_find(t, it->u.proc.pid) && !proc_ended(it->u.proc.pid))
@@ -380,7 +411,7 @@ bool ms_trace_settled(struct ms_trace *t)
 {
 	/* Records still in the merge may name processes not known yet (a fork whose
 	 * child outlives its parent): those must be followed too. */
-	if (t->nheap)
+	if (t->nqueued)
 		return false;
 	for (size_t i = 0; i < t->nprocs; i++) {
 		struct tproc *p = t->procs[i];
@@ -781,14 +812,16 @@ void ms_trace_flush(struct ms_trace *t, bool drain)
 {
 	uint64_t now = drain ? UINT64_MAX : tr_mono_ns();
 
-	while (t->nheap && (drain || t->heap[0].t + t->o.window_ns <= now)) {
+	const struct hent *top;
+
+	while (t->nqueued && (top = merge_top(t)) && (drain || top->t + t->o.window_ns <= now)) {
 		/* A call stamped at its entry and not returned yet sorts before what is next. */
-		if (!drain && t->hold_ns && t->heap[0].t >= t->hold_ns)
+		if (!drain && t->hold_ns && top->t >= t->hold_ns)
 			break;
 		/* A Go call whose syscall has not come yet holds the merge (briefly). */
-		if (!drain && t->heap[0].it->kind == IT_GO && !tr_go_ready(t, t->heap[0].it, now))
+		if (!drain && top->it->kind == IT_GO && !tr_go_ready(t, top->it, now))
 			break;
-		apply_item(t, heap_pop(t));
+		apply_item(t, merge_pop(t));
 	}
 	if (t->o.live) { /* the view shows what the sources lost */
 		pthread_mutex_lock(&t->o.live->lock);
@@ -804,7 +837,7 @@ void ms_trace_flush(struct ms_trace *t, bool drain)
 void tr_queue(struct ms_trace *t, struct item *it)
 {
 	t->st.records++;
-	if (heap_push(t, it)) {
+	if (merge_push(t, it)) {
 		item_free(t, it);
 		tr_note_lost(t, 1, 0);
 	}
@@ -945,13 +978,14 @@ void ms_trace_free(struct ms_trace *t)
 
 	if (!t)
 		return;
-	while (t->nheap)
-		item_free(t, heap_pop(t));
+	while (t->nqueued)
+		item_free(t, merge_pop(t));
+	for (int i = 0; i < MQ_COUNT; i++)
+		free(t->mq[i].v);
 	while ((it = t->free_items)) {
 		t->free_items = it->next_free;
 		free(it);
 	}
-	free(t->heap);
 	for (size_t i = 0; i < t->ntids_cap; i++) {
 		free(t->tids[i].sys.v);
 		free(t->tids[i].api.v);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Inside the tracing session (trace.h): the merge's records and queues, the process
- * table, and what its parts share. trace.c: the merge heap, per-thread queues, applying
+ * table, and what its parts share. trace.c: the merge queues, per-thread queues, applying
  * records, the sink, life cycle; trace_go.c: Go runtime calls matched to their syscalls,
  * Go marks; procmaps.c: /proc/PID/maps and pagemap seeding, the --verify-maps checks;
  * trace_summary.c: the closing table.
@@ -24,7 +24,7 @@
 
 enum item_kind { IT_SYS, IT_EVENT, IT_API, IT_PROC, IT_GO };
 
-/* One record waiting in the merge heap. */
+/* One record waiting in the merge. */
 struct item {
 	uint64_t t;	  /* order key: CLOCK_MONOTONIC ns */
 	uint64_t arrival; /* tie-break: order of arrival */
@@ -46,7 +46,7 @@ struct deque {
 	size_t head, n, cap; /* ring buffer */
 };
 
-/* Records of one thread still in the heap, for matching API calls with their syscalls. */
+/* Records of one thread still in the merge, for matching API calls with their syscalls. */
 struct tidq {
 	uint32_t tid;	  /* 0 for a free slot */
 	struct deque sys; /* IT_SYS items, oldest first */
@@ -75,12 +75,28 @@ struct tproc {
 
 #define PROC_BUCKETS 1024
 
+/* A record waiting in the merge, with its key inline (sorting never follows the pointer). */
+struct hent {
+	uint64_t t, arrival;
+	struct item *it;
+};
+
+/* The merge's streams: records of one come nearly in order (the kernel's ring, ptrace's
+ * stops; the program's channel; the Go runtime's uprobes). */
+enum { MQ_KERNEL, MQ_API, MQ_GO, MQ_COUNT };
+
+/* Records of one stream in (t, arrival) order, oldest at v[head]. */
+struct mqueue {
+	struct hent *v;
+	size_t head, n, cap;
+};
+
 struct ms_trace {
 	struct ms_trace_opts o;
 	struct ms_sink sink;
-	uint64_t seq;	   /* one sequence for all spaces: one timeline */
-	struct hent *heap; /* min-heap on (t, arrival) */
-	size_t nheap, heap_cap;
+	uint64_t seq;		    /* one sequence for all spaces: one timeline */
+	struct mqueue mq[MQ_COUNT]; /* the merge: one sorted queue per stream (trace.c) */
+	size_t nqueued;		    /* records in them all */
 	uint64_t arrivals;
 	uint64_t hold_ns;	 /* ms_trace_hold(): release nothing stamped from then on */
 	uint64_t loss_since_ns;	 /* events may be missing from then on (0: none lost) */
