@@ -83,7 +83,7 @@ int ms_jb_end(struct ms_jbuf *b)
 	return zsync(b, true);
 }
 
-void ms_jb_put(struct ms_jbuf *b, const char *s, size_t n)
+void ms_jb_put_slow(struct ms_jbuf *b, const char *s, size_t n)
 {
 	if (b->len + n > b->cap) {
 		drain(b);
@@ -109,16 +109,31 @@ void ms_jb_puts(struct ms_jbuf *b, const char *s)
 	ms_jb_put(b, s, strlen(s));
 }
 
+/* Two digits a division: addresses and times are 10-20 digits, one per event field. */
+static const char digit_pairs[201] = "00010203040506070809101112131415161718192021222324"
+				     "25262728293031323334353637383940414243444546474849"
+				     "50515253545556575859606162636465666768697071727374"
+				     "75767778798081828384858687888990919293949596979899";
+
 void ms_jb_u64(struct ms_jbuf *b, uint64_t v)
 {
 	char tmp[24];
-	int i = sizeof(tmp);
+	size_t i = sizeof(tmp);
 
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	ms_jb_put(b, tmp + i, sizeof(tmp) - (size_t)i);
+	while (v >= 100) {
+		unsigned d = (unsigned)(v % 100);
+
+		v /= 100;
+		i -= 2;
+		memcpy(tmp + i, digit_pairs + 2 * d, 2);
+	}
+	if (v >= 10) {
+		i -= 2;
+		memcpy(tmp + i, digit_pairs + 2 * v, 2);
+	} else {
+		tmp[--i] = (char)('0' + v);
+	}
+	ms_jb_put(b, tmp + i, sizeof(tmp) - i);
 }
 
 void ms_jb_i64(struct ms_jbuf *b, int64_t v)

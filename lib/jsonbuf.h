@@ -13,6 +13,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct ms_zout;
 
@@ -32,7 +33,17 @@ void ms_jb_release(struct ms_jbuf *b); /* frees the buffer; does not flush or cl
 int ms_jb_set_zstd(struct ms_jbuf *b, int level);
 int ms_jb_flush(struct ms_jbuf *b);
 int ms_jb_end(struct ms_jbuf *b); /* flush, and end a zstd stream's frame */
-void ms_jb_put(struct ms_jbuf *b, const char *s, size_t n);
+void ms_jb_put_slow(struct ms_jbuf *b, const char *s, size_t n); /* when it does not fit */
+/* Every byte of a timeline passes here: the common case (it fits) is inline. */
+static inline void ms_jb_put(struct ms_jbuf *b, const char *s, size_t n)
+{
+	if (n <= b->cap - b->len) {
+		memcpy(b->buf + b->len, s, n);
+		b->len += n;
+	} else {
+		ms_jb_put_slow(b, s, n);
+	}
+}
 void ms_jb_puts(struct ms_jbuf *b, const char *s);
 void ms_jb_u64(struct ms_jbuf *b, uint64_t v);
 void ms_jb_i64(struct ms_jbuf *b, int64_t v);

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/jsonbuf.h"
 #include "memstate/timeline.h"
 #include "memstate/space.h"
 #include "test.h"
@@ -196,7 +197,51 @@ TEST_BEGIN(test_write_errors_surface)
 }
 TEST_END
 
+/* Integers digit for digit, at every length and around each power of ten. */
+TEST_BEGIN(test_integers)
+{
+	char path[] = "/tmp/jbuf.XXXXXX", got[64], want[64];
+	int fd = mkstemp(path);
+	struct ms_jbuf b;
+	FILE *f;
+
+	assert_true(fd >= 0 && ms_jb_init(&b, fd, 64) == 0, "buffer");
+	unlink(path);
+	for (uint64_t p = 1, i = 0; i < 20; i++, p *= 10) {
+		uint64_t vs[] = {p - 1, p, p + 1, p * 9 + 9};
+
+		for (int k = 0; k < 4; k++) {
+			ms_jb_u64(&b, vs[k]);
+			ms_jb_put(&b, " ", 1);
+			ms_jb_i64(&b, -(int64_t)(vs[k] >> 1));
+			ms_jb_put(&b, "\n", 1);
+		}
+	}
+	ms_jb_u64(&b, UINT64_MAX);
+	ms_jb_put(&b, " ", 1);
+	ms_jb_i64(&b, INT64_MIN);
+	ms_jb_put(&b, "\n", 1);
+	assert_true(ms_jb_flush(&b) == 0, "flush");
+	f = fdopen(fd, "r");
+	assert_true(f && fseek(f, 0, SEEK_SET) == 0, "read back");
+	for (uint64_t p = 1, i = 0; i < 20; i++, p *= 10) {
+		uint64_t vs[] = {p - 1, p, p + 1, p * 9 + 9};
+
+		for (int k = 0; k < 4; k++) {
+			snprintf(want, sizeof(want), "%" PRIu64 " %" PRId64 "\n", vs[k],
+				 -(int64_t)(vs[k] >> 1));
+			expect_str_eq(fgets(got, sizeof(got), f), want, "integer");
+		}
+	}
+	snprintf(want, sizeof(want), "%" PRIu64 " %" PRId64 "\n", UINT64_MAX, INT64_MIN);
+	expect_str_eq(fgets(got, sizeof(got), f), want, "extremes");
+	ms_jb_release(&b);
+	fclose(f);
+}
+TEST_END
+
 int main(void)
 {
-	return test_run(test_json_document, test_json_lines, test_write_errors_surface, NULL);
+	return test_run(test_json_document, test_json_lines, test_write_errors_surface,
+			test_integers, NULL);
 }
