@@ -762,11 +762,11 @@ TEST_BEGIN(test_playback_fork_exec)
 	expect_u64_eq(ms_tlp_disagreements(p), 0, "no disagreements");
 	expect_int_eq(ms_tlp_nprocs(p), 2, "two processes");
 	child = ms_tlp_find(p, 201);
-	assert_true(child && child->sp, "child");
-	ms_space_totals(child->sp, &t);
+	assert_true(child && child->base.sp, "child");
+	ms_space_totals(child->base.sp, &t);
 	expect_u64_eq(t.bytes[MS_READY], 0, "exec cleared the map");
 	expect_u64_eq(t.peak_bytes[MS_READY], 16384, "its counters stayed");
-	expect_true(child->exited && child->exit_code == 0, "exit status");
+	expect_true(child->base.exited && child->base.exit_code == 0, "exit status");
 	expect_str_eq(child->exe, "/usr/bin/child", "exe from the processes lines");
 	ms_tlp_close(p);
 }
