@@ -87,6 +87,7 @@ static struct ms_proc *pt_entry_new(struct ms_proctab *t, uint32_t pid)
 	p->exit_code = -1;
 	if (t->ops.init)
 		t->ops.init(t->ops.ctx, p);
+	/* cppcheck-suppress memleak ; e is p - offset, freed by pt_entry_free() */
 	return p;
 }
 
