@@ -356,8 +356,39 @@ TEST_BEGIN(test_peaks_rewind)
 }
 TEST_END
 
+/* A pid that exited and forks again is a new process: a copy of its new parent. */
+TEST_BEGIN(test_pid_reuse)
+{
+	struct rec r = {.rp = ms_replay_new(PS)};
+	struct ms_rp_proc *p2;
+	char why[160];
+
+	r.rp->every = 2;
+	rec_emit(&r, 1, MS_OP_ALLOC, MS_SRC_API, BASE, 4 * PS, 0, "heap");	     /* 0 */
+	rec_emit(&r, 2, MS_OP_PROC_FORK, MS_SRC_SYSCALL, 0, 0, 1, NULL);	     /* 1 */
+	rec_emit(&r, 2, MS_OP_RESERVE, MS_SRC_API, BASE + 64 * PS, 8 * PS, 0, NULL); /* 2 */
+	rec_emit(&r, 2, MS_OP_PROC_EXIT, MS_SRC_SYSCALL, 0, 0, 0, NULL);	     /* 3 */
+	rec_emit(&r, 1, MS_OP_FREE, MS_SRC_API, BASE, 2 * PS, 0, "heap");	     /* 4 */
+	rec_emit(&r, 2, MS_OP_PROC_FORK, MS_SRC_SYSCALL, 0, 0, 1, NULL);	     /* 5 */
+	assert_true(ms_replay_seek(r.rp, 4) == 0, "seek");
+	p2 = ms_replay_proc(r.rp, 2);
+	expect_true(p2->seen && !p2->alive, "first life over");
+	expect_u64_eq(p2->tot.bytes[MS_RESERVED], 8 * PS, "its last map");
+	assert_true(ms_replay_seek(r.rp, 6) == 0, "seek end");
+	expect_true(p2->alive, "alive again");
+	expect_true(same_map(p2->base.sp, r.sp[2], why, sizeof(why)), "new parent's copy: %s", why);
+	expect_u64_eq(p2->tot.bytes[MS_RESERVED], 0, "not the dead process's map");
+	expect_u64_eq(p2->tot.bytes[MS_READY], 2 * PS, "what pid 1 had then");
+	expect_u64_eq(p2->tot.events, 1, "counters from the new fork");
+	assert_true(ms_replay_seek(r.rp, 3) == 0, "back into the first life");
+	expect_true(p2->alive && p2->tot.bytes[MS_RESERVED] == 8 * PS, "first life again");
+	rec_free(&r);
+	ms_replay_free(r.rp);
+}
+TEST_END
+
 int main(void)
 {
 	return test_run(test_seek_anywhere, test_fork_exec_exit, test_child_events_before_fork,
-			test_finders_and_messages, test_peaks_rewind, NULL);
+			test_pid_reuse, test_finders_and_messages, test_peaks_rewind, NULL);
 }
