@@ -155,7 +155,7 @@ int ms_proctab_apply(struct ms_proctab *t, const struct ms_event *ev, struct ms_
 			return -ENOMEM;
 		created = true;
 	}
-	new_life = p->exited && (fork || ev->op == MS_OP_PROC_EXEC);
+	new_life = fork && p->exited;
 	if (!p->sp || (fork && new_life)) {
 		sp = pt_space_new(t, p, fork && parent ? parent->sp : NULL);
 		if (!sp) {

@@ -18,8 +18,9 @@
  * - procExec: the map is cleared in place; counters, peaks and stat names stay. SPEC: an
  *   exec replaces the address space, not the process: the pid, its summary, its metrics
  *   (`PID:` scope) and its named counters run on, and the cleared map takes every stat
- *   down to zero bytes, so the invariants hold. An exec of a pid marked exited is a new
- *   process on a reused pid (its fork was missed): its status is reset.
+ *   down to zero bytes, so the invariants hold. The exit status is left alone: a status
+ *   learned ahead of the merge (the tracer's waitpid) must survive the process's own
+ *   late exec record.
  * - procExit: exited, with exit code (ev.result, -1 when killed) and signal (ev.aux); a
  *   known status is never overwritten by an unknown one.
  * The event itself is not applied: the caller applies it to the space as it wants.
@@ -84,7 +85,7 @@ struct ms_proctab {
 #define MS_PT_CREATED  0x01 /* the entry is new: the caller fills its own fields */
 #define MS_PT_SPACE    0x02 /* the entry got a new space (the old one, if any, is gone) */
 #define MS_PT_CLONED   0x04 /* that space is a copy of parent's */
-#define MS_PT_NEW_LIFE 0x08 /* a fork or exec over an exited pid: a new process, status reset */
+#define MS_PT_NEW_LIFE 0x08 /* a fork over an exited pid: a new process, status reset */
 #define MS_PT_CLEARED  0x10 /* procExec cleared the map */
 #define MS_PT_EXITED   0x20 /* procExit marked it exited */
 

@@ -269,10 +269,10 @@ TEST_BEGIN(test_exit_then_pid_reuse)
 	expect_true(c.proc->exit_code == -1 && c.proc->exit_signal == 9, "signal");
 	expect_true(ms_proc_status_known(c.proc), "a signal is a status");
 
-	/* An exec over an exited pid (its fork missed): alive again, map cleared. */
+	/* A late exec record after the status came (the tracer's waitpid): status kept. */
 	assert_true(!ev_apply(&t, MS_OP_PROC_EXEC, 7, 0, 0, 0, &c), "exec after exit");
-	expect_u64_eq(c.what, MS_PT_NEW_LIFE | MS_PT_CLEARED, "new life in place");
-	expect_true(!c.proc->exited, "alive");
+	expect_u64_eq(c.what, MS_PT_CLEARED, "cleared, nothing else");
+	expect_true(c.proc->exited && c.proc->exit_signal == 9, "status kept");
 	expect_u64_eq(ready(c.proc), 0, "cleared");
 	teardown(&t, &x);
 }
