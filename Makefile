@@ -51,7 +51,7 @@ Q := $(if $(V),,@)
 msg = @printf '  %-8s %s\n' "$(1)" "$(2)"
 
 # ---------------------------------------------------------------- the library
-LIB_SRCS := lib/util.c lib/names.c lib/ring.c lib/tree.c lib/extent.c lib/resident.c lib/space.c lib/space_query.c lib/space_res.c lib/pagemap.c lib/sys.c lib/infer.c lib/channel.c \
+LIB_SRCS := lib/util.c lib/names.c lib/ring.c lib/tree.c lib/extent.c lib/resident.c lib/space.c lib/space_query.c lib/space_res.c lib/pagemap.c lib/sys.c lib/infer.c lib/channel.c lib/proctab.c \
 	    lib/jsonbuf.c lib/writer.c lib/jsonin.c lib/reader.c lib/reader_items.c lib/thp_scan.c lib/zio.c
 LIB_OBJS := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 LIB_A := $(BUILD)/lib/libmemstate.a

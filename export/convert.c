@@ -92,12 +92,12 @@ static int close_from_replay(struct ms_tlp *p, struct ms_tl_writer *w, enum ms_t
 		struct ms_tlp_proc *pr = ms_tlp_proc_at(p, i);
 
 		procs[i] = (struct ms_tl_process){
-			.pid = pr->pid,
-			.ppid = pr->ppid,
+			.pid = pr->base.pid,
+			.ppid = pr->base.ppid,
 			.exe = pr->exe,
-			.exit_code = pr->exited ? pr->exit_code : -1,
-			.exit_signal = pr->exit_signal,
-			.space = pr->sp,
+			.exit_code = pr->base.exited ? pr->base.exit_code : -1,
+			.exit_signal = pr->base.exit_signal,
+			.space = pr->base.sp,
 			.violations_done = gap > MS_TLI_VIOLATION ? pr->viol_cursor : 0,
 			/* a listed interval differed: where to go on is unknown */
 			.regions_done = gap <= MS_TLI_REGION ? 0

@@ -212,10 +212,10 @@ void ms_mx_feed(struct ms_metrics *m, struct ms_tlp *p, const struct ms_tl_item 
 		keep_event(m, st);
 	if ((st->changed || ev->resident_delta || ev->op == MS_OP_PROC_FORK ||
 	     ev->op == MS_OP_PROC_EXEC || !s->seen) &&
-	    st->proc && st->proc->sp) {
+	    st->proc && st->proc->base.sp) {
 		uint64_t fp, res;
 
-		ms_space_totals(st->proc->sp, &t);
+		ms_space_totals(st->proc->base.sp, &t);
 		/* Resident bytes of the whole timeline: its peak is the peak of the sum. */
 		res = t.resident[MS_PREPARED] + t.resident[MS_READY];
 		w->cur_resident += res - s->cur_resident;
@@ -250,9 +250,9 @@ static int keep_region(const struct ms_region *r, void *arg)
 		return 0;
 	k = &m->regions[m->nregions++];
 	memset(k, 0, sizeof(*k));
-	k->pid = pr->pid;
+	k->pid = pr->base.pid;
 	k->r = *r;
-	if (r->stat && !ms_space_stat_info_locked(pr->sp, r->stat, &si) && si.name)
+	if (r->stat && !ms_space_stat_info_locked(pr->base.sp, r->stat, &si) && si.name)
 		snprintf(k->stat, sizeof(k->stat), "%s", si.name);
 	return 0;
 }
@@ -334,31 +334,31 @@ int ms_mx_finish(struct ms_metrics *m, struct ms_tlp *p, int ret)
 	/* Processes the playback knows but no event named (listed only) join too. */
 	for (size_t i = 0; i < ms_tlp_nprocs(p); i++) {
 		struct ms_tlp_proc *pr = ms_tlp_proc_at(p, i);
-		struct ms_mx_scope *s = scope_of(m, pr->pid);
+		struct ms_mx_scope *s = scope_of(m, pr->base.pid);
 		struct ms_totals t = {0};
 		unsigned n;
 
 		if (!s)
 			return m->err;
-		s->ppid = pr->ppid;
+		s->ppid = pr->base.ppid;
 		if (pr->exe && !s->exe && !(s->exe = strdup(pr->exe)))
 			return -ENOMEM;
-		if (!pr->sp) {
+		if (!pr->base.sp) {
 			if (pr->has_recorded) {
 				s->tot = pr->recorded;
 				resident_from(s, &pr->recorded);
 			}
 			continue;
 		}
-		ms_space_totals(pr->sp, &t);
+		ms_space_totals(pr->base.sp, &t);
 		s->tot = t;
 		resident_from(s, &t);
-		n = ms_space_stat_count(pr->sp);
+		n = ms_space_stat_count(pr->base.sp);
 		for (unsigned id = 1; id < n; id++) {
 			struct ms_stat_info si;
 			struct ms_mx_stat *v;
 
-			if (ms_space_stat_info(pr->sp, id, &si) || !si.name)
+			if (ms_space_stat_info(pr->base.sp, id, &si) || !si.name)
 				continue;
 			v = realloc(s->stats, (s->nstats + 1) * sizeof(*v));
 			if (!v)
@@ -375,7 +375,7 @@ int ms_mx_finish(struct ms_metrics *m, struct ms_tlp *p, int ret)
 		if (m->opts.keep) {
 			void *a[2] = {m, pr};
 
-			ms_space_foreach_region(pr->sp, keep_region, a);
+			ms_space_foreach_region(pr->base.sp, keep_region, a);
 		}
 	}
 	/* Whole timeline: counts add up, peaks were taken along time while feeding. */

@@ -163,7 +163,7 @@ static void put_names(struct pf *f, struct ms_tlp *p)
 	for (size_t i = 0; i < ms_tlp_nprocs(p); i++) {
 		struct ms_tlp_proc *pr = ms_tlp_proc_at(p, i);
 
-		ev_head(f, "process_name", "__metadata", "M", 0, pr->pid, pr->pid);
+		ev_head(f, "process_name", "__metadata", "M", 0, pr->base.pid, pr->base.pid);
 		PUTL(&f->b, ",\"args\":{\"name\":");
 		ms_jb_str(&f->b, pr->exe && *pr->exe ? base_name(pr->exe) : "process");
 		PUTL(&f->b, "}}");
@@ -200,9 +200,9 @@ static void bytes_changed(struct pf *f, struct ms_tlp_proc *pr, struct pf_proc *
 {
 	struct ms_totals tot;
 
-	ms_space_totals(pr->sp, &tot);
+	ms_space_totals(pr->base.sp, &tot);
 	if (q->pending && q->pend_t != t) {
-		put_bytes_sample(f, pr->pid, q->pend_t, q->pend);
+		put_bytes_sample(f, pr->base.pid, q->pend_t, q->pend);
 		memcpy(q->last, q->pend, sizeof(q->last));
 		q->emitted = true;
 		q->pending = false;
@@ -223,9 +223,9 @@ static void fault(struct pf *f, struct ms_tlp_proc *pr, struct pf_proc *q, uint6
 	uint64_t w = t / f->window;
 
 	if (q->win_open && w != q->win) {
-		put_fault_rate(f, pr->pid, q->win * f->window, q->win_faults);
+		put_fault_rate(f, pr->base.pid, q->win * f->window, q->win_faults);
 		if (w > q->win + 1)
-			put_fault_rate(f, pr->pid, (q->win + 1) * f->window, 0);
+			put_fault_rate(f, pr->base.pid, (q->win + 1) * f->window, 0);
 		q->win_faults = 0;
 	}
 	q->win_open = true;
@@ -296,10 +296,10 @@ static void flush_procs(struct pf *f, struct ms_tlp *p)
 		if (!q)
 			continue;
 		if (q->pending)
-			put_bytes_sample(f, pr->pid, q->pend_t, q->pend);
+			put_bytes_sample(f, pr->base.pid, q->pend_t, q->pend);
 		if (q->win_open) {
-			put_fault_rate(f, pr->pid, q->win * f->window, q->win_faults);
-			put_fault_rate(f, pr->pid, (q->win + 1) * f->window, 0);
+			put_fault_rate(f, pr->base.pid, q->win * f->window, q->win_faults);
+			put_fault_rate(f, pr->base.pid, (q->win + 1) * f->window, 0);
 		}
 	}
 }

@@ -376,7 +376,7 @@ static struct pb_proc *pb_of(struct pf *f, struct ms_tlp_proc *pr)
 	pr->user = q;
 	q->uuid = f->next_uuid++;
 	/* The name is known at the end (the processes section); the first one's now. */
-	process_descriptor(f, q->uuid, pr->pid, f->first_name);
+	process_descriptor(f, q->uuid, pr->base.pid, f->first_name);
 	f->first_name = NULL;
 	return q;
 }
@@ -425,7 +425,7 @@ static void bytes_changed(struct pf *f, struct ms_tlp_proc *pr, struct pb_proc *
 {
 	struct ms_totals tot;
 
-	ms_space_totals(pr->sp, &tot);
+	ms_space_totals(pr->base.sp, &tot);
 	if (q->pending && q->pend_t != t)
 		put_bytes(f, q);
 	if (!q->pending && q->emitted && !memcmp(q->last, tot.bytes, sizeof(q->last)))
@@ -463,7 +463,7 @@ static void stat_changed(struct pf *f, struct ms_tlp_proc *pr, struct pb_proc *q
 	struct ms_stat_info info;
 	char name[160];
 
-	if (!id || ms_space_stat_info(pr->sp, id, &info))
+	if (!id || ms_space_stat_info(pr->base.sp, id, &info))
 		return;
 	if (id >= q->nstat) {
 		unsigned n = id + 16;
@@ -671,7 +671,7 @@ static void mappings(struct pf *f, struct ms_tlp *p, const struct ms_tl_item *it
 		struct pb_map *m = f->found[i];
 		uint64_t bytes[MS_STATE_COUNT];
 
-		if (ms_space_bytes_in(st->proc->sp, m->s, m->e - m->s, bytes) ||
+		if (ms_space_bytes_in(st->proc->base.sp, m->s, m->e - m->s, bytes) ||
 		    bytes[MS_NONE] != m->e - m->s)
 			continue;
 		map_end(f, q, m, ev->t_ns, false);
@@ -778,7 +778,7 @@ static void finish_procs(struct pf *f, struct ms_tlp *p)
 		}
 		close_all(f, q, pr->last_ns > q->last_t ? pr->last_ns : q->last_t, true);
 		if (pr->exe && *pr->exe)
-			process_descriptor(f, q->uuid, pr->pid, base_name(pr->exe));
+			process_descriptor(f, q->uuid, pr->base.pid, base_name(pr->exe));
 	}
 }
 

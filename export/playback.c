@@ -10,23 +10,20 @@
 #include "playback.h"
 
 struct ms_tlp {
-	struct ms_tl_reader *rd;    /* the input */
-	struct ms_tl_item header;   /* copy of the header item (its strings live in rd) */
-	bool have_header;	    /* header read */
-	struct ms_space_opts opts;  /* for every space: page size, tiny log, shared seq */
-	uint64_t *seq;		    /* seq counter the spaces share (on the heap: p may be moved) */
-	struct ms_tlp_proc **procs; /* in order of first mention */
-	size_t nprocs, procs_cap;   /* used and allocated */
-	uint32_t *hash;		    /* open addressing: index+1 into procs, 0 empty */
-	size_t hash_cap;	    /* slots, a power of two */
-	bool have_summary;	    /* the file's summary was read */
-	struct ms_totals summary;   /* the recorded summary */
-	uint64_t lost;		    /* recorded dropped_events + lost_ops, processes */
-	uint64_t lost_summary;	    /* the same, from the summary */
-	uint64_t ndis;		    /* disagreements counted */
-	uint64_t computed;	    /* events that left their states out (minimal timeline) */
-	char *dis[MS_TLP_MAX_DIS];  /* the first ones, one line each */
-	size_t ndis_kept;	    /* lines in dis */
+	struct ms_tl_reader *rd;   /* the input */
+	struct ms_tl_item header;  /* copy of the header item (its strings live in rd) */
+	bool have_header;	   /* header read */
+	struct ms_space_opts opts; /* for every space: page size, tiny log, shared seq */
+	uint64_t *seq;		   /* seq counter the spaces share (on the heap: p may be moved) */
+	struct ms_proctab pt;	   /* the processes (struct ms_tlp_proc), first mention order */
+	bool have_summary;	   /* the file's summary was read */
+	struct ms_totals summary;  /* the recorded summary */
+	uint64_t lost;		   /* recorded dropped_events + lost_ops, processes */
+	uint64_t lost_summary;	   /* the same, from the summary */
+	uint64_t ndis;		   /* disagreements counted */
+	uint64_t computed;	   /* events that left their states out (minimal timeline) */
+	char *dis[MS_TLP_MAX_DIS]; /* the first ones, one line each */
+	size_t ndis_kept;	   /* lines in dis */
 	char msgbuf[sizeof(((struct ms_violation *)0)->message)]; /* step message */
 	char err[600];						  /* error or truncation line */
 	void (*hook)(void *, const struct ms_event *);		  /* called before each event */
@@ -79,84 +76,45 @@ static void drop_log(struct ms_space *sp, void *ctx)
 		;
 }
 
-static size_t pid_slot(uint32_t pid, size_t cap)
+static struct ms_tlp_proc *tlp_proc_of(struct ms_proc *pr)
 {
-	return (size_t)(pid * 2654435761u) & (cap - 1);
-}
-
-static int hash_insert(struct ms_tlp *p, size_t idx)
-{
-	if ((p->nprocs + 1) * 2 > p->hash_cap) {
-		size_t cap = p->hash_cap ? 2 * p->hash_cap : 64;
-		uint32_t *h = calloc(cap, sizeof(*h));
-
-		if (!h)
-			return -ENOMEM;
-		for (size_t i = 0; i < p->nprocs; i++) {
-			size_t s = pid_slot(p->procs[i]->pid, cap);
-
-			while (h[s])
-				s = (s + 1) & (cap - 1);
-			h[s] = (uint32_t)i + 1;
-		}
-		free(p->hash);
-		p->hash = h;
-		p->hash_cap = cap;
-		if (idx < p->nprocs) /* rebuilt with it already */
-			return 0;
-	}
-	{
-		size_t s = pid_slot(p->procs[idx]->pid, p->hash_cap);
-
-		while (p->hash[s])
-			s = (s + 1) & (p->hash_cap - 1);
-		p->hash[s] = (uint32_t)idx + 1;
-	}
-	return 0;
+	return pr ? ms_proc_entry(pr, struct ms_tlp_proc, base) : NULL;
 }
 
 struct ms_tlp_proc *ms_tlp_find(struct ms_tlp *p, uint32_t pid)
 {
-	if (!p->hash_cap)
-		return NULL;
-	for (size_t s = pid_slot(pid, p->hash_cap); p->hash[s]; s = (s + 1) & (p->hash_cap - 1)) {
-		struct ms_tlp_proc *pr = p->procs[p->hash[s] - 1];
-
-		if (pr->pid == pid)
-			return pr;
-	}
-	return NULL;
+	return tlp_proc_of(ms_proctab_find(&p->pt, pid));
 }
 
+/* The table's hook: replay spaces with the playback's options. */
+static struct ms_space *tlp_space(void *ctx, struct ms_proc *pr, struct ms_space *parent)
+{
+	struct ms_tlp *p = ctx;
+
+	(void)pr;
+	return parent ? ms_space_clone(parent, &p->opts) : ms_space_new(&p->opts);
+}
+
+static int tlp_table_init(struct ms_tlp *p)
+{
+	return ms_proctab_init(&p->pt, &(struct ms_proctab_ops){
+					       .entry_size = sizeof(struct ms_tlp_proc),
+					       .offset = offsetof(struct ms_tlp_proc, base),
+					       .space_new = tlp_space,
+					       .ctx = p,
+				       });
+}
+
+/* A new pid is refused past MS_TLP_MAX_PROCS: each holds a space. */
+static bool proc_room(struct ms_tlp *p, uint32_t pid)
+{
+	return ms_proctab_find(&p->pt, pid) || ms_proctab_count(&p->pt) < MS_TLP_MAX_PROCS;
+}
+
+/* The entry of pid, without a space when new (the processes section). */
 static struct ms_tlp_proc *proc_get(struct ms_tlp *p, uint32_t pid)
 {
-	struct ms_tlp_proc *pr = ms_tlp_find(p, pid);
-
-	if (pr)
-		return pr;
-	if (p->nprocs >= MS_TLP_MAX_PROCS)
-		return NULL;
-	if (p->nprocs == p->procs_cap) {
-		size_t cap = p->procs_cap ? 2 * p->procs_cap : 16;
-		struct ms_tlp_proc **v = realloc(p->procs, cap * sizeof(*v));
-
-		if (!v)
-			return NULL;
-		p->procs = v;
-		p->procs_cap = cap;
-	}
-	pr = calloc(1, sizeof(*pr));
-	if (!pr)
-		return NULL;
-	pr->pid = pid;
-	pr->exit_code = -1;
-	p->procs[p->nprocs] = pr;
-	if (hash_insert(p, p->nprocs)) {
-		free(pr);
-		return NULL;
-	}
-	p->nprocs++;
-	return pr;
+	return proc_room(p, pid) ? tlp_proc_of(ms_proctab_add(&p->pt, pid)) : NULL;
 }
 
 static int fail(struct ms_tlp *p, int err, const char *what)
@@ -187,32 +145,6 @@ static const char *to_name(uint8_t to)
 }
 
 /* ------------------------------------------------------------------ events */
-
-/* Give pr a space for an event of op (fork: a copy of the parent's; exec: a cleared one). */
-static int prepare_space(struct ms_tlp *p, struct ms_tlp_proc *pr, const struct ms_event *rec)
-{
-	struct ms_tlp_proc *parent;
-
-	if (rec->op == MS_OP_PROC_FORK) {
-		pr->ppid = (uint32_t)rec->arg;
-		if (pr->sp) /* announced before (the traced child itself): keep its space */
-			return 0;
-		parent = ms_tlp_find(p, (uint32_t)rec->arg);
-		pr->sp = parent && parent->sp ? ms_space_clone(parent->sp, &p->opts)
-					      : ms_space_new(&p->opts);
-		return pr->sp ? 0 : -ENOMEM;
-	}
-	if (!pr->sp) {
-		pr->sp = ms_space_new(&p->opts);
-		return pr->sp ? 0 : -ENOMEM;
-	}
-	if (rec->op == MS_OP_PROC_EXEC) {
-		ms_space_lock(pr->sp);
-		ms_space_clear_locked(pr->sp);
-		ms_space_unlock(pr->sp);
-	}
-	return 0;
-}
 
 static void compare_event(struct ms_tlp *p, const struct ms_tl_item *it, struct ms_tlp_step *st)
 {
@@ -280,18 +212,21 @@ static void complete_event(struct ms_tlp *p, struct ms_tl_item *it, const struct
 static int play_event(struct ms_tlp *p, struct ms_tl_item *it, struct ms_tlp_step *st)
 {
 	const struct ms_event *rec = &it->event.ev;
-	struct ms_tlp_proc *pr = proc_get(p, rec->pid);
 	struct ms_event *ev = &st->ev;
+	struct ms_tlp_proc *pr;
+	struct ms_pt_change c;
 	const char *msg;
 	int id = 0, v;
 
 	memset(st, 0, sizeof(*st));
 	if (p->hook)
 		p->hook(p->hook_ctx, rec);
-	if (!pr && p->nprocs >= MS_TLP_MAX_PROCS)
+	if (!proc_room(p, rec->pid))
 		return fail(p, -E2BIG, "more than 262144 processes: too many to replay");
-	if (!pr || prepare_space(p, pr, rec))
+	/* The table gives pr its space: a fork's copy, an exec's cleared map, an exit. */
+	if (ms_proctab_apply(&p->pt, rec, &c))
 		return fail(p, -ENOMEM, "out of memory");
+	pr = tlp_proc_of(c.proc);
 	st->proc = pr;
 	/* The request: what the operation was, not what the tracer concluded. */
 	*ev = *rec;
@@ -300,38 +235,33 @@ static int play_event(struct ms_tlp *p, struct ms_tl_item *it, struct ms_tlp_ste
 	ev->flags &= MS_EVF_WRITE | MS_EVF_PRESENT | MS_EVF_NOTE | MS_EVF_SEED | MS_EVF_COMMITTED |
 		     MS_EVF_APART | MS_EVF_LAZY | MS_EVF_HUGE | MS_EVF_LOSSY;
 	*p->seq = rec->seq; /* so that the space numbers it as the tracer did */
-	ms_space_lock(pr->sp);
+	ms_space_lock(pr->base.sp);
 	if (it->event.stat) {
-		id = ms_space_stat_id_locked(pr->sp, it->event.stat);
+		id = ms_space_stat_id_locked(pr->base.sp, it->event.stat);
 		if (id < 0)
 			id = 0; /* more than 65535 names: charged to none, and it shows */
 	}
 	ev->stat = (uint16_t)id;
-	v = ms_space_check_locked(pr->sp, ev);
+	v = ms_space_check_locked(pr->base.sp, ev);
 	if (v < 0) {
-		ms_space_unlock(pr->sp);
+		ms_space_unlock(pr->base.sp);
 		return fail(p, v, v == -ENOMEM ? "out of memory" : "event the space refuses");
 	}
 	if (rec->violation == MS_V_API_MISMATCH && !ev->violation)
-		ms_space_flag_locked(pr->sp, ev, MS_V_API_MISMATCH, it->event.message);
-	ms_space_commit_locked(pr->sp, ev);
+		ms_space_flag_locked(pr->base.sp, ev, MS_V_API_MISMATCH, it->event.message);
+	ms_space_commit_locked(pr->base.sp, ev);
 	if (ev->violation) {
-		msg = ms_space_violation_message_locked(pr->sp, ev->seq);
+		msg = ms_space_violation_message_locked(pr->base.sp, ev->seq);
 		snprintf(p->msgbuf, sizeof(p->msgbuf), "%s",
 			 msg ? msg : ms_violation_name(ev->violation));
 		st->message = p->msgbuf;
 	}
-	ms_space_unlock(pr->sp);
+	ms_space_unlock(pr->base.sp);
 	st->changed = ev->to < MS_STATE_COUNT && ev->from[ev->to] != ev->len;
 	if (!pr->events)
 		pr->first_ns = rec->t_ns;
 	pr->events++;
 	pr->last_ns = rec->t_ns;
-	if (rec->op == MS_OP_PROC_EXIT) {
-		pr->exited = true;
-		pr->exit_code = rec->result;
-		pr->exit_signal = (int)rec->aux;
-	}
 	compare_event(p, it, st);
 	complete_event(p, it, st);
 	return 0;
@@ -344,16 +274,16 @@ static void play_violation(struct ms_tlp *p, const struct ms_tl_item *it)
 	struct ms_tlp_proc *pr = ms_tlp_find(p, it->violation.pid);
 	struct ms_violation v;
 
-	if (!pr || !pr->sp) {
+	if (!pr || !pr->base.sp) {
 		disagree(p, true, "violation of seq %" PRIu64 " names pid %u, which has no events",
 			 it->violation.seq, it->violation.pid);
 		return;
 	}
-	if (ms_space_violation_get(pr->sp, pr->viol_cursor++, &v)) {
+	if (ms_space_violation_get(pr->base.sp, pr->viol_cursor++, &v)) {
 		disagree(p, true,
 			 "violation of seq %" PRIu64 " (%s): the replay finds no more violations "
 			 "for pid %u",
-			 it->violation.seq, ms_violation_name(it->violation.kind), pr->pid);
+			 it->violation.seq, ms_violation_name(it->violation.kind), pr->base.pid);
 		return;
 	}
 	if (v.ev.seq != it->violation.seq || v.ev.violation != it->violation.kind)
@@ -384,7 +314,7 @@ static void play_region(struct ms_tlp *p, const struct ms_tl_item *it)
 	const char *stat = NULL;
 	char a[64], b[64];
 
-	if (!pr || !pr->sp) {
+	if (!pr || !pr->base.sp) {
 		disagree(p, true, "region %s names pid %u, which has no events",
 			 ms_tlp_range(a, sizeof(a), rec->start, rec->end - rec->start),
 			 it->region.pid);
@@ -392,21 +322,22 @@ static void play_region(struct ms_tlp *p, const struct ms_tl_item *it)
 	}
 	if (pr->map_differs)
 		return;
-	if (!pr->snap && !(pr->snap = ms_space_snapshot(pr->sp)))
+	if (!pr->snap && !(pr->snap = ms_space_snapshot(pr->base.sp)))
 		return;
 	if (pr->map_cursor >= pr->snap->nregions) {
 		pr->map_differs = true;
-		disagree(p, true, "pid %u: region %s is not in the replay's final map", pr->pid,
+		disagree(p, true, "pid %u: region %s is not in the replay's final map",
+			 pr->base.pid,
 			 ms_tlp_range(a, sizeof(a), rec->start, rec->end - rec->start));
 		return;
 	}
 	rep = &pr->snap->regions[pr->map_cursor++];
-	if (rep->stat && !ms_space_stat_info(pr->sp, rep->stat, &st))
+	if (rep->stat && !ms_space_stat_info(pr->base.sp, rep->stat, &st))
 		stat = st.name;
 	if (same_region(rec, rep, it->region.stat, stat))
 		return;
 	pr->map_differs = true;
-	disagree(p, true, "pid %u final map: recorded %s %s, replay has %s %s", pr->pid,
+	disagree(p, true, "pid %u final map: recorded %s %s, replay has %s %s", pr->base.pid,
 		 ms_tlp_range(a, sizeof(a), rec->start, rec->end - rec->start),
 		 ms_state_name(rec->state),
 		 ms_tlp_range(b, sizeof(b), rep->start, rep->end - rep->start),
@@ -476,22 +407,23 @@ static void play_process(struct ms_tlp *p, const struct ms_tl_item *it)
 		return;
 	pr->listed = true;
 	if (it->process.ppid)
-		pr->ppid = it->process.ppid;
+		pr->base.ppid = it->process.ppid;
 	free(pr->exe);
 	pr->exe = it->process.exe ? strdup(it->process.exe) : NULL;
 	if (it->process.exit_code >= 0 || it->process.exit_signal) {
-		pr->exited = true;
-		pr->exit_code = it->process.exit_code;
-		pr->exit_signal = it->process.exit_signal;
+		/* The processes section has the last word on the status. */
+		pr->base.exited = true;
+		pr->base.exit_code = it->process.exit_code;
+		pr->base.exit_signal = it->process.exit_signal;
 	}
 	if (!it->process.has_summary)
 		return;
 	pr->has_recorded = true;
 	pr->recorded = it->process.totals;
 	p->lost += it->process.totals.dropped_events + it->process.totals.lost_ops;
-	if (pr->sp)
-		ms_space_totals(pr->sp, &t);
-	snprintf(who, sizeof(who), "pid %u", pr->pid);
+	if (pr->base.sp)
+		ms_space_totals(pr->base.sp, &t);
+	snprintf(who, sizeof(who), "pid %u", pr->base.pid);
 	compare_totals(p, who, &it->process.totals, &t);
 }
 
@@ -508,25 +440,25 @@ static void finish_compare(struct ms_tlp *p, bool whole)
 	bool map = whole ? ms_tlr_has_section(p->rd, MS_TLI_REGION) : p->furthest > MS_TLI_REGION;
 	struct ms_totals sum;
 
-	for (size_t i = 0; i < p->nprocs; i++) {
-		struct ms_tlp_proc *pr = p->procs[i];
+	for (size_t i = 0; i < ms_proctab_count(&p->pt); i++) {
+		struct ms_tlp_proc *pr = tlp_proc_of(ms_proctab_at(&p->pt, i));
 		size_t nv;
 
-		if (!pr->sp)
+		if (!pr->base.sp)
 			continue;
-		nv = ms_space_violation_count(pr->sp);
+		nv = ms_space_violation_count(pr->base.sp);
 		if (viols && pr->viol_cursor < nv)
 			disagree(p, false,
 				 "pid %u: the replay finds %zu violations, the timeline lists %zu",
-				 pr->pid, nv, pr->viol_cursor);
+				 pr->base.pid, nv, pr->viol_cursor);
 		if (map && !pr->map_differs) {
 			if (!pr->snap)
-				pr->snap = ms_space_snapshot(pr->sp);
+				pr->snap = ms_space_snapshot(pr->base.sp);
 			if (pr->snap && pr->map_cursor < pr->snap->nregions)
 				disagree(p, false,
 					 "pid %u: the replay's final map has %zu regions, the "
 					 "timeline lists %zu",
-					 pr->pid, pr->snap->nregions, pr->map_cursor);
+					 pr->base.pid, pr->snap->nregions, pr->map_cursor);
 		}
 	}
 	if (p->have_summary) {
@@ -549,10 +481,11 @@ struct ms_tlp *ms_tlp_open(const char *path, char *msg, size_t msglen)
 	p->rd = ms_tlr_open(path, &err, msg, msglen);
 	p->path = strdup(path);
 	p->seq = calloc(1, sizeof(*p->seq));
-	if (!p->rd || !p->path || !p->seq) {
+	if (!p->rd || !p->path || !p->seq || tlp_table_init(p)) {
 		if (p->rd)
 			snprintf(msg, msglen, "%s: out of memory", path);
 		ms_tlr_close(p->rd);
+		ms_proctab_destroy(&p->pt);
 		free(p->path);
 		free(p->seq);
 		free(p);
@@ -594,6 +527,7 @@ static int replay_after_all(struct ms_tlp *p, struct ms_tl_item *it, struct ms_t
 	q->hook = p->hook;
 	tlp_free(p);
 	*p = *q;
+	p->pt.ops.ctx = p; /* the table's hooks follow the move */
 	free(q);
 	return ms_tlp_next(p, it, step);
 }
@@ -705,12 +639,12 @@ bool ms_tlp_is_jsonl(const struct ms_tlp *p)
 
 size_t ms_tlp_nprocs(const struct ms_tlp *p)
 {
-	return p->nprocs;
+	return ms_proctab_count(&p->pt);
 }
 
 struct ms_tlp_proc *ms_tlp_proc_at(struct ms_tlp *p, size_t i)
 {
-	return i < p->nprocs ? p->procs[i] : NULL;
+	return i < ms_proctab_count(&p->pt) ? tlp_proc_of(ms_proctab_at(&p->pt, i)) : NULL;
 }
 
 void ms_tlp_totals(struct ms_tlp *p, struct ms_totals *sum)
@@ -718,10 +652,10 @@ void ms_tlp_totals(struct ms_tlp *p, struct ms_totals *sum)
 	struct ms_totals t;
 
 	memset(sum, 0, sizeof(*sum));
-	for (size_t i = 0; i < p->nprocs; i++) {
-		if (!p->procs[i]->sp)
+	for (size_t i = 0; i < ms_proctab_count(&p->pt); i++) {
+		if (!ms_proctab_at(&p->pt, i)->sp)
 			continue;
-		ms_space_totals(p->procs[i]->sp, &t);
+		ms_space_totals(ms_proctab_at(&p->pt, i)->sp, &t);
 		for (int s = 0; s < MS_STATE_COUNT; s++) {
 			sum->bytes[s] += t.bytes[s];
 			sum->peak_bytes[s] += t.peak_bytes[s];
@@ -782,16 +716,15 @@ void ms_tlp_close(struct ms_tlp *p)
 /* Everything p holds, but p itself. */
 static void tlp_free(struct ms_tlp *p)
 {
-	for (size_t i = 0; i < p->nprocs; i++) {
-		ms_space_free(p->procs[i]->sp);
-		ms_snapshot_free(p->procs[i]->snap);
-		free(p->procs[i]->exe);
-		free(p->procs[i]);
+	for (size_t i = 0; i < ms_proctab_count(&p->pt); i++) {
+		struct ms_tlp_proc *pr = tlp_proc_of(ms_proctab_at(&p->pt, i));
+
+		ms_snapshot_free(pr->snap);
+		free(pr->exe);
 	}
+	ms_proctab_destroy(&p->pt);
 	for (size_t i = 0; i < p->ndis_kept; i++)
 		free(p->dis[i]);
-	free(p->procs);
-	free(p->hash);
 	free(p->path);
 	free(p->seq);
 	ms_tlr_close(p->rd);

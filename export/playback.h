@@ -1,9 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Timeline playback: read a saved timeline and replay its operations through one shadow
- * space per process, as the tracer did (a procFork clones the parent's space unless the
- * child already has one, a procExec clears the map, counters stay). `memstate check`,
- * `report` and `convert` all read timelines through it.
+ * space per process, as the tracer did: both keep their processes in lib/proctab.h, whose
+ * rules say what procFork, procExec and procExit do to a process and its space. `memstate
+ * check`, `report` and `convert` all read timelines through it.
  *
  * The replay recomputes from, to and the violation of every event from the operations
  * alone and compares them with what the timeline recorded; it also compares the recorded
@@ -23,19 +23,16 @@
 #include <stdint.h>
 
 #include "memstate/space.h"
+#include "lib/proctab.h"
 #include "lib/reader.h"
 
 #define MS_TLP_MAX_DIS	 200	    /* disagreement lines kept (all are counted) */
 #define MS_TLP_MAX_PROCS (1u << 18) /* processes replayed: each holds a shadow space */
 
 struct ms_tlp_proc {
-	uint32_t pid;		   /* process */
-	uint32_t ppid;		   /* parent (procFork or processes section), 0 when unknown */
-	struct ms_space *sp;	   /* its shadow space now; NULL until an event names the pid */
+	struct ms_proc base;	   /* pid, ppid (procFork or processes section), its space
+				      (NULL until an event names the pid), exit status */
 	char *exe;		   /* from the processes section, NULL before it (owned) */
-	bool exited;		   /* a procExit or an exit status was seen */
-	int exit_code;		   /* -1 when unknown or killed */
-	int exit_signal;	   /* 0 when none */
 	uint64_t events;	   /* events replayed for it */
 	uint64_t first_ns;	   /* t_ns of its first event */
 	uint64_t last_ns;	   /* t_ns of its last event */

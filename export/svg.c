@@ -517,7 +517,7 @@ static void sample_all(struct pass2_ctx *c)
 	for (unsigned i = 0; i < c->g->npanels; i++) {
 		struct ms_tlp_proc *pr = ms_tlp_find(c->p, c->g->panels[i].pid);
 
-		sample_panel(c->g, &c->g->panels[i], pr ? pr->sp : NULL, c->col);
+		sample_panel(c->g, &c->g->panels[i], pr ? pr->base.sp : NULL, c->col);
 	}
 	c->col++;
 }
@@ -558,7 +558,7 @@ static int pass2(struct svg *g, const char *path)
 			if (st.ev.violation || (st.ev.op == MS_OP_THP_COLLAPSE && !st.ev.result))
 				add_mark(pn, &st);
 			if (st.changed) {
-				ms_space_totals(st.proc->sp, &tot);
+				ms_space_totals(st.proc->base.sp, &tot);
 				if (tot.bytes[MS_READY] > pn->peak_ready)
 					pn->peak_ready = tot.bytes[MS_READY];
 			}

@@ -341,7 +341,7 @@ static void on_event(struct report *rp, struct ms_tlp *p, const struct ms_tl_ite
 			struct rp_map *m = rp->found[i];
 			uint64_t bytes[MS_STATE_COUNT];
 
-			if (ms_space_bytes_in(st->proc->sp, m->s, m->e - m->s, bytes) ||
+			if (ms_space_bytes_in(st->proc->base.sp, m->s, m->e - m->s, bytes) ||
 			    bytes[MS_NONE] != m->e - m->s)
 				continue;
 			m->live = false;
@@ -352,7 +352,7 @@ static void on_event(struct report *rp, struct ms_tlp *p, const struct ms_tl_ite
 	}
 	/* Bytes over time. */
 	if (st->changed || ev->op == MS_OP_PROC_FORK || ev->op == MS_OP_PROC_EXEC || !q->seen) {
-		ms_space_totals(st->proc->sp, &tot);
+		ms_space_totals(st->proc->base.sp, &tot);
 		for (int k = MS_RESERVED; k < MS_STATE_COUNT; k++) {
 			if (!q->seen || tot.bytes[k] < q->min[k])
 				q->min[k] = tot.bytes[k];

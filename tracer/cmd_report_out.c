@@ -86,8 +86,8 @@ static void untouched_top(struct ms_tlp_proc *pr, struct untouched *u, struct ms
 			  unsigned max)
 {
 	*u = (struct untouched){.v = buf, .max = max};
-	if (pr->sp)
-		ms_space_foreach_region(pr->sp, untouched_add, u);
+	if (pr->base.sp)
+		ms_space_foreach_region(pr->base.sp, untouched_add, u);
 }
 
 static void print_residency(struct ms_tlp_proc *pr, const struct ms_totals *tot, unsigned top)
@@ -129,17 +129,17 @@ void rp_print_proc(struct ms_tlp_proc *pr, struct rp_proc *q, unsigned top)
 	unsigned n;
 	const char *sep;
 
-	if (pr->sp)
-		ms_space_totals(pr->sp, &tot);
-	printf("\nprocess %u", pr->pid);
+	if (pr->base.sp)
+		ms_space_totals(pr->base.sp, &tot);
+	printf("\nprocess %u", pr->base.pid);
 	if (pr->exe)
 		printf(" %s", pr->exe);
-	if (pr->ppid)
-		printf(", parent %u", pr->ppid);
-	if (pr->exited && pr->exit_signal)
-		printf(", killed by signal %d", pr->exit_signal);
-	else if (pr->exited && pr->exit_code >= 0)
-		printf(", exit %d", pr->exit_code);
+	if (pr->base.ppid)
+		printf(", parent %u", pr->base.ppid);
+	if (pr->base.exited && pr->base.exit_signal)
+		printf(", killed by signal %d", pr->base.exit_signal);
+	else if (pr->base.exited && pr->base.exit_code >= 0)
+		printf(", exit %d", pr->base.exit_code);
 	printf("\n  %" PRIu64 " events from %s to %s\n", pr->events,
 	       rp_fmt_ns(a, sizeof(a), pr->first_ns), rp_fmt_ns(b, sizeof(b), pr->last_ns));
 	printf("  %-9s %12s %12s %14s %12s\n", "bytes", "min", "peak", "(at)", "final");
@@ -325,16 +325,17 @@ cJSON *rp_json_proc(struct ms_tlp_proc *pr, struct rp_proc *q, unsigned top)
 	struct ms_totals tot = {0};
 	unsigned n;
 
-	if (pr->sp)
-		ms_space_totals(pr->sp, &tot);
-	cJSON_AddItemToObject(o, "pid", rp_num(pr->pid));
-	cJSON_AddItemToObject(o, "ppid", rp_num(pr->ppid));
+	if (pr->base.sp)
+		ms_space_totals(pr->base.sp, &tot);
+	cJSON_AddItemToObject(o, "pid", rp_num(pr->base.pid));
+	cJSON_AddItemToObject(o, "ppid", rp_num(pr->base.ppid));
 	cJSON_AddItemToObject(o, "exe", pr->exe ? rp_str(pr->exe) : cJSON_CreateNull());
 	cJSON_AddItemToObject(o, "exit_code",
-			      pr->exited && pr->exit_code >= 0 ? inum(pr->exit_code)
-							       : cJSON_CreateNull());
+			      pr->base.exited && pr->base.exit_code >= 0 ? inum(pr->base.exit_code)
+									 : cJSON_CreateNull());
 	cJSON_AddItemToObject(o, "exit_signal",
-			      pr->exit_signal ? inum(pr->exit_signal) : cJSON_CreateNull());
+			      pr->base.exit_signal ? inum(pr->base.exit_signal)
+						   : cJSON_CreateNull());
 	cJSON_AddItemToObject(o, "events", rp_num(pr->events));
 	cJSON_AddItemToObject(o, "first_t_ns", rp_num(pr->first_ns));
 	cJSON_AddItemToObject(o, "last_t_ns", rp_num(pr->last_ns));

@@ -112,11 +112,11 @@ static size_t check_final(struct ms_replay *rp, const struct rec_region *rr, siz
 		struct ms_rp_proc *p = ms_replay_proc(rp, rr[i].pid);
 		uint64_t b[MS_STATE_COUNT] = {0};
 
-		if (!p || !p->space) {
+		if (!p || !p->base.sp) {
 			bad++;
 			continue;
 		}
-		ms_space_bytes_in(p->space, rr[i].start, rr[i].end - rr[i].start, b);
+		ms_space_bytes_in(p->base.sp, rr[i].start, rr[i].end - rr[i].start, b);
 		if (rr[i].state >= MS_STATE_COUNT || b[rr[i].state] != rr[i].end - rr[i].start)
 			bad++;
 	}

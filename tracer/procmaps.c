@@ -278,17 +278,17 @@ static void verify_resident(struct ms_trace *t, struct tproc *p, FILE *f)
 	char a[32], b[32];
 	int err;
 
-	ms_space_totals(p->sp, &tot);
+	ms_space_totals(p->base.sp, &tot);
 	if (!tot.residency)
 		return;
 	if (!p->resck && !(p->resck = calloc(1, sizeof(*p->resck))))
 		return;
 	ms_res_check_free(p->resck);
-	err = ms_pagemap_check(p->sp, (int)p->pid, RES_DIFFS_KEPT, p->resck);
+	err = ms_pagemap_check(p->base.sp, (int)p->base.pid, RES_DIFFS_KEPT, p->resck);
 	if (err) {
 		if (f)
 			fprintf(f, "memstate: residency check, pid %u: /proc/%u/pagemap: %s\n",
-				p->pid, p->pid, strerror(-err));
+				p->base.pid, p->base.pid, strerror(-err));
 		return;
 	}
 	t->st.res_checked++;
@@ -299,13 +299,13 @@ static void verify_resident(struct ms_trace *t, struct tproc *p, FILE *f)
 		fprintf(f,
 			"memstate: residency check, pid %u: [%#" PRIx64 ", %#" PRIx64
 			"): memstate %s resident, the kernel %s\n",
-			p->pid, d->start, d->end,
+			p->base.pid, d->start, d->end,
 			ms_fmt_size(a, sizeof(a), d->memstate, MS_SIZE_TEXT),
 			ms_fmt_size(b, sizeof(b), d->kernel, MS_SIZE_TEXT));
 	}
 	if (f && p->resck->ndiffs > 5)
 		fprintf(f, "memstate: residency check, pid %u: %" PRIu64 " more ranges differ\n",
-			p->pid, p->resck->ndiffs - 5);
+			p->base.pid, p->resck->ndiffs - 5);
 }
 
 int ms_trace_verify_maps(struct ms_trace *t, uint32_t pid, FILE *f)
@@ -335,9 +335,9 @@ int ms_trace_verify_maps(struct ms_trace *t, uint32_t pid, FILE *f)
 						   : MC_USABLE);
 	}
 	fclose(maps);
-	ms_space_lock(p->sp);
-	ms_space_foreach_region_locked(p->sp, shadow_range, &m);
-	ms_space_unlock(p->sp);
+	ms_space_lock(p->base.sp);
+	ms_space_foreach_region_locked(p->base.sp, shadow_range, &m);
+	ms_space_unlock(p->base.sp);
 	/* Walk both sorted lists at once, one run of equal answers at a time. */
 	while (a != UINT64_MAX) {
 		uint64_t ku, mu, end;

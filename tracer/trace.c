@@ -242,11 +242,7 @@ static struct item *merge_pop(struct ms_trace *t)
 
 struct tproc *tr_proc_find(struct ms_trace *t, uint32_t pid)
 {
-	for (struct tproc *p = t->buckets[pid % PROC_BUCKETS]; p; p = p->hnext) {
-		if (p->pid == pid)
-			return p;
-	}
-	return NULL;
+	return tr_proc_of(ms_proctab_find(&t->pt, pid));
 }
 
 static void drain_locked(struct ms_trace *t, struct tproc *p);
@@ -259,105 +255,134 @@ static void space_full(struct ms_space *sp, void *ctx)
 	drain_locked(p->t, p);
 }
 
-static struct ms_space *space_for(struct ms_trace *t, struct tproc *p, struct ms_space *parent)
+/* The table's hooks (lib/proctab.h): a new entry, a space for it, a past life's space. */
+static void proc_init(void *ctx, struct ms_proc *base)
 {
+	struct ms_trace *t = ctx;
+	struct tproc *p = tr_proc_of(base);
+
+	p->t = t;
+	p->inf.ignore_files = !t->o.files;
+}
+
+static struct ms_space *proc_space(void *ctx, struct ms_proc *base, struct ms_space *parent)
+{
+	struct ms_trace *t = ctx;
 	struct ms_space_opts o = {
 		.page_size = t->o.page_size,
 		.log_capacity = 1024,
 		.seq_counter = &t->seq,
 		.on_full = space_full,
-		.on_full_ctx = p,
+		.on_full_ctx = tr_proc_of(base),
 		.no_residency = t->o.no_residency,
 	};
 
 	return parent ? ms_space_clone(parent, &o) : ms_space_new(&o);
 }
 
-static struct tproc *proc_add(struct ms_trace *t, uint32_t pid, uint32_t ppid, const char *exe,
-			      struct ms_space *parent)
+/* The live view still shows the past life (its entry points at the space): keep it. */
+static void proc_space_old(void *ctx, struct ms_proc *base, struct ms_space *sp)
 {
-	struct tproc *p = calloc(1, sizeof(*p));
+	struct ms_trace *t = ctx;
 
-	if (!p)
-		return NULL;
-	p->pid = pid;
-	p->ppid = ppid;
-	p->exit_code = -1;
-	p->t = t;
-	p->inf.ignore_files = !t->o.files;
-	snprintf(p->exe, sizeof(p->exe), "%s", exe ? exe : "");
-	p->sp = space_for(t, p, parent);
-	if (!p->sp) {
-		free(p);
-		return NULL;
+	(void)base;
+	if (!t->o.live) {
+		ms_space_free(sp);
+		return;
 	}
-	if (t->nprocs == t->procs_cap) {
-		size_t cap = t->procs_cap ? 2 * t->procs_cap : 16;
-		struct tproc **v = realloc(t->procs, cap * sizeof(*v));
+	if (t->nretired == t->retired_cap) {
+		size_t cap = t->retired_cap ? 2 * t->retired_cap : 8;
+		struct ms_space **v = realloc(t->retired, cap * sizeof(*v));
 
-		if (!v) {
-			ms_space_free(p->sp);
-			free(p);
-			return NULL;
-		}
-		t->procs = v;
-		t->procs_cap = cap;
+		if (!v)
+			return; /* leaked rather than freed under the view */
+		t->retired = v;
+		t->retired_cap = cap;
 	}
-	t->procs[t->nprocs++] = p;
-	p->hnext = t->buckets[pid % PROC_BUCKETS];
-	t->buckets[pid % PROC_BUCKETS] = p;
-	if (t->o.live)
-		ms_live_add_proc(t->o.live, pid, ppid, p->exe, p->sp);
-	return p;
+	t->retired[t->nretired++] = sp;
+}
+
+/*
+ * The tracer's part of what the table did: a new space (a new pid, a fork's copy, a pid's
+ * new life) comes with a new image, whose inference and Go state a fork copies from its
+ * parent; an exec starts them afresh. exe: the exec's comm, or what the caller knows.
+ */
+static void proc_changed(struct ms_trace *t, const struct ms_pt_change *c, const char *exe)
+{
+	struct tproc *p = tr_proc_of(c->proc), *parent = tr_proc_of(c->parent);
+
+	if (c->what & (MS_PT_SPACE | MS_PT_CLEARED)) {
+		p->inf = (struct ms_infer_state){.ignore_files = !t->o.files};
+		p->go_sys = 0;
+		p->nslack = 0;
+	}
+	if ((c->what & MS_PT_SPACE) && parent) {
+		p->inf = parent->inf;
+		tr_go_copy(p, parent);
+		snprintf(p->exe, sizeof(p->exe), "%s", parent->exe);
+	} else if (c->what & MS_PT_NEW_LIFE) {
+		p->exe[0] = 0;
+	}
+	if (exe)
+		snprintf(p->exe, sizeof(p->exe), "%s", exe);
+	if (t->o.live && (c->what & (MS_PT_CREATED | MS_PT_NEW_LIFE)))
+		ms_live_add_proc(t->o.live, p->base.pid, p->base.ppid, p->exe, p->base.sp);
 }
 
 /* The process of a record; one never announced (attach, a missed fork) starts empty. */
 struct tproc *tr_proc_get(struct ms_trace *t, uint32_t pid)
 {
-	struct tproc *p = tr_proc_find(t, pid);
+	struct ms_proc *base = ms_proctab_find(&t->pt, pid);
+	struct ms_pt_change c;
 
-	return p ? p : proc_add(t, pid, 0, NULL, NULL);
+	if (base) /* the hot path: every tracer entry has a space */
+		return tr_proc_of(base);
+	if (ms_proctab_get(&t->pt, pid, &c))
+		return NULL;
+	proc_changed(t, &c, NULL);
+	return tr_proc_of(c.proc);
 }
 
 int ms_trace_add_process(struct ms_trace *t, uint32_t pid, uint32_t ppid, const char *exe)
 {
 	struct tproc *p = tr_proc_find(t, pid);
+	struct ms_pt_change c;
 
 	if (p) {
 		if (exe)
 			snprintf(p->exe, sizeof(p->exe), "%s", exe);
 		return 0;
 	}
-	return proc_add(t, pid, ppid, exe, NULL) ? 0 : -ENOMEM;
+	if (ms_proctab_get(&t->pt, pid, &c))
+		return -ENOMEM;
+	c.proc->ppid = ppid;
+	proc_changed(t, &c, exe);
+	return 0;
 }
 
 void ms_trace_exited(struct ms_trace *t, uint32_t pid, int exit_code, int exit_signal)
 {
 	struct tproc *p = tr_proc_find(t, pid);
 
-	/* A status learned later (the source's exit record) beats "ended, status unknown". */
-	if (!p || (p->exited && (p->exit_code >= 0 || p->exit_signal)))
-		return;
-	p->exited = true;
-	p->exit_code = exit_code;
-	p->exit_signal = exit_signal;
+	if (p)
+		ms_proc_set_exit(&p->base, exit_code, exit_signal);
 }
 
 bool ms_trace_exit_status(struct ms_trace *t, uint32_t pid, int *code, int *sig)
 {
 	struct tproc *p = tr_proc_find(t, pid);
 
-	if (!p || !p->exited || (p->exit_code < 0 && !p->exit_signal))
+	if (!p || !p->base.exited || !ms_proc_status_known(&p->base))
 		return false;
-	*code = p->exit_code;
-	*sig = p->exit_signal;
+	*code = p->base.exit_code;
+	*sig = p->base.exit_signal;
 	return true;
 }
 
 bool ms_trace_all_exited(const struct ms_trace *t)
 {
-	for (size_t i = 0; i < t->nprocs; i++) {
-		if (!t->procs[i]->exited)
+	for (size_t i = 0; i < ms_proctab_count(&t->pt); i++) {
+		if (!ms_proctab_at(&t->pt, i)->exited)
 			return false;
 	}
 	return true;
@@ -381,15 +406,11 @@ static bool proc_ended(uint32_t pid)
 	return s && s[1] == ' ' && (s[2] == 'Z' || s[2] == 'X');
 }
 
-/*
- * Every traced process has ended, and so has every child a fork still in the merge names.
- * Then no record can come that sorts before what the merge holds: the sources, polled
- * once more, hold the last ones, and the merge may drain without waiting out its window.
- */
-bool ms_trace_quiet(struct ms_trace *t)
+/* Every process in the table has ended (those not seen exiting are looked up). */
+static bool all_ended(struct ms_trace *t)
 {
-	for (size_t i = 0; i < t->nprocs; i++) {
-		struct tproc *p = t->procs[i];
+	for (size_t i = 0; i < ms_proctab_count(&t->pt); i++) {
+		struct ms_proc *p = ms_proctab_at(&t->pt, i);
 
 		if (p->exited)
 			continue;
@@ -397,11 +418,25 @@ bool ms_trace_quiet(struct ms_trace *t)
 			return false;
 		p->exited = true;
 	}
-	for (size_t i = 0; i < t->mq[MQ_KERNEL].n; i++) {
-		const struct item *it = t->mq[MQ_KERNEL].v[t->mq[MQ_KERNEL].head + i].it;
+	return true;
+}
+
+/*
+ * Every traced process has ended, and so has every child a fork still in the merge names.
+ * Then no record can come that sorts before what the merge holds: the sources, polled
+ * once more, hold the last ones, and the merge may drain without waiting out its window.
+ */
+bool ms_trace_quiet(struct ms_trace *t)
+{
+	const struct mqueue *q = &t->mq[MQ_KERNEL];
+
+	if (!all_ended(t))
+		return false;
+	for (size_t i = 0; i < q->n; i++) {
+		const struct item *it = q->v[q->head + i].it;
 
 		if (it->kind == IT_PROC && it->u.proc.type == MS_PROC_FORK &&
-		    !tr_proc_find(t, it->u.proc.pid) && !proc_ended(it->u.proc.pid))
+		    !proc_ended(it->u.proc.pid))
 			return false;
 	}
 	return true;
@@ -411,18 +446,7 @@ bool ms_trace_settled(struct ms_trace *t)
 {
 	/* Records still in the merge may name processes not known yet (a fork whose
 	 * child outlives its parent): those must be followed too. */
-	if (t->nqueued)
-		return false;
-	for (size_t i = 0; i < t->nprocs; i++) {
-		struct tproc *p = t->procs[i];
-
-		if (p->exited)
-			continue;
-		if (!proc_ended(p->pid))
-			return false;
-		p->exited = true;
-	}
-	return true;
+	return !t->nqueued && all_ended(t);
 }
 
 /* ------------------------------------------------------------------ output */
@@ -433,15 +457,15 @@ static void drain_locked(struct ms_trace *t, struct tproc *p)
 	struct ms_event evs[64];
 	size_t n;
 
-	while ((n = ms_space_events_read_locked(p->sp, evs, 64))) {
+	while ((n = ms_space_events_read_locked(p->base.sp, evs, 64))) {
 		for (size_t i = 0; i < n; i++) {
 			if (t->o.writer)
-				ms_tlw_event(t->o.writer, p->sp, &evs[i]);
+				ms_tlw_event(t->o.writer, p->base.sp, &evs[i]);
 			if (t->o.live)
 				ms_live_publish(t->o.live, &evs[i],
 						evs[i].violation
 							? ms_space_violation_message_locked(
-								  p->sp, evs[i].seq)
+								  p->base.sp, evs[i].seq)
 							: NULL);
 		}
 		t->st.events += n;
@@ -452,16 +476,16 @@ static void drain_locked(struct ms_trace *t, struct tproc *p)
 void tr_apply_event(struct ms_trace *t, struct tproc *p, struct ms_event *ev, unsigned flag,
 		    const char *flag_msg)
 {
-	ms_space_lock(p->sp);
-	if (ms_space_check_locked(p->sp, ev) >= 0) {
+	ms_space_lock(p->base.sp);
+	if (ms_space_check_locked(p->base.sp, ev) >= 0) {
 		if (flag)
-			ms_space_flag_locked(p->sp, ev, flag, flag_msg);
+			ms_space_flag_locked(p->base.sp, ev, flag, flag_msg);
 		if (ev->violation && t->loss_since_ns && ev->t_ns >= t->loss_since_ns)
 			ev->flags |= MS_EVF_LOSSY;
-		ms_space_commit_locked(p->sp, ev);
+		ms_space_commit_locked(p->base.sp, ev);
 	}
 	drain_locked(t, p);
-	ms_space_unlock(p->sp);
+	ms_space_unlock(p->base.sp);
 }
 
 /* ------------------------------------------------------------------ applying records */
@@ -518,10 +542,10 @@ static void apply_sys(struct ms_trace *t, struct item *it)
 	p = tr_proc_get(t, it->u.sys.pid);
 	if (!p)
 		return;
-	ms_space_lock(p->sp);
-	ms_infer_syscall_locked(p->sp, &p->inf, &it->u.sys);
+	ms_space_lock(p->base.sp);
+	ms_infer_syscall_locked(p->base.sp, &p->inf, &it->u.sys);
 	drain_locked(t, p);
-	ms_space_unlock(p->sp);
+	ms_space_unlock(p->base.sp);
 }
 
 /* The syscall an API operation makes (SPEC section 4), or -1 for none. */
@@ -625,8 +649,8 @@ static void alloc_mark(struct ms_trace *t, struct tproc *p, const struct ms_even
 	mk->active = ev->arg;
 	mk->resident = ev->from[0];
 	mk->at = ev->result >= 0 && ev->result <= 2 ? (uint32_t)ev->result : 0;
-	ms_space_extent_totals(p->sp, &mk->ext);
-	ms_space_totals(p->sp, &tot);
+	ms_space_extent_totals(p->base.sp, &mk->ext);
+	ms_space_totals(p->base.sp, &tot);
 	mk->prepared = tot.bytes[MS_PREPARED];
 	mk->ready = tot.bytes[MS_READY];
 }
@@ -716,9 +740,9 @@ static void apply_api(struct ms_trace *t, struct item *it)
 	}
 	if (flag)
 		t->st.mismatches++;
-	ms_space_lock(p->sp);
-	id = it->stat[0] ? ms_space_stat_id_locked(p->sp, it->stat) : 0;
-	ms_space_unlock(p->sp);
+	ms_space_lock(p->base.sp);
+	id = it->stat[0] ? ms_space_stat_id_locked(p->base.sp, it->stat) : 0;
+	ms_space_unlock(p->base.sp);
 	ev->stat = id > 0 ? (uint16_t)id : 0;
 	tr_apply_event(t, p, ev, flag, why);
 }
@@ -728,44 +752,20 @@ static void apply_proc(struct ms_trace *t, struct item *it)
 	const struct ms_proc_event *pe = &it->u.proc;
 	struct ms_event ev = {
 		.source = MS_SRC_KERNEL, .pid = pe->pid, .tid = pe->pid, .t_ns = pe->t_ns};
-	struct tproc *p = tr_proc_find(t, pe->pid), *parent;
+	char comm[sizeof(pe->comm) + 1];
+	struct ms_pt_change c;
 
 	switch (pe->type) {
 	case MS_PROC_FORK:
-		if (p) /* announced before (the traced child itself): keep its space */
-			break;
-		parent = tr_proc_find(t, pe->ppid);
-		p = proc_add(t, pe->pid, pe->ppid, parent ? parent->exe : NULL,
-			     parent ? parent->sp : NULL);
-		if (p && parent) {
-			p->inf = parent->inf;
-			tr_go_copy(p, parent);
-		}
 		ev.op = MS_OP_PROC_FORK;
 		ev.arg = pe->ppid;
 		break;
 	case MS_PROC_EXEC:
-		if (!p)
-			p = proc_add(t, pe->pid, 0, pe->comm, NULL);
-		else
-			snprintf(p->exe, sizeof(p->exe), "%.*s", (int)sizeof(pe->comm), pe->comm);
-		if (p) {
-			ms_space_lock(p->sp);
-			ms_space_clear_locked(p->sp);
-			ms_space_unlock(p->sp);
-			p->inf = (struct ms_infer_state){.ignore_files = !t->o.files};
-			p->go_sys = 0;
-			p->nslack = 0;
-		}
 		ev.op = MS_OP_PROC_EXEC;
-		if (p) {
-			tr_apply_event(t, p, &ev, 0, NULL);
-		}
-		return;
+		break;
 	case MS_PROC_EXIT:
-		if (!p)
+		if (!tr_proc_find(t, pe->pid)) /* not one of ours: nothing to say */
 			return;
-		ms_trace_exited(t, pe->pid, pe->exit_code, pe->exit_signal);
 		ev.op = MS_OP_PROC_EXIT;
 		ev.result = pe->exit_signal ? -1 : pe->exit_code;
 		ev.aux = (uint32_t)pe->exit_signal;
@@ -773,8 +773,12 @@ static void apply_proc(struct ms_trace *t, struct item *it)
 	default:
 		return;
 	}
-	if (p)
-		tr_apply_event(t, p, &ev, 0, NULL);
+	/* The table decides what the event does to the process and its space. */
+	if (ms_proctab_apply(&t->pt, &ev, &c))
+		return;
+	snprintf(comm, sizeof(comm), "%.*s", (int)sizeof(pe->comm), pe->comm);
+	proc_changed(t, &c, pe->type == MS_PROC_EXEC ? comm : NULL);
+	tr_apply_event(t, tr_proc_of(c.proc), &ev, 0, NULL);
 }
 
 static void apply_item(struct ms_trace *t, struct item *it)
@@ -954,6 +958,17 @@ struct ms_trace *ms_trace_new(const struct ms_trace_opts *opts)
 	t->o = *opts;
 	if (!t->o.window_ns)
 		t->o.window_ns = DEFAULT_WINDOW_NS;
+	if (ms_proctab_init(&t->pt, &(struct ms_proctab_ops){
+					    .entry_size = sizeof(struct tproc),
+					    .offset = offsetof(struct tproc, base),
+					    .space_new = proc_space,
+					    .space_old = proc_space_old,
+					    .init = proc_init,
+					    .ctx = t,
+				    })) {
+		free(t);
+		return NULL;
+	}
 	t->sink = (struct ms_sink){
 		.ctx = t,
 		.on_syscall = on_syscall,
@@ -992,16 +1007,19 @@ void ms_trace_free(struct ms_trace *t)
 		free(t->tids[i].go.v);
 	}
 	free(t->tids);
-	for (size_t i = 0; i < t->nprocs; i++) {
-		ms_space_free(t->procs[i]->sp);
-		ms_res_check_free(t->procs[i]->resck);
-		free(t->procs[i]->resck);
-		free(t->procs[i]->slack);
-		free(t->procs[i]);
+	for (size_t i = 0; i < ms_proctab_count(&t->pt); i++) {
+		struct tproc *p = tr_proc_at(t, i);
+
+		ms_res_check_free(p->resck);
+		free(p->resck);
+		free(p->slack);
 	}
+	ms_proctab_destroy(&t->pt);
+	for (size_t i = 0; i < t->nretired; i++)
+		ms_space_free(t->retired[i]);
+	free(t->retired);
 	free(t->marks);
 	free(t->amarks);
-	free(t->procs);
 	free(t);
 }
 
@@ -1011,8 +1029,8 @@ void ms_trace_get_stats(const struct ms_trace *t, struct ms_trace_stats *out)
 
 	*out = t->st;
 	out->violations = 0;
-	for (size_t i = 0; i < t->nprocs; i++) {
-		ms_space_totals(t->procs[i]->sp, &tot);
+	for (size_t i = 0; i < ms_proctab_count(&t->pt); i++) {
+		ms_space_totals(ms_proctab_at(&t->pt, i)->sp, &tot);
 		out->violations += tot.violations;
 	}
 }

@@ -213,7 +213,7 @@ static void go_mark(struct ms_trace *t, struct tproc *p, const struct ms_go_call
 		t->marks = v;
 		t->marks_cap = cap;
 	}
-	ms_space_foreach_region(p->sp, mark_region, &sum);
+	ms_space_foreach_region(p->base.sp, mark_region, &sum);
 	mk = &t->marks[t->nmarks++];
 	*mk = (struct ms_go_mark){.pid = c->ev.pid,
 				  .tid = c->ev.tid,
@@ -291,12 +291,12 @@ void tr_apply_go(struct ms_trace *t, struct item *it)
 		uint64_t b[MS_STATE_COUNT];
 
 		/* sysUsed inlined: prepared is what the map holds (nothing to check it by). */
-		if (!ms_space_bytes_in(p->sp, ev.addr, ev.len, b))
+		if (!ms_space_bytes_in(p->base.sp, ev.addr, ev.len, b))
 			ev.arg = b[MS_PREPARED];
 	}
-	ms_space_lock(p->sp);
-	id = c->stat[0] ? ms_space_stat_id_locked(p->sp, c->stat) : 0;
-	ms_space_unlock(p->sp);
+	ms_space_lock(p->base.sp);
+	id = c->stat[0] ? ms_space_stat_id_locked(p->base.sp, c->stat) : 0;
+	ms_space_unlock(p->base.sp);
 	ev.stat = id > 0 ? (uint16_t)id : 0;
 	tr_apply_event(t, p, &ev, flag, m.why);
 	t->go_calls++;

@@ -1,10 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Inside the tracing session (trace.h): the merge's records and queues, the process
- * table, and what its parts share. trace.c: the merge queues, per-thread queues, applying
- * records, the sink, life cycle; trace_go.c: Go runtime calls matched to their syscalls,
- * Go marks; procmaps.c: /proc/PID/maps and pagemap seeding, the --verify-maps checks;
- * trace_summary.c: the closing table.
+ * Inside the tracing session (trace.h): the merge's records and queues, the tracer's part
+ * of the process table (lib/proctab.h), and what its parts share. trace.c: the merge queues,
+ * per-thread queues, applying records, the sink, life cycle; trace_go.c: Go runtime calls
+ * matched to their syscalls, Go marks; procmaps.c: /proc/PID/maps and pagemap seeding, the
+ * --verify-maps checks; trace_summary.c: the closing table.
  */
 #ifndef MEMSTATE_TRACER_TRACE_INT_H
 #define MEMSTATE_TRACER_TRACE_INT_H
@@ -14,6 +14,7 @@
 #include <stdio.h>
 
 #include "bpf/go.h"
+#include "lib/proctab.h"
 #include "trace.h"
 
 #define DEFAULT_WINDOW_NS 30000000ull	/* how long a record waits for slower sources */
@@ -54,15 +55,12 @@ struct tidq {
 	struct deque go;  /* IT_GO items, oldest first */
 };
 
+/* A traced process: the table's entry (lib/proctab.h) and what the tracer adds to it. */
 struct tproc {
-	uint32_t pid, ppid;
-	char exe[256];
-	struct ms_space *sp;
-	struct ms_infer_state inf;
-	bool exited;
-	int exit_code, exit_signal;
-	struct ms_trace *t; /* for the space's log hook */
-	struct tproc *hnext;
+	struct ms_proc base;	   /* pid, ppid, space, exit status: the process table's */
+	char exe[256];		   /* executable or comm, "" when unknown */
+	struct ms_infer_state inf; /* syscall inference state of the current image */
+	struct ms_trace *t;	   /* for the space's log hook */
 	/* Go: the runtime's own sum of its sysMemStats, mirrored from its calls' arguments,
 	 * and the bytes the kernel mapped beyond unaligned sysAlloc lengths (addr, extra). */
 	uint64_t go_sys;
@@ -72,8 +70,6 @@ struct tproc {
 	size_t nslack, slack_cap;
 	struct ms_res_check *resck; /* --verify-maps: residency against pagemap at exit */
 };
-
-#define PROC_BUCKETS 1024
 
 /* A record waiting in the merge, with its key inline (sorting never follows the pointer). */
 struct hent {
@@ -103,9 +99,9 @@ struct ms_trace {
 	struct item *free_items; /* pool */
 	struct tidq *tids;	 /* open addressing on tid */
 	size_t ntids_cap, ntids;
-	struct tproc *buckets[PROC_BUCKETS]; /* pid -> process */
-	struct tproc **procs;		     /* creation order, for the closing sections */
-	size_t nprocs, procs_cap;
+	struct ms_proctab pt;	   /* the processes (struct tproc), creation order */
+	struct ms_space **retired; /* spaces of pids' past lives, which the live view shows */
+	size_t nretired, retired_cap;
 	struct ms_trace_stats st;
 	struct ms_go_mark *marks; /* Go: one per ReadMemStats, in order */
 	size_t nmarks, marks_cap;
@@ -114,6 +110,17 @@ struct ms_trace {
 	struct ms_alloc_mark *amarks; /* jemalloc: one per epoch refresh and at exit */
 	size_t namarks, amarks_cap;
 };
+
+static inline struct tproc *tr_proc_of(struct ms_proc *p)
+{
+	return p ? ms_proc_entry(p, struct tproc, base) : NULL;
+}
+
+/* Process i in creation order (i < ms_proctab_count(&t->pt)). */
+static inline struct tproc *tr_proc_at(const struct ms_trace *t, size_t i)
+{
+	return tr_proc_of(ms_proctab_at(&t->pt, i));
+}
 
 /* Shared by the parts (trace.c unless said). */
 void tr_dq_remove(struct deque *d, struct item *it);

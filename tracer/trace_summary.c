@@ -32,12 +32,13 @@ static const char *base(const char *path)
 static void print_summary(struct ms_trace *t, FILE *f, const char *what)
 {
 	uint64_t events = 0, viol = 0, by_kind[MS_V_COUNT] = {0};
+	size_t n = ms_proctab_count(&t->pt);
 	char a[16], b[16], c[16], d[16], e[16];
 
-	for (size_t i = 0; i < t->nprocs; i++) {
+	for (size_t i = 0; i < n; i++) {
 		struct ms_totals tot;
 
-		ms_space_totals(t->procs[i]->sp, &tot);
+		ms_space_totals(tr_proc_at(t, i)->base.sp, &tot);
 		events += tot.events;
 		viol += tot.violations;
 		for (int k = 0; k < MS_V_COUNT; k++)
@@ -46,24 +47,25 @@ static void print_summary(struct ms_trace *t, FILE *f, const char *what)
 	fprintf(f,
 		"memstate: %s; %zu process%s, %" PRIu64 " events, %" PRIu64 " violations, %" PRIu64
 		" lost\n",
-		what, t->nprocs, t->nprocs == 1 ? "" : "es", events, viol, t->st.lost);
+		what, n, n == 1 ? "" : "es", events, viol, t->st.lost);
 	fprintf(f, "  %-7s %-16s %10s %10s %10s %10s %10s %8s %5s %8s %5s\n", "PID", "EXE",
 		"RESERVED", "PREPARED", "READY", "PEAK READY", "RESIDENT", "FAULTS", "THP",
 		"EVENTS", "VIOL");
-	for (size_t i = 0; i < t->nprocs; i++) {
-		struct tproc *p = t->procs[i];
+	for (size_t i = 0; i < ms_proctab_count(&t->pt); i++) {
+		struct tproc *p = tr_proc_at(t, i);
 		struct ms_totals tot;
 
 		/* Keep the table readable for build scripts that fork hundreds of shells. */
-		if (i == SUMMARY_ROWS && t->nprocs > SUMMARY_ROWS + 1) {
-			fprintf(f, "  ... %zu more processes in the timeline\n", t->nprocs - i);
+		if (i == SUMMARY_ROWS && ms_proctab_count(&t->pt) > SUMMARY_ROWS + 1) {
+			fprintf(f, "  ... %zu more processes in the timeline\n",
+				ms_proctab_count(&t->pt) - i);
 			break;
 		}
-		ms_space_totals(p->sp, &tot);
+		ms_space_totals(p->base.sp, &tot);
 		fprintf(f,
 			"  %-7u %-16.16s %10s %10s %10s %10s %10s %8" PRIu64 " %5" PRIu64
 			" %8" PRIu64 " %5" PRIu64 "\n",
-			p->pid, base(p->exe),
+			p->base.pid, base(p->exe),
 			ms_fmt_size(a, sizeof(a), tot.bytes[MS_RESERVED], MS_SIZE_TEXT),
 			ms_fmt_size(b, sizeof(b), tot.bytes[MS_PREPARED], MS_SIZE_TEXT),
 			ms_fmt_size(c, sizeof(c), tot.bytes[MS_READY], MS_SIZE_TEXT),
@@ -100,27 +102,31 @@ int ms_trace_finish(struct ms_trace *t, FILE *summary, const char *what)
 {
 	struct ms_tl_process *procs;
 	int err = 0;
+	size_t n;
 
-	ms_trace_flush(t, true);
+	ms_trace_flush(t, true); /* may name processes not known yet */
+	n = ms_proctab_count(&t->pt);
 	if (t->o.writer) {
-		procs = calloc(t->nprocs ? t->nprocs : 1, sizeof(*procs));
+		procs = calloc(n ? n : 1, sizeof(*procs));
 		if (!procs)
 			return -ENOMEM;
-		for (size_t i = 0; i < t->nprocs; i++) {
-			struct tproc *p = t->procs[i];
+		for (size_t i = 0; i < n; i++) {
+			struct tproc *p = tr_proc_at(t, i);
 
 			procs[i] = (struct ms_tl_process){
-				.pid = p->pid,
-				.ppid = p->ppid,
+				.pid = p->base.pid,
+				.ppid = p->base.ppid,
 				.exe = p->exe[0] ? p->exe : NULL,
-				.exit_code = p->exited && !p->exit_signal ? p->exit_code : -1,
-				.exit_signal = p->exit_signal,
-				.space = p->sp,
+				.exit_code = p->base.exited && !p->base.exit_signal
+						     ? p->base.exit_code
+						     : -1,
+				.exit_signal = p->base.exit_signal,
+				.space = p->base.sp,
 				.dropped = i == 0 ? t->st.lost : 0,
 				.pagemap = p->resck,
 			};
 		}
-		err = ms_tlw_finish(t->o.writer, procs, t->nprocs);
+		err = ms_tlw_finish(t->o.writer, procs, n);
 		free(procs);
 	}
 	if (summary)

@@ -14,9 +14,10 @@
 #define RP_LOG_CAPACITY 64	   /* the replay spaces' own logs are drained at once */
 
 struct ms_rp_ckpt_proc {
-	struct ms_space *space; /* a clone, never applied to (NULL: none at that point) */
-	struct ms_totals tot;	/* the process's counters there */
-	bool alive, seen;	/* as in struct ms_rp_proc */
+	struct ms_space *space;	    /* a clone, never applied to (NULL: none at that point) */
+	struct ms_totals tot;	    /* the process's counters there */
+	bool exited;		    /* its status there (struct ms_proc) */
+	int exit_code, exit_signal; /* the same */
 };
 
 struct ms_rp_ckpt {
@@ -28,6 +29,22 @@ struct ms_rp_ckpt {
 
 /* ------------------------------------------------------------------ life cycle */
 
+static struct ms_rp_proc *rp_proc_of(struct ms_proc *p)
+{
+	return p ? ms_proc_entry(p, struct ms_rp_proc, base) : NULL;
+}
+
+static struct ms_space_opts space_opts(const struct ms_replay *rp);
+
+/* The table's hook: replay spaces (lib/proctab.h). */
+static struct ms_space *rp_space(void *ctx, struct ms_proc *p, struct ms_space *parent)
+{
+	struct ms_space_opts o = space_opts(ctx);
+
+	(void)p;
+	return parent ? ms_space_clone(parent, &o) : ms_space_new(&o);
+}
+
 struct ms_replay *ms_replay_new(uint32_t page_size)
 {
 	struct ms_replay *rp = calloc(1, sizeof(*rp));
@@ -37,6 +54,15 @@ struct ms_replay *ms_replay_new(uint32_t page_size)
 	rp->page_size = page_size ? page_size : 4096;
 	rp->every = RP_EVERY;
 	rp->ckpt_budget = RP_CKPT_BUDGET;
+	if (ms_proctab_init(&rp->pt, &(struct ms_proctab_ops){
+					     .entry_size = sizeof(struct ms_rp_proc),
+					     .offset = offsetof(struct ms_rp_proc, base),
+					     .space_new = rp_space,
+					     .ctx = rp,
+				     })) {
+		free(rp);
+		return NULL;
+	}
 	return rp;
 }
 
@@ -55,11 +81,9 @@ void ms_replay_free(struct ms_replay *rp)
 	for (size_t i = 0; i < rp->nckpts; i++)
 		ckpt_free(&rp->ckpts[i]);
 	free(rp->ckpts);
-	for (size_t i = 0; i < rp->nprocs; i++) {
-		ms_space_free(rp->procs[i].space);
-		free(rp->procs[i].exe);
-	}
-	free(rp->procs);
+	for (size_t i = 0; i < ms_replay_nprocs(rp); i++)
+		free(ms_replay_proc_at(rp, i)->exe);
+	ms_proctab_destroy(&rp->pt);
 	for (unsigned i = 1; i < rp->nstats; i++)
 		free(rp->stats[i]);
 	free(rp->stats);
@@ -90,26 +114,25 @@ static int grow(void **arr, size_t *cap, size_t need, size_t sz)
 
 /* ------------------------------------------------------------------ loading */
 
-static struct ms_rp_proc *proc_get(struct ms_replay *rp, uint32_t pid, bool create)
+/* Every pid is in the table once loaded: seeks make no entries, only spaces. */
+static struct ms_rp_proc *proc_add(struct ms_replay *rp, uint32_t pid)
 {
-	struct ms_rp_proc *p;
-
-	for (size_t i = 0; i < rp->nprocs; i++) {
-		if (rp->procs[i].pid == pid)
-			return &rp->procs[i];
-	}
-	if (!create || grow((void **)&rp->procs, &rp->procs_cap, rp->nprocs + 1, sizeof(*p)))
-		return NULL;
-	p = &rp->procs[rp->nprocs++];
-	memset(p, 0, sizeof(*p));
-	p->pid = pid;
-	p->exit_code = -1;
-	return p;
+	return rp_proc_of(ms_proctab_add(&rp->pt, pid));
 }
 
 struct ms_rp_proc *ms_replay_proc(struct ms_replay *rp, uint32_t pid)
 {
-	return proc_get(rp, pid, false);
+	return rp_proc_of(ms_proctab_find(&rp->pt, pid));
+}
+
+size_t ms_replay_nprocs(const struct ms_replay *rp)
+{
+	return ms_proctab_count(&rp->pt);
+}
+
+struct ms_rp_proc *ms_replay_proc_at(const struct ms_replay *rp, size_t i)
+{
+	return rp_proc_of(ms_proctab_at(&rp->pt, i));
 }
 
 static int stat_intern(struct ms_replay *rp, const char *name)
@@ -170,10 +193,9 @@ int ms_replay_add_event(struct ms_replay *rp, const struct ms_event *ev, const c
 	id = stat_intern(rp, stat);
 	if (id < 0)
 		return id;
-	if (!proc_get(rp, ev->pid, true))
+	if (!proc_add(rp, ev->pid))
 		return -ENOMEM;
-	if (ev->op == MS_OP_PROC_FORK && ev->arg <= UINT32_MAX &&
-	    !proc_get(rp, (uint32_t)ev->arg, true))
+	if (ev->op == MS_OP_PROC_FORK && ev->arg <= UINT32_MAX && !proc_add(rp, (uint32_t)ev->arg))
 		return -ENOMEM;
 	if (message && *message && msg_insert(rp, rp->nev, message))
 		return -ENOMEM;
@@ -186,13 +208,14 @@ int ms_replay_add_event(struct ms_replay *rp, const struct ms_event *ev, const c
 int ms_replay_add_process(struct ms_replay *rp, uint32_t pid, uint32_t ppid, const char *exe,
 			  int exit_code, int exit_signal, uint64_t dropped)
 {
-	struct ms_rp_proc *p = proc_get(rp, pid, true);
+	struct ms_rp_proc *p = proc_add(rp, pid);
 
 	if (!p)
 		return -ENOMEM;
-	p->ppid = ppid;
-	p->exit_code = exit_code;
-	p->exit_signal = exit_signal;
+	/* What the table holds until the events at a position say otherwise. */
+	p->base.ppid = ppid;
+	p->base.exit_code = exit_code;
+	p->base.exit_signal = exit_signal;
 	p->dropped = dropped;
 	if (exe) {
 		free(p->exe);
@@ -308,13 +331,13 @@ static void sample_bytes(struct ms_rp_proc *p)
 	struct ms_totals st;
 	uint64_t fp;
 
-	if (!p->space) {
+	if (!p->base.sp) {
 		memset(p->tot.bytes, 0, sizeof(p->tot.bytes));
 		p->tot.file_bytes = 0;
 		p->tot.regions = 0;
 		return;
 	}
-	ms_space_totals(p->space, &st);
+	ms_space_totals(p->base.sp, &st);
 	memcpy(p->tot.bytes, st.bytes, sizeof(st.bytes));
 	p->tot.file_bytes = st.file_bytes;
 	p->tot.regions = st.regions;
@@ -332,79 +355,40 @@ static void sample_bytes(struct ms_rp_proc *p)
 		p->tot.peak_footprint = fp;
 }
 
-static struct ms_space *fresh_space(struct ms_replay *rp)
+/* Whether p has appeared, and is alive, at the current position. */
+static void rp_life(struct ms_rp_proc *p)
 {
-	struct ms_space_opts o = space_opts(rp);
-
-	return ms_space_new(&o);
+	p->alive = p->base.sp && !p->base.exited;
+	p->seen = p->base.sp || p->base.exited;
 }
 
 /* Apply event i to its process. Never fails: an operation that finds no memory is counted. */
 static void apply(struct ms_replay *rp, size_t i)
 {
 	const struct ms_event *rec = &rp->ev[i];
-	struct ms_rp_proc *p = proc_get(rp, rec->pid, false);
-	struct ms_space_opts o = space_opts(rp);
 	struct ms_event e = *rec;
-	struct ms_space *sp;
+	struct ms_pt_change c;
+	struct ms_rp_proc *p;
 
+	/* The table decides what a process event does to the process and its space. */
+	if (ms_proctab_apply(&rp->pt, rec, &c))
+		rp->lost++;
+	p = rp_proc_of(c.proc);
 	if (!p)
 		return;
-	switch (rec->op) {
-	case MS_OP_PROC_FORK: {
-		struct ms_rp_proc *parent =
-			rec->arg <= UINT32_MAX ? proc_get(rp, (uint32_t)rec->arg, false) : NULL;
-
-		/*
-		 * A child whose own events came before its procFork (sources merge out of
-		 * order) keeps its space, as export/'s playback does; otherwise it starts as
-		 * a copy of its parent's, with counters of its own.
-		 */
-		if (p->space && p->alive)
-			break;
-		sp = parent && parent->space ? ms_space_clone(parent->space, &o) : fresh_space(rp);
-		if (!sp) {
-			rp->lost++;
-			break;
-		}
-		ms_space_free(p->space);
-		p->space = sp;
+	/* A fork's child (not one whose own events came first) counts from its fork. */
+	if (rec->op == MS_OP_PROC_FORK && (c.what & MS_PT_SPACE))
 		memset(&p->tot, 0, sizeof(p->tot));
-		p->alive = p->seen = true;
-		break;
-	}
-	case MS_OP_PROC_EXEC:
-		sp = fresh_space(rp);
-		if (!sp) {
-			rp->lost++;
-			break;
-		}
-		ms_space_free(p->space);
-		p->space = sp;
-		p->alive = p->seen = true;
-		break;
-	case MS_OP_PROC_EXIT:
-		p->alive = false;
-		p->seen = true;
-		break;
-	default:
-		if (!p->space) {
-			p->space = fresh_space(rp);
-			if (!p->space) {
-				rp->lost++;
-				break;
-			}
-			p->alive = p->seen = true;
-		}
+	if (!ms_op_is_proc(rec->op) && p->base.sp) {
 		if (e.stat) {
-			int id = ms_space_stat_id(p->space, rp->stats[e.stat]);
+			int id = ms_space_stat_id(p->base.sp, rp->stats[e.stat]);
 
 			e.stat = id > 0 ? (uint16_t)id : 0;
 		}
-		if (ms_space_apply(p->space, &e) == -ENOMEM)
+		if (ms_space_apply(p->base.sp, &e) == -ENOMEM)
 			rp->lost++;
-		break;
 	}
+	rp_life(p);
 	/* Counters from what was recorded: the tracer may have seen more than a replay can. */
 	p->tot.events++;
 	if (rec->op < MS_OP_COUNT)
@@ -426,22 +410,23 @@ static void apply(struct ms_replay *rp, size_t i)
 static int ckpt_take(struct ms_replay *rp)
 {
 	struct ms_space_opts o = space_opts(rp);
-	struct ms_rp_ckpt c = {.pos = rp->pos, .nprocs = rp->nprocs};
+	struct ms_rp_ckpt c = {.pos = rp->pos, .nprocs = ms_replay_nprocs(rp)};
 
 	if (grow((void **)&rp->ckpts, &rp->ckpts_cap, rp->nckpts + 1, sizeof(c)))
 		return -ENOMEM;
-	c.procs = calloc(rp->nprocs ? rp->nprocs : 1, sizeof(*c.procs));
+	c.procs = calloc(c.nprocs ? c.nprocs : 1, sizeof(*c.procs));
 	if (!c.procs)
 		return -ENOMEM;
-	for (size_t i = 0; i < rp->nprocs; i++) {
-		struct ms_rp_proc *p = &rp->procs[i];
+	for (size_t i = 0; i < c.nprocs; i++) {
+		struct ms_rp_proc *p = ms_replay_proc_at(rp, i);
 
 		c.procs[i].tot = p->tot;
-		c.procs[i].alive = p->alive;
-		c.procs[i].seen = p->seen;
-		if (!p->space)
+		c.procs[i].exited = p->base.exited;
+		c.procs[i].exit_code = p->base.exit_code;
+		c.procs[i].exit_signal = p->base.exit_signal;
+		if (!p->base.sp)
 			continue;
-		c.procs[i].space = ms_space_clone(p->space, &o);
+		c.procs[i].space = ms_space_clone(p->base.sp, &o);
 		if (!c.procs[i].space) {
 			ckpt_free(&c);
 			return -ENOMEM;
@@ -477,7 +462,8 @@ static void ckpt_thin(struct ms_replay *rp)
 static int ckpt_restore(struct ms_replay *rp, const struct ms_rp_ckpt *c)
 {
 	struct ms_space_opts o = space_opts(rp);
-	struct ms_space **sp = calloc(rp->nprocs ? rp->nprocs : 1, sizeof(*sp));
+	size_t n = ms_replay_nprocs(rp);
+	struct ms_space **sp = calloc(n ? n : 1, sizeof(*sp));
 
 	if (!sp)
 		return -ENOMEM;
@@ -492,19 +478,21 @@ static int ckpt_restore(struct ms_replay *rp, const struct ms_rp_ckpt *c)
 			return -ENOMEM;
 		}
 	}
-	for (size_t i = 0; i < rp->nprocs; i++) {
-		struct ms_rp_proc *p = &rp->procs[i];
+	for (size_t i = 0; i < n; i++) {
+		struct ms_rp_proc *p = ms_replay_proc_at(rp, i);
 
-		ms_space_free(p->space);
-		p->space = sp[i];
+		ms_space_free(p->base.sp);
+		p->base.sp = sp[i];
 		if (i < c->nprocs) {
 			p->tot = c->procs[i].tot;
-			p->alive = c->procs[i].alive;
-			p->seen = c->procs[i].seen;
+			p->base.exited = c->procs[i].exited;
+			p->base.exit_code = c->procs[i].exit_code;
+			p->base.exit_signal = c->procs[i].exit_signal;
 		} else {
 			memset(&p->tot, 0, sizeof(p->tot));
-			p->alive = p->seen = false;
+			p->base.exited = false;
 		}
+		rp_life(p);
 	}
 	free(sp);
 	rp->pos = c->pos;

@@ -4,9 +4,10 @@
  * process at any position, rebuilt by applying the events to one ms_space per pid.
  *
  * Position p means events [0, p) are applied: 0 is before the first event, nev is the end.
- * procFork gives the child a clone of its parent's space (unless the child's own events
- * came first: it keeps the space they built), procExec a fresh space (counters stay), and
- * the other events go to their pid's space, as in export/'s playback. Seeking forward applies events; seeking backward
+ * Processes live in lib/proctab.h, whose rules (the tracer's and export/'s playback's) say
+ * what procFork, procExec and procExit do: a fork's child gets a copy of its parent's
+ * space unless its own events came first, an exec clears the map (counters stay), and the
+ * other events go to their pid's space. Seeking forward applies events; seeking backward
  * restores the nearest checkpoint (clones of every space, taken every `every` events on the
  * way forward) and applies the rest, so a seek never replays more than `every` events.
  *
@@ -22,19 +23,17 @@
 #include <stdint.h>
 
 #include "memstate/space.h"
+#include "lib/proctab.h"
 
 struct ms_rp_proc {
-	uint32_t pid;		/* process */
-	uint32_t ppid;		/* parent, 0 when unknown */
-	char *exe;		/* owned; NULL when unknown */
-	int exit_code;		/* from the processes section: -1 when unknown or killed */
-	int exit_signal;	/* from the processes section: 0 when none */
-	uint64_t dropped;	/* events the capture lost for it (whole run) */
-	struct ms_space *space; /* its map at the current position; NULL before it appears.
-				       Replaced by seeks: never keep it across one */
-	struct ms_totals tot;	/* counters at the current position */
-	bool alive;		/* it has appeared and not exited at the current position */
-	bool seen;		/* it has appeared at or before the current position */
+	struct ms_proc base;  /* pid, ppid; its map at the current position (base.sp: NULL
+				 before it appears; replaced by seeks: never keep it across
+				 one); its exit status there (the processes section's before) */
+	char *exe;	      /* owned; NULL when unknown */
+	uint64_t dropped;     /* events the capture lost for it (whole run) */
+	struct ms_totals tot; /* counters at the current position */
+	bool alive;	      /* it has appeared and not exited at the current position */
+	bool seen;	      /* it has appeared at or before the current position */
 };
 
 struct ms_rp_ckpt;
@@ -47,8 +46,7 @@ struct ms_replay {
 	unsigned nstats, stats_cap; /* names, allocated */
 	struct ms_rp_msg *msgs;	    /* violation messages by event index, index order */
 	size_t nmsgs, msgs_cap;	    /* messages, allocated */
-	struct ms_rp_proc *procs;   /* every pid seen, in order of appearance */
-	size_t nprocs, procs_cap;   /* processes, allocated */
+	struct ms_proctab pt;	    /* every pid seen (struct ms_rp_proc), order of appearance */
 	size_t pos;		    /* events applied */
 	struct ms_rp_ckpt *ckpts;   /* checkpoints, position order; [0] is position 0 */
 	size_t nckpts, ckpts_cap;   /* checkpoints, allocated */
@@ -86,6 +84,9 @@ int ms_replay_add_message(struct ms_replay *rp, uint64_t seq, const char *messag
 int ms_replay_seek(struct ms_replay *rp, size_t pos);
 /* The process table entry of pid, NULL when pid never appears. */
 struct ms_rp_proc *ms_replay_proc(struct ms_replay *rp, uint32_t pid);
+/* Processes in order of appearance: how many, and entry i (i < count). */
+size_t ms_replay_nprocs(const struct ms_replay *rp);
+struct ms_rp_proc *ms_replay_proc_at(const struct ms_replay *rp, size_t i);
 /* Stat name of a global stat id (as stored in ev.stat), NULL for none. */
 const char *ms_replay_stat_name(const struct ms_replay *rp, unsigned id);
 /* The violation message of event index i, NULL when none was recorded. */

@@ -234,23 +234,23 @@ static void replay_scan(struct tui *t)
 	size_t pos = rp->pos, from;
 	uint64_t t1;
 
-	if (procs_reserve(m, rp->nprocs ? (unsigned)rp->nprocs : 1))
+	if (procs_reserve(m, ms_replay_nprocs(rp) ? (unsigned)ms_replay_nprocs(rp) : 1))
 		return;
-	m->nprocs = (unsigned)rp->nprocs;
+	m->nprocs = (unsigned)ms_replay_nprocs(rp);
 	m->violations = 0;
 	m->dropped = 0;
 	for (unsigned i = 0; i < m->nprocs; i++) {
-		const struct ms_rp_proc *rpp = &rp->procs[i];
+		const struct ms_rp_proc *rpp = ms_replay_proc_at(rp, i);
 		struct tui_proc *p = &m->procs[i];
 
 		memset(p, 0, sizeof(*p));
-		p->pid = rpp->pid;
-		p->ppid = rpp->ppid;
+		p->pid = rpp->base.pid;
+		p->ppid = rpp->base.ppid;
 		snprintf(p->exe, sizeof(p->exe), "%s", rpp->exe ? rpp->exe : "");
 		p->alive = rpp->alive;
 		p->exited = rpp->seen && !rpp->alive;
-		p->exit_code = rpp->exit_code;
-		p->exit_signal = rpp->exit_signal;
+		p->exit_code = rpp->base.exit_code;
+		p->exit_signal = rpp->base.exit_signal;
 		p->tot = rpp->tot;
 		p->tot.dropped_events = rpp->dropped;
 		m->violations += p->tot.violations;
@@ -260,7 +260,7 @@ static void replay_scan(struct tui *t)
 		m->dropped = rp->summary.dropped_events;
 	pick_selected(m);
 	if (m->nprocs)
-		sel = &rp->procs[m->sel];
+		sel = ms_replay_proc_at(rp, m->sel);
 
 	m->replay = true;
 	m->pos = pos;
@@ -285,14 +285,14 @@ static void replay_scan(struct tui *t)
 	ms_heat_clear(&m->heat);
 	from = pos > REPLAY_HEAT_WINDOW ? pos - REPLAY_HEAT_WINDOW : 0;
 	for (size_t i = from; i < pos; i++) {
-		if (ms_event_is_fault(&rp->ev[i]) && sel && rp->ev[i].pid == sel->pid)
+		if (ms_event_is_fault(&rp->ev[i]) && sel && rp->ev[i].pid == sel->base.pid)
 			ms_heat_add(&m->heat, rp->ev[i].addr, i);
 	}
 	m->heat_now = pos;
 	m->heat_window = REPLAY_HEAT_WINDOW;
 
 	m->page_size = rp->page_size;
-	m->space = sel ? sel->space : NULL;
+	m->space = sel ? sel->base.sp : NULL;
 	snap = m->space ? ms_space_snapshot(m->space) : NULL;
 	if (m->space && !snap)
 		m->scan_fail++;

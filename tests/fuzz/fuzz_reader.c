@@ -61,8 +61,8 @@ static struct readout read_all(const char *path)
 	for (size_t i = 0; i < ms_tlp_nprocs(p); i++) {
 		struct ms_tlp_proc *pr = ms_tlp_proc_at(p, i);
 
-		if (pr->sp && ms_space_verify(pr->sp, why, sizeof(why)))
-			fuzz_fail("replay space of pid %u: %s", pr->pid, why);
+		if (pr->base.sp && ms_space_verify(pr->base.sp, why, sizeof(why)))
+			fuzz_fail("replay space of pid %u: %s", pr->base.pid, why);
 	}
 	r.disagree = ms_tlp_disagreements(p);
 	ms_tlp_close(p);

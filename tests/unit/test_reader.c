@@ -762,11 +762,11 @@ TEST_BEGIN(test_playback_fork_exec)
 	expect_u64_eq(ms_tlp_disagreements(p), 0, "no disagreements");
 	expect_int_eq(ms_tlp_nprocs(p), 2, "two processes");
 	child = ms_tlp_find(p, 201);
-	assert_true(child && child->sp, "child");
-	ms_space_totals(child->sp, &t);
+	assert_true(child && child->base.sp, "child");
+	ms_space_totals(child->base.sp, &t);
 	expect_u64_eq(t.bytes[MS_READY], 0, "exec cleared the map");
 	expect_u64_eq(t.peak_bytes[MS_READY], 16384, "its counters stayed");
-	expect_true(child->exited && child->exit_code == 0, "exit status");
+	expect_true(child->base.exited && child->base.exit_code == 0, "exit status");
 	expect_str_eq(child->exe, "/usr/bin/child", "exe from the processes lines");
 	ms_tlp_close(p);
 }
@@ -892,13 +892,61 @@ TEST_BEGIN(test_minimal_events)
 }
 TEST_END
 
+/* A pid that exited and forks again is a new process: its new parent's copy, not the dead map. */
+TEST_BEGIN(test_playback_pid_reuse)
+{
+	/* pid 2 forks, reserves, exits; pid 1 frees half; pid 2 forks again, reserves again. */
+	static const char text[] = "{\"type\":\"header\",\"format\":\"memstate-timeline\","
+				   "\"version\":1,\"page_size\":4096}\n"
+				   "{\"type\":\"event\",\"seq\":0,\"t_ns\":0,\"pid\":1,"
+				   "\"op\":\"sysAlloc\",\"addr\":8192,\"len\":8192}\n"
+				   "{\"type\":\"event\",\"seq\":1,\"t_ns\":1,\"pid\":2,"
+				   "\"op\":\"procFork\",\"addr\":0,\"len\":0,\"ppid\":1}\n"
+				   "{\"type\":\"event\",\"seq\":2,\"t_ns\":2,\"pid\":2,"
+				   "\"op\":\"sysReserve\",\"addr\":1048576,\"len\":4096}\n"
+				   "{\"type\":\"event\",\"seq\":3,\"t_ns\":3,\"pid\":2,"
+				   "\"op\":\"procExit\",\"addr\":0,\"len\":0,\"exit_code\":3}\n"
+				   "{\"type\":\"event\",\"seq\":4,\"t_ns\":4,\"pid\":1,"
+				   "\"op\":\"sysFree\",\"addr\":8192,\"len\":4096}\n"
+				   "{\"type\":\"event\",\"seq\":5,\"t_ns\":5,\"pid\":2,"
+				   "\"op\":\"procFork\",\"addr\":0,\"len\":0,\"ppid\":1}\n"
+				   "{\"type\":\"event\",\"seq\":6,\"t_ns\":6,\"pid\":2,"
+				   "\"op\":\"sysReserve\",\"addr\":1048576,\"len\":4096}\n";
+	const char *path = tmp_path("reuse.jsonl");
+	struct ms_tlp_proc *pr;
+	struct ms_tlp_step st;
+	struct ms_tl_item it;
+	struct ms_totals t;
+	struct ms_tlp *p;
+	char msg[600];
+	int ret, viol = 0;
+
+	spit(path, text, sizeof(text) - 1);
+	p = ms_tlp_open(path, msg, sizeof(msg));
+	assert_true(p != NULL, "open: %s", msg);
+	while ((ret = ms_tlp_next(p, &it, &st)) == 1)
+		viol += it.type == MS_TLI_EVENT && st.ev.violation;
+	expect_int_eq(ret, MS_TLR_END, "read to the end");
+	expect_int_eq(viol, 0, "the second reservation is the new process's first");
+	expect_int_eq(ms_tlp_nprocs(p), 2, "one entry per pid");
+	pr = ms_tlp_find(p, 2);
+	assert_true(pr && pr->base.sp, "pid 2");
+	expect_true(!pr->base.exited && pr->base.exit_code == -1, "the new life runs");
+	ms_space_totals(pr->base.sp, &t);
+	expect_u64_eq(t.bytes[MS_READY], 4096, "its parent's map at the second fork");
+	expect_u64_eq(t.bytes[MS_RESERVED], 4096, "its own reservation");
+	ms_tlp_close(p);
+}
+TEST_END
+
 int main(void)
 {
-	int ret = test_run(test_sample_fields, test_copy_is_identical, test_random_events_exact,
-			   test_truncated_every_offset, test_mutations_never_crash,
-			   test_exact_limits, test_member_order_and_unknowns,
-			   test_writer_section_order, test_playback_fork_exec,
-			   test_playback_cut_short_sections, test_minimal_events, NULL);
+	int ret =
+		test_run(test_sample_fields, test_copy_is_identical, test_random_events_exact,
+			 test_truncated_every_offset, test_mutations_never_crash, test_exact_limits,
+			 test_member_order_and_unknowns, test_writer_section_order,
+			 test_playback_fork_exec, test_playback_pid_reuse,
+			 test_playback_cut_short_sections, test_minimal_events, NULL);
 	char cmd[300];
 
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);

@@ -2,7 +2,7 @@
 /*
  * Replay (tui/replay.c): the map and counters at any position, whichever way it was
  * reached (forward, backward through checkpoints, after thinning), equal those of a plain
- * forward application; procFork copies the parent's space, procExec starts afresh; the
+ * forward application; procFork copies the parent's space, procExec clears the map; the
  * finders and recorded messages. Workloads are random with a fixed seed, recorded the way
  * the tracer records them (one space per process, events applied then kept).
  */
@@ -47,8 +47,9 @@ static void rec_emit(struct rec *r, uint32_t pid, unsigned op, unsigned src, uin
 		ms_space_free(r->sp[pid]);
 		r->sp[pid] = ms_space_clone(r->sp[arg], NULL);
 	} else if (op == MS_OP_PROC_EXEC) {
-		ms_space_free(r->sp[pid]);
-		r->sp[pid] = rec_space();
+		ms_space_lock(r->sp[pid]);
+		ms_space_clear_locked(r->sp[pid]);
+		ms_space_unlock(r->sp[pid]);
 	} else if (op < MS_OP_PROC_FORK) {
 		if (!sp)
 			sp = r->sp[pid] = rec_space();
@@ -190,11 +191,11 @@ TEST_BEGIN(test_seek_anywhere)
 	r.rp->every = 64;	 /* many checkpoints */
 	r.rp->ckpt_budget = 500; /* and thinning on the way */
 	expect_u64_eq(r.rp->nev, 3000, "events");
-	expect_u64_eq(r.rp->nprocs, 2, "processes");
+	expect_u64_eq(ms_replay_nprocs(r.rp), 2, "processes");
 	/* At the end the replay holds what the recorder holds. */
 	assert_true(ms_replay_seek(r.rp, r.rp->nev) == 0, "seek end");
 	for (uint32_t pid = 1; pid <= 2; pid++) {
-		bool ok = same_map(ms_replay_proc(r.rp, pid)->space, r.sp[pid], why, sizeof(why));
+		bool ok = same_map(ms_replay_proc(r.rp, pid)->base.sp, r.sp[pid], why, sizeof(why));
 
 		expect_true(ok, "pid %u final map: %s", pid, why);
 	}
@@ -212,7 +213,7 @@ TEST_BEGIN(test_seek_anywhere)
 			struct ms_rp_proc *a = ms_replay_proc(r.rp, pid),
 					  *b = ms_replay_proc(ref, pid);
 
-			expect_true(same_map(a->space, b->space, why, sizeof(why)),
+			expect_true(same_map(a->base.sp, b->base.sp, why, sizeof(why)),
 				    "pid %u at %zu: %s", pid, pos, why);
 			expect_true(same_totals(&a->tot, &b->tot), "pid %u totals at %zu", pid,
 				    pos);
@@ -245,18 +246,18 @@ TEST_BEGIN(test_fork_exec_exit)
 	p1 = ms_replay_proc(r.rp, 1);
 	p2 = ms_replay_proc(r.rp, 2);
 	assert_true(p1 && p2, "both known from the start");
-	expect_true(p1->seen && p1->alive && !p2->seen && !p2->space, "before the fork");
+	expect_true(p1->seen && p1->alive && !p2->seen && !p2->base.sp, "before the fork");
 	expect_u64_eq(p1->tot.bytes[MS_READY], 4 * PS, "pid 1 Ready");
 
 	ms_replay_seek(r.rp, 3);
-	ms_space_bytes_in(p2->space, BASE, 4 * PS, b);
+	ms_space_bytes_in(p2->base.sp, BASE, 4 * PS, b);
 	expect_u64_eq(b[MS_READY], 2 * PS, "the child freed half of its copy");
-	ms_space_bytes_in(p1->space, BASE, 4 * PS, b);
+	ms_space_bytes_in(p1->base.sp, BASE, 4 * PS, b);
 	expect_u64_eq(b[MS_READY], 4 * PS, "the parent keeps all");
 	expect_u64_eq(p2->tot.events, 2, "child counters start at the fork");
 
 	ms_replay_seek(r.rp, 4);
-	expect_u64_eq(p2->tot.bytes[MS_READY], 0, "exec: a fresh space");
+	expect_u64_eq(p2->tot.bytes[MS_READY], 0, "exec: the map cleared");
 	expect_u64_eq(p2->tot.peak_bytes[MS_READY], 4 * PS, "peaks survive the exec");
 	ms_replay_seek(r.rp, 6);
 	expect_true(p2->seen && !p2->alive, "exited");
@@ -267,7 +268,7 @@ TEST_BEGIN(test_fork_exec_exit)
 	expect_u64_eq(p1->tot.by_kind[MS_V_DOUBLE_FREE], 1, "by kind");
 	/* back before the fork: the child is gone again */
 	ms_replay_seek(r.rp, 1);
-	expect_true(!p2->seen && !p2->space && p2->tot.events == 0, "rewound");
+	expect_true(!p2->seen && !p2->base.sp && p2->tot.events == 0, "rewound");
 	expect_u64_eq(p1->tot.violations, 0, "rewound counters");
 	rec_free(&r);
 	ms_replay_free(r.rp);
@@ -349,7 +350,38 @@ TEST_BEGIN(test_peaks_rewind)
 	expect_u64_eq(p->tot.bytes[MS_READY], 4 * PS, "bytes there");
 	ms_replay_seek(r.rp, 0);
 	expect_u64_eq(p->tot.peak_bytes[MS_READY], 0, "nothing yet");
-	expect_true(p->space == NULL, "no space before its first event");
+	expect_true(p->base.sp == NULL, "no space before its first event");
+	rec_free(&r);
+	ms_replay_free(r.rp);
+}
+TEST_END
+
+/* A pid that exited and forks again is a new process: a copy of its new parent. */
+TEST_BEGIN(test_pid_reuse)
+{
+	struct rec r = {.rp = ms_replay_new(PS)};
+	struct ms_rp_proc *p2;
+	char why[160];
+
+	r.rp->every = 2;
+	rec_emit(&r, 1, MS_OP_ALLOC, MS_SRC_API, BASE, 4 * PS, 0, "heap");	     /* 0 */
+	rec_emit(&r, 2, MS_OP_PROC_FORK, MS_SRC_SYSCALL, 0, 0, 1, NULL);	     /* 1 */
+	rec_emit(&r, 2, MS_OP_RESERVE, MS_SRC_API, BASE + 64 * PS, 8 * PS, 0, NULL); /* 2 */
+	rec_emit(&r, 2, MS_OP_PROC_EXIT, MS_SRC_SYSCALL, 0, 0, 0, NULL);	     /* 3 */
+	rec_emit(&r, 1, MS_OP_FREE, MS_SRC_API, BASE, 2 * PS, 0, "heap");	     /* 4 */
+	rec_emit(&r, 2, MS_OP_PROC_FORK, MS_SRC_SYSCALL, 0, 0, 1, NULL);	     /* 5 */
+	assert_true(ms_replay_seek(r.rp, 4) == 0, "seek");
+	p2 = ms_replay_proc(r.rp, 2);
+	expect_true(p2->seen && !p2->alive, "first life over");
+	expect_u64_eq(p2->tot.bytes[MS_RESERVED], 8 * PS, "its last map");
+	assert_true(ms_replay_seek(r.rp, 6) == 0, "seek end");
+	expect_true(p2->alive, "alive again");
+	expect_true(same_map(p2->base.sp, r.sp[2], why, sizeof(why)), "new parent's copy: %s", why);
+	expect_u64_eq(p2->tot.bytes[MS_RESERVED], 0, "not the dead process's map");
+	expect_u64_eq(p2->tot.bytes[MS_READY], 2 * PS, "what pid 1 had then");
+	expect_u64_eq(p2->tot.events, 1, "counters from the new fork");
+	assert_true(ms_replay_seek(r.rp, 3) == 0, "back into the first life");
+	expect_true(p2->alive && p2->tot.bytes[MS_RESERVED] == 8 * PS, "first life again");
 	rec_free(&r);
 	ms_replay_free(r.rp);
 }
@@ -358,5 +390,5 @@ TEST_END
 int main(void)
 {
 	return test_run(test_seek_anywhere, test_fork_exec_exit, test_child_events_before_fork,
-			test_finders_and_messages, test_peaks_rewind, NULL);
+			test_pid_reuse, test_finders_and_messages, test_peaks_rewind, NULL);
 }

@@ -47,7 +47,7 @@ enum ms_op {
 	MS_OP_THP_COLLAPSE,	  /* kernel: a 2 MiB range became a huge page */
 	MS_OP_FILE_MAP,		  /* file-backed or shared mapping appeared */
 	MS_OP_PROC_FORK,	  /* pid was forked from arg (ppid): a copy of its space */
-	MS_OP_PROC_EXEC,	  /* pid exec'd: a fresh space */
+	MS_OP_PROC_EXEC,	  /* pid exec'd: its map cleared, counters stay */
 	MS_OP_PROC_EXIT,	  /* pid ended: result = exit code (-1 if killed), aux = signal */
 	/* jemalloc's extent hooks (SPEC section 11), source MS_SRC_JEMALLOC: result 1 when the
 	 * hook returned true (failed; a dalloc that retains the extent). */
