@@ -27,7 +27,7 @@ $(GO_SAMPLE): $(wildcard samples/go/*.go) samples/go/go.mod tracer/build.mk
 endif
 
 # The merge and what it needs, for the unit tests that drive it (test_go: bpf/build.mk).
-TRACER_TRACE_OBJS := $(addprefix $(BUILD)/obj/tracer/,trace.o trace_go.o procmaps.o trace_summary.o) \
+TRACER_TRACE_OBJS := $(addprefix $(BUILD)/obj/tracer/,trace.o trace_merge.o trace_go.o procmaps.o trace_summary.o) \
 		     $(BUILD)/obj/tui/live.o
 $(BUILD)/tests/test_trace: $(BUILD)/obj/tests/unit/test_trace.o $(TRACER_TRACE_OBJS) $(LIB_A)
 	$(call msg,LD,$@)

@@ -126,6 +126,11 @@ static inline struct tproc *tr_proc_at(const struct ms_trace *t, size_t i)
 void tr_dq_remove(struct deque *d, struct item *it);
 bool tr_item_before(const struct item *a, const struct item *b);
 struct tproc *tr_proc_get(struct ms_trace *t, uint32_t pid);
+/* trace_merge.c: items and the merge's queues. */
+void tr_item_free(struct ms_trace *t, struct item *it);
+int tr_merge_push(struct ms_trace *t, struct item *it); /* 0 or -ENOMEM */
+struct hent *tr_merge_top(struct ms_trace *t);		/* the oldest (t->nqueued > 0) */
+struct item *tr_merge_pop(struct ms_trace *t);
 uint64_t tr_mono_ns(void);
 struct item *tr_item_new(struct ms_trace *t, uint8_t kind, uint64_t ts);
 struct tproc *tr_proc_find(struct ms_trace *t, uint32_t pid);

@@ -44,6 +44,7 @@ FUZZ_SRCS_infer := $(FUZZ_LIB)
 # chan reads back each timeline it made: thousands of lines an input, through the reader.
 FUZZ_NOCOV_chan := lib/jsonin.c lib/reader.c lib/reader_items.c export/playback.c
 FUZZ_SRCS_chan := $(filter-out $(FUZZ_NOCOV_chan),$(FUZZ_LIB)) tracer/chan.c tracer/trace.c \
+		   tracer/trace_merge.c \
 		   tracer/trace_go.c tracer/procmaps.c tracer/trace_summary.c \
 		   tui/live.c
 FUZZ_SRCS_zread := $(FUZZ_LIB)
