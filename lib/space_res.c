@@ -290,10 +290,6 @@ bool sp_huge_possible(struct ms_space *sp, uint64_t s, uint64_t e)
 	return pos >= e;
 }
 
-/*
- * At check time: the range whose residency ev may change (p->rs, p->re) and the bitmap
- * chunks that change needs. 0 or -ENOMEM.
- */
 /* An mremap step (SPEC section 5): its pages move from the old range to the new one. */
 static bool from_mremap(const struct ms_event *ev)
 {
@@ -306,6 +302,10 @@ static bool moved_here(const struct ms_event *ev)
 	return from_mremap(ev) && ev->arg && (ev->op == MS_OP_ALLOC || ev->op == MS_OP_MAP);
 }
 
+/*
+ * At check time: the range whose residency ev may change (p->rs, p->re) and the bitmap
+ * chunks that change needs. 0 or -ENOMEM.
+ */
 int sp_res_check(struct ms_space *sp, const struct ms_event *ev)
 {
 	struct pending *p = &sp->pend;
@@ -338,14 +338,15 @@ int sp_res_check(struct ms_space *sp, const struct ms_event *ev)
 				     ms_rbits_reserve(&sp->moved_lazy, need)))
 				return -ENOMEM;
 		}
-		return 0;
+		need = 0; /* the pages leave: a clear */
+		break;
 	case MS_OP_RESERVE:
 	case MS_OP_FAULT:
 	case MS_OP_FILE_MAP:
 		p->rs = p->s;
 		p->re = p->e;
-		return 0; /* clearing needs no memory */
-	case MS_OP_USED:  /* no page changes, but resident bytes change state */
+		break;	 /* a clear */
+	case MS_OP_USED: /* no page changes, but resident bytes change state */
 		p->rs = p->s;
 		p->re = p->e;
 		return 0;
@@ -355,7 +356,7 @@ int sp_res_check(struct ms_space *sp, const struct ms_event *ev)
 	case MS_OP_EXT_PURGE_FORCED: /* MADV_DONTNEED: reads as zero */
 		p->rs = p->s;
 		p->re = p->e;
-		return 0; /* clearing needs no memory */
+		break; /* a clear */
 	case MS_OP_UNUSED:
 	case MS_OP_EXT_PURGE_LAZY: /* MADV_FREE: resident still, lazily free (SPEC 8, 11) */
 		p->rs = p->s;
@@ -391,7 +392,8 @@ int sp_res_check(struct ms_space *sp, const struct ms_event *ev)
 	default:
 		return 0;
 	}
-	if (need && (ms_rbits_reserve(&sp->res, need) || ms_rbits_reserve(&sp->lazy, need)))
+	/* Even a clear (need 0): of part of a fully set chunk, it takes a bitmap. */
+	if (ms_rbits_reserve(&sp->res, need) || ms_rbits_reserve(&sp->lazy, need))
 		return -ENOMEM;
 	return 0;
 }

@@ -32,35 +32,127 @@ static void expect_valid(struct ms_space *sp, const char *when)
 /* ------------------------------------------------------------------ the bitmap */
 
 #define BPAGES (1u << 20) /* 4 GiB of 4 KiB pages, 2048 chunks */
+#define CP     MS_RBITS_CHUNK_PAGES
+
+/* The counters against the slots and the pool, each bitmap really partial. */
+static void expect_rbits_sound(const struct ms_rbits *b, const char *when)
+{
+	size_t used = 0, empty = 0, full = 0, parts = 0, listed = 0;
+	uint64_t pages = 0;
+
+	for (size_t i = 0; i < b->cap; i++) {
+		const struct ms_rslot *s = &b->slots[i];
+		uint64_t all = ~0ull, any = 0, n = 0;
+
+		if (!s->key)
+			continue;
+		used++;
+		if (!s->map) {
+			empty++;
+			continue;
+		}
+		if (s->map == MS_RBITS_FULL) {
+			full++;
+			pages += CP;
+			continue;
+		}
+		parts++;
+		if (s->map > b->mnext) {
+			test_fail(__FILE__, __LINE__, "%s: bitmap %" PRIu64 " beyond %zu", when,
+				  s->map, b->mnext);
+			return;
+		}
+		for (int w = 0; w < MS_RBITS_WORDS; w++) {
+			all &= b->maps[s->map - 1].bits[w];
+			any |= b->maps[s->map - 1].bits[w];
+			n += (uint64_t)__builtin_popcountll(b->maps[s->map - 1].bits[w]);
+		}
+		if (all == ~0ull || !any)
+			test_fail(__FILE__, __LINE__, "%s: a bitmap %s", when,
+				  any ? "full" : "empty");
+		pages += n;
+	}
+	for (size_t i = b->mlist; i && listed <= b->mcap; i = (size_t)b->maps[i - 1].bits[0])
+		listed++;
+	if (used != b->used || empty != b->empty || full != b->full || parts != b->mused ||
+	    pages != b->pages || listed + b->mused != b->mnext || b->mnext > b->mcap)
+		test_fail(
+			__FILE__, __LINE__,
+			"%s: used %zu/%zu empty %zu/%zu full %zu/%zu bitmaps %zu/%zu pages %" PRIu64
+			"/%" PRIu64 " free list %zu, next %zu of %zu",
+			when, used, b->used, empty, b->empty, full, b->full, parts, b->mused, pages,
+			b->pages, listed, b->mnext, b->mcap);
+}
+
+/*
+ * A range for the random test: mostly short, some spanning many chunks (the table-scan
+ * path), a quarter snapped to whole chunks or to one page (FULL <-> partial).
+ */
+static void rand_range(uint64_t r, uint64_t *first, uint64_t *n)
+{
+	*first = r % BPAGES;
+	*n = (r >> 20) % 8 ? 1 + (r >> 24) % 700 : 1 + (r >> 24) % (BPAGES / 4);
+	switch ((r >> 44) % 8) {
+	case 0: /* whole chunks */
+		*first -= *first % CP;
+		*n = CP * (1 + (r >> 24) % 4);
+		break;
+	case 1: /* one page */
+		*n = 1;
+		break;
+	default:
+		break;
+	}
+	if (*first + *n > BPAGES)
+		*n = BPAGES - *first;
+}
 
 TEST_BEGIN(test_rbits_random)
 {
 	static bool bits[BPAGES];
 	struct ms_rbits b, copy;
-	uint64_t seed = 0x5eed, set = 0;
+	uint64_t seed = 0x5eed, set = 0, fulls = 0, splits = 0;
 	unsigned long bad = 0;
 
 	memset(bits, 0, sizeof(bits));
 	ms_rbits_init(&b);
 	ms_rbits_init(&copy);
-	for (int i = 0; i < 20000; i++) {
-		uint64_t r = test_rand(&seed), first = r % BPAGES, n, want = 0, got;
+	for (int i = 0; i < 40000; i++) {
+		uint64_t r = test_rand(&seed), first, n, want = 0, got;
 		unsigned kind = (unsigned)(r >> 40) % 4;
+		size_t full0 = b.full, mused0, reserved;
+		const struct ms_rmap *maps;
+		size_t mcap, cap;
 
-		/* Mostly short ranges, some spanning many chunks (the table-scan path). */
-		n = (r >> 20) % 8 ? 1 + (r >> 24) % 700 : 1 + (r >> 24) % (BPAGES / 4);
-		if (first + n > BPAGES)
-			n = BPAGES - first;
+		rand_range(r, &first, &n);
 		if (kind == 0 && n > 5000)
 			n = 5000; /* sets must be reserved: keep them small */
+		/* What the space does: reserve the chunks of a set, nothing for a clear. */
+		reserved = kind == 0 ? ms_rbits_chunks(first, n) : 0;
+		assert_true(ms_rbits_reserve(&b, reserved) == 0, "reserve");
+		/* A bitmap for each chunk reserved, two for the ends of a clear. */
+		if (b.mcap - b.mused < (reserved || b.full ? reserved + 2 : 0) && bad++ < 5)
+			test_fail(__FILE__, __LINE__, "op %d: %zu spare bitmaps for %zu chunks", i,
+				  b.mcap - b.mused, reserved);
+		maps = b.maps;
+		mcap = b.mcap;
+		cap = b.cap;
+		mused0 = b.mused;
 		switch (kind) {
 		case 0:
-			assert_true(ms_rbits_reserve(&b, ms_rbits_chunks(first, n)) == 0,
-				    "reserve");
 			ms_rbits_set(&b, first, n);
 			for (uint64_t k = first; k < first + n; k++) {
 				set += !bits[k];
 				bits[k] = true;
+			}
+			/* The one clear a reserve covers beside its chunks, anywhere. */
+			if ((r >> 50) % 4 == 0) {
+				rand_range(test_rand(&seed), &first, &n);
+				ms_rbits_clear(&b, first, n);
+				for (uint64_t k = first; k < first + n; k++) {
+					set -= bits[k];
+					bits[k] = false;
+				}
 			}
 			break;
 		case 1:
@@ -79,23 +171,52 @@ TEST_BEGIN(test_rbits_random)
 					  "op %d count [%" PRIu64 "+%" PRIu64 "] = %" PRIu64
 					  ", want %" PRIu64,
 					  i, first, n, got, want);
+			if (ms_rbits_test(&b, first) != bits[first] && bad++ < 5)
+				test_fail(__FILE__, __LINE__, "op %d test %" PRIu64, i, first);
 			break;
 		}
+		fulls += b.full > full0 ? b.full - full0 : 0;
+		splits += kind == 1 && b.full < full0 && b.mused > mused0;
+		/* Updates run on what the reserve made: they never allocate. */
+		if ((b.maps != maps || b.mcap != mcap || b.cap != cap) && bad++ < 5)
+			test_fail(__FILE__, __LINE__, "op %d allocated (%zu -> %zu bitmaps)", i,
+				  mcap, b.mcap);
 		if (b.pages != set && bad++ < 5)
 			test_fail(__FILE__, __LINE__, "op %d: %" PRIu64 " pages, want %" PRIu64, i,
 				  b.pages, set);
+		if (i % 997 == 0)
+			expect_rbits_sound(&b, "random");
 	}
+	printf("# %" PRIu64 " chunks filled, %" PRIu64 " clears splitting FULL ones; %zu FULL and "
+	       "%zu partial at the end\n",
+	       fulls, splits, b.full, b.mused);
+	expect_true(fulls > 100 && splits > 100, "FULL <-> partial: %" PRIu64 "/%" PRIu64, fulls,
+		    splits);
+	expect_rbits_sound(&b, "end");
 	/* A copy, then or_from with a shift into an empty map, equal page for page. */
 	assert_true(ms_rbits_copy(&copy, &b) == 0, "copy");
 	expect_u64_eq(ms_rbits_count(&copy, 0, BPAGES), set, "copy holds every page");
-	ms_rbits_clear_all(&copy);
-	assert_true(ms_rbits_reserve(&copy, 2 * b.used + 2) == 0, "reserve");
-	ms_rbits_or_from(&copy, &b, 1000, 300000, 77);
+	expect_rbits_sound(&copy, "copy");
 	for (uint64_t k = 0; k < BPAGES && bad < 5; k++) {
-		bool want = k >= 1077 && k < 301077 && bits[k - 77];
+		if (ms_rbits_test(&copy, k) != bits[k] && bad++ < 5)
+			test_fail(__FILE__, __LINE__, "copy: page %" PRIu64 " wrong", k);
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		int64_t shift = pass ? 77 : 3 * CP; /* FULL chunks land split, or whole */
 
-		if (ms_rbits_test(&copy, k) != want && bad++ < 5)
-			test_fail(__FILE__, __LINE__, "or_from: page %" PRIu64 " wrong", k);
+		ms_rbits_clear_all(&copy);
+		assert_true(ms_rbits_reserve(&copy, 2 * b.used + 2) == 0, "reserve");
+		ms_rbits_or_from(&copy, &b, 1000, 300000, shift);
+		expect_rbits_sound(&copy, "or_from");
+		for (uint64_t k = 0; k < BPAGES && bad < 5; k++) {
+			bool want = (int64_t)k >= 1000 + shift && (int64_t)k < 301000 + shift &&
+				    bits[(int64_t)k - shift];
+
+			if (ms_rbits_test(&copy, k) != want && bad++ < 5)
+				test_fail(__FILE__, __LINE__,
+					  "or_from shift %" PRId64 ": page %" PRIu64 " wrong",
+					  shift, k);
+		}
 	}
 	ms_rbits_destroy(&b);
 	ms_rbits_destroy(&copy);
@@ -103,25 +224,89 @@ TEST_BEGIN(test_rbits_random)
 }
 TEST_END
 
+/* A chunk filling (no bitmap), a page cleared (a bitmap), filled again, split at both ends. */
+TEST_BEGIN(test_rbits_full)
+{
+	struct ms_rbits b;
+	const struct ms_rmap *maps;
+
+	ms_rbits_init(&b);
+	assert_true(ms_rbits_reserve(&b, 3) == 0, "reserve");
+	ms_rbits_set(&b, CP, 3 * CP);
+	expect_true(b.full == 3 && b.mused == 0, "three FULL chunks, no bitmap");
+	ms_rbits_clear(&b, CP + 7, 1);
+	expect_true(b.full == 2 && b.mused == 1, "a cleared page takes a bitmap");
+	expect_u64_eq(ms_rbits_count(&b, 0, 8 * CP), 3 * CP - 1, "count");
+	expect_true(!ms_rbits_test(&b, CP + 7) && ms_rbits_test(&b, CP + 8), "test");
+	ms_rbits_set(&b, CP, 8);
+	expect_true(b.full == 3 && b.mused == 0, "filled again: FULL");
+	/* A clear with nothing reserved but the reserve itself: its two ends split. */
+	assert_true(ms_rbits_reserve(&b, 0) == 0, "reserve 0");
+	maps = b.maps;
+	ms_rbits_clear(&b, CP + 100, 2 * CP);
+	expect_true(b.maps == maps && b.full == 0 && b.mused == 2 && b.empty == 1,
+		    "the ends partial, the middle empty: %zu FULL, %zu bitmaps, %zu empty", b.full,
+		    b.mused, b.empty);
+	expect_u64_eq(ms_rbits_count(&b, 0, 8 * CP), CP, "what is left");
+	ms_rbits_clear(&b, 0, 8 * CP);
+	expect_true(b.pages == 0 && b.mused == 0, "all clear");
+	expect_rbits_sound(&b, "end");
+	ms_rbits_destroy(&b);
+}
+TEST_END
+
+static void print_memory(const char *what, size_t mem, uint64_t pages)
+{
+	printf("# residency bitmap: %zu bytes for %s (%.3f bits per page)\n", mem, what,
+	       (double)mem * 8 / (double)pages);
+}
+
 TEST_BEGIN(test_rbits_memory)
 {
 	struct ms_rbits b;
-	uint64_t gib = (1ull << 30) / PS;
+	uint64_t gib = (1ull << 30) / PS, sparse = (64ull << 20) / PS;
 	size_t mem;
 
+	/* Faulted in a huge page at a time, as the space sees a heap fill. */
+	ms_rbits_init(&b);
+	for (uint64_t p = 0; p < gib; p += CP) {
+		assert_true(ms_rbits_reserve(&b, 1) == 0, "reserve");
+		ms_rbits_set(&b, p, CP);
+	}
+	mem = ms_rbits_memory(&b);
+	print_memory("1 GiB resident", mem, gib);
+	/* 16-byte slots, table at most 4/3 full plus doubling, no bitmap for a FULL chunk */
+	expect_true(mem * 8 <= gib, "%zu bytes for a GiB: over 1 bit a page", mem);
+	ms_rbits_destroy(&b);
+
+	/* In one set: its reserve holds a bitmap a chunk until the next reserve. */
 	ms_rbits_init(&b);
 	assert_true(ms_rbits_reserve(&b, ms_rbits_chunks(0, gib)) == 0, "reserve");
 	ms_rbits_set(&b, 0, gib);
 	mem = ms_rbits_memory(&b);
-	printf("# residency bitmap: %zu bytes for 1 GiB resident (%.3f bits per page)\n", mem,
-	       (double)mem * 8 / (double)gib);
-	/* 72-byte chunks, table at most 4/3 full plus doubling: under 2.5 bits a page */
+	print_memory("1 GiB resident in one set, before the next reserve", mem, gib);
 	expect_true(mem * 8 <= gib * 5 / 2, "%zu bytes for a GiB", mem);
+	assert_true(ms_rbits_reserve(&b, 1) == 0, "reserve");
+	mem = ms_rbits_memory(&b);
+	print_memory("1 GiB resident in one set, after it", mem, gib);
+	expect_true(mem * 8 <= gib, "%zu bytes for a GiB: over 1 bit a page", mem);
 	/* Emptied chunks are dropped by the next reserve. */
 	ms_rbits_clear(&b, 0, gib);
 	assert_true(ms_rbits_reserve(&b, 1) == 0, "reserve");
-	expect_true(ms_rbits_memory(&b) <= 16 * sizeof(struct ms_rchunk), "%zu bytes left",
-		    ms_rbits_memory(&b));
+	expect_true(ms_rbits_memory(&b) <=
+			    16 * sizeof(struct ms_rslot) + 8 * sizeof(struct ms_rmap),
+		    "%zu bytes left", ms_rbits_memory(&b));
+	ms_rbits_destroy(&b);
+
+	/* Sparse: every other page of 64 MiB, a bitmap per chunk (no target, documented). */
+	ms_rbits_init(&b);
+	for (uint64_t p = 0; p < sparse; p += 2) {
+		assert_true(ms_rbits_reserve(&b, 1) == 0, "reserve");
+		ms_rbits_set(&b, p, 1);
+	}
+	mem = ms_rbits_memory(&b);
+	print_memory("every other page of 64 MiB resident", mem, sparse);
+	expect_u64_eq(b.mused, sparse / CP, "a bitmap per chunk");
 	ms_rbits_destroy(&b);
 }
 TEST_END
@@ -622,7 +807,8 @@ TEST_END
 
 int main(void)
 {
-	return test_run(test_rbits_random, test_rbits_memory, test_sixty_four_pages,
-			test_huge_fault_and_collapse, test_fork_and_exec, test_switched_off,
-			test_syscalls, test_extent_hooks, test_differential_residency, NULL);
+	return test_run(test_rbits_random, test_rbits_full, test_rbits_memory,
+			test_sixty_four_pages, test_huge_fault_and_collapse, test_fork_and_exec,
+			test_switched_off, test_syscalls, test_extent_hooks,
+			test_differential_residency, NULL);
 }
