@@ -26,6 +26,10 @@ if ldd "$BUILD/bin/memstate" 2>/dev/null | grep -q libasan; then
 	sanitized=$PWD/$logs/sanitizer
 	asan_options=${ASAN_OPTIONS:-} ubsan_options=${UBSAN_OPTIONS:-}
 	rm -rf "$sanitized"
+	# A test's timeout guards against a hang. Sanitized, every fresh page is shadowed too,
+	# and on a VM where a first touch costs tens of microseconds a test runs 3-10x longer
+	# (test_reader's 20k-event timelines: 12 s plain, 115 s under ASan on a loaded machine).
+	export BATS_TEST_TIMEOUT=${BATS_TEST_TIMEOUT:-400}
 fi
 
 # san_begin NAME: send the sanitizer reports of the suite NAME to their own folder.
