@@ -648,6 +648,31 @@ static void draw_help(struct tui *t)
 	delwin(w);
 }
 
+/*
+ * The violation `v` landed on, when it touched [s, e) of the process shown and the newest
+ * events (hist[0..nh), oldest first) leave it out: it takes the oldest line, so that the
+ * details opened from a violation always show it. Returns the new count.
+ */
+static size_t pin_violation(const struct tui *t, uint64_t s, uint64_t e, struct ms_event *hist,
+			    size_t nh, size_t max)
+{
+	const struct ms_event *v = &t->viol_ev;
+
+	if (!t->viol_ev_set || v->pid != t->det_pid || !max || v->addr >= e ||
+	    v->addr + (v->len ? v->len : 1) <= s)
+		return nh;
+	for (size_t i = 0; i < nh; i++) {
+		if (hist[i].seq == v->seq)
+			return nh;
+	}
+	if (nh < max) {
+		memmove(hist + 1, hist, nh * sizeof(*hist));
+		nh++;
+	}
+	hist[0] = *v;
+	return nh;
+}
+
 static void draw_details(struct tui *t)
 {
 	const struct tui_model *m = &t->m;
@@ -713,6 +738,7 @@ static void draw_details(struct tui *t)
 		if (max > sizeof(hist) / sizeof(hist[0]))
 			max = sizeof(hist) / sizeof(hist[0]);
 		nh = tui_history(t, t->det_pid, s, e, hist, max, &matched);
+		nh = pin_violation(t, s, e, hist, nh, max);
 	}
 	wline(w, y++, A_BOLD, 1, "History: %" PRIu64 " event%s touched it%s%s", matched,
 	      matched == 1 ? "" : "s", m->replay ? " up to here" : " (among those kept)",

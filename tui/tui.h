@@ -148,29 +148,31 @@ struct tui {
 	int log_y, log_rows;	/* event log */
 	bool too_small;		/* terminal below the minimum */
 	/* view state */
-	bool color;		/* colours in use */
-	uint64_t scale_user;	/* bytes per cell chosen with +/-, 0 for auto */
-	uint64_t cursor;	/* cursor cell */
-	uint64_t cursor_addr;	/* address the cursor stands for (kept across layouts) */
-	bool cursor_set;	/* the user moved it (else it follows the first region) */
-	uint64_t top;		/* first map row shown */
-	bool paused;		/* live: frozen; replay: not playing */
-	bool dirty;		/* replay: rescan needed */
-	enum tui_overlay ov;	/* what is drawn over the panels */
-	enum tui_prompt prompt; /* which prompt */
-	char input[64];		/* prompt input */
-	size_t ninput;		/* its length */
-	char status[200];	/* one-line message */
-	uint64_t status_until;	/* ns when it disappears */
-	bool show_frame;	/* title shows frame time */
-	unsigned pick;		/* process picker cursor */
-	uint64_t viol_seq;	/* live: seq of the violation `v` last showed */
-	uint32_t viol_pid;	/* its pid */
-	uint64_t det_addr;	/* details: the address it was opened on */
-	uint32_t det_pid;	/* details: in which process */
-	struct ms_cell *cells;	/* the visible cells of the last frame */
-	size_t cells_cap;	/* allocated entries */
-	int label_digits;	/* hex digits of the map's address column */
+	bool color;		 /* colours in use */
+	uint64_t scale_user;	 /* bytes per cell chosen with +/-, 0 for auto */
+	uint64_t cursor;	 /* cursor cell */
+	uint64_t cursor_addr;	 /* address the cursor stands for (kept across layouts) */
+	bool cursor_set;	 /* the user moved it (else it follows the first region) */
+	uint64_t top;		 /* first map row shown */
+	bool paused;		 /* live: frozen; replay: not playing */
+	bool dirty;		 /* replay: rescan needed */
+	enum tui_overlay ov;	 /* what is drawn over the panels */
+	enum tui_prompt prompt;	 /* which prompt */
+	char input[64];		 /* prompt input */
+	size_t ninput;		 /* its length */
+	char status[200];	 /* one-line message */
+	uint64_t status_until;	 /* ns when it disappears */
+	bool show_frame;	 /* title shows frame time */
+	unsigned pick;		 /* process picker cursor */
+	uint64_t viol_seq;	 /* live: seq of the violation `v` last showed */
+	uint32_t viol_pid;	 /* its pid */
+	struct ms_event viol_ev; /* that event (details show it even when newer ones crowd it) */
+	bool viol_ev_set;	 /* viol_ev holds one */
+	uint64_t det_addr;	 /* details: the address it was opened on */
+	uint32_t det_pid;	 /* details: in which process */
+	struct ms_cell *cells;	 /* the visible cells of the last frame */
+	size_t cells_cap;	 /* allocated entries */
+	int label_digits;	 /* hex digits of the map's address column */
 	/* replay play */
 	double speed;	    /* trace ns per wall ns */
 	uint64_t play_wall; /* wall ns when play last (re)started */

@@ -143,6 +143,8 @@ static void show_violation_event(struct tui *t, const struct ms_event *ev, const
 	select_pid(t, ev->pid);
 	t->viol_seq = ev->seq;
 	t->viol_pid = ev->pid;
+	t->viol_ev = *ev;
+	t->viol_ev_set = true;
 	cursor_to_addr(t, ev->addr);
 	status(t, "%s%s at %012" PRIx64 "%s%s", where, ms_violation_name(ev->violation), ev->addr,
 	       msg ? ": " : "", msg ? msg : "");
