@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "go_elf.h"
@@ -243,11 +244,35 @@ static int read_symbols(struct ms_go_elf *e)
 	return 0;
 }
 
+/*
+ * Are all the section headers, their names and their data in the file (size bytes)?
+ * libelf drops a header table the file does not hold whole, as if there were no sections,
+ * and reads a section only when asked: a truncated Go binary would pass for a non-Go or
+ * a stripped one. (e_shnum 0 with a table: the count is in section 0.)
+ */
+static bool sections_whole(const struct ms_go_elf *e, const GElf_Ehdr *eh, uint64_t size)
+{
+	size_t n, strndx;
+	GElf_Shdr sh;
+
+	if (elf_getshdrnum(e->elf, &n) || elf_getshdrstrndx(e->elf, &strndx) ||
+	    (eh->e_shnum ? n != eh->e_shnum : eh->e_shoff && !n))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!gelf_getshdr(elf_getscn(e->elf, i), &sh))
+			return false;
+		if (sh.sh_type != SHT_NOBITS &&
+		    (sh.sh_offset > size || sh.sh_size > size - sh.sh_offset))
+			return false;
+	}
+	return n == 0 || elf_strptr(e->elf, strndx, 0);
+}
+
 int ms_go_elf_open(const char *path, struct ms_go_elf *e, char *why, size_t whylen)
 {
 	GElf_Ehdr eh;
 	GElf_Shdr sh;
-	size_t n;
+	struct stat st;
 	int fd, err;
 
 	memset(e, 0, sizeof(*e));
@@ -261,6 +286,12 @@ int ms_go_elf_open(const char *path, struct ms_go_elf *e, char *why, size_t whyl
 		snprintf(why, whylen, "cannot read %s: %s", path, strerror(errno));
 		return err;
 	}
+	if (fstat(fd, &st)) {
+		err = -errno;
+		snprintf(why, whylen, "cannot read %s: %s", path, strerror(errno));
+		close(fd);
+		return err;
+	}
 	/* Mapped (or, failing that, read) whole: the descriptor is not needed after. */
 	e->elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
 	if (e->elf && elf_cntl(e->elf, ELF_C_FDREAD)) {
@@ -268,7 +299,12 @@ int ms_go_elf_open(const char *path, struct ms_go_elf *e, char *why, size_t whyl
 		e->elf = NULL;
 	}
 	close(fd);
-	if (!e->elf || elf_kind(e->elf) != ELF_K_ELF) {
+	if (!e->elf) { /* a truncated ELF file: its section headers cut off */
+		snprintf(why, whylen, "%s is not a readable ELF program (%s)", path,
+			 elf_errmsg(-1));
+		return -ENOEXEC;
+	}
+	if (elf_kind(e->elf) != ELF_K_ELF) {
 		snprintf(why, whylen, "%s is not an ELF program", path);
 		ms_go_elf_close(e);
 		return -ENOEXEC;
@@ -279,8 +315,9 @@ int ms_go_elf_open(const char *path, struct ms_go_elf *e, char *why, size_t whyl
 		ms_go_elf_close(e);
 		return -ENOEXEC;
 	}
-	if (elf_getshdrnum(e->elf, &n) || elf_getshdrstrndx(e->elf, &n)) {
-		snprintf(why, whylen, "%s: damaged ELF section headers (%s)", path, elf_errmsg(-1));
+	if (!sections_whole(e, &eh, st.st_size)) {
+		snprintf(why, whylen,
+			 "%s is a truncated or damaged ELF file (sections past its end)", path);
 		ms_go_elf_close(e);
 		return -ENOEXEC;
 	}
