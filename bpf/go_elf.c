@@ -200,7 +200,7 @@ static Elf_Scn *symtab_sec(const struct ms_go_elf *e, GElf_Shdr *sh)
 static int read_symbols(struct ms_go_elf *e)
 {
 	GElf_Shdr sh, sec;
-	Elf_Scn *scn = symtab_sec(e, &sh);
+	Elf_Scn *scn = symtab_sec(e, &sh), *in;
 	Elf_Data *data = scn ? elf_getdata(scn, NULL) : NULL;
 	GElf_Sym s;
 	size_t fcap = 0, ocap = 0, tcap = 0;
@@ -223,8 +223,8 @@ static int read_symbols(struct ms_go_elf *e)
 		e->is_go = true;
 		if (type == STT_FUNC && !wanted_func(name))
 			continue;
-		scn = elf_getscn(e->elf, s.st_shndx);
-		if (!scn || !gelf_getshdr(scn, &sec) || s.st_value < sec.sh_addr)
+		in = elf_getscn(e->elf, s.st_shndx); /* NULL for SHN_ABS and the like */
+		if (!in || !gelf_getshdr(in, &sec) || s.st_value < sec.sh_addr)
 			continue;
 		g = (struct ms_go_sym){.addr = s.st_value,
 				       .size = s.st_size,
@@ -299,7 +299,7 @@ int ms_go_elf_open(const char *path, struct ms_go_elf *e, char *why, size_t whyl
 		e->elf = NULL;
 	}
 	close(fd);
-	if (!e->elf) { /* a truncated ELF file: its section headers cut off */
+	if (!e->elf) { /* libelf refused it: an ELF header cut short, say */
 		snprintf(why, whylen, "%s is not a readable ELF program (%s)", path,
 			 elf_errmsg(-1));
 		return -ENOEXEC;
