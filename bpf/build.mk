@@ -22,17 +22,18 @@ $(shell mkdir -p $(BUILD)/bpf && { [ "$$(cat $(BPF_MODE_FILE) 2>/dev/null)" = $(
 
 # The Go uprobe code (which functions to probe, reading the binary) is plain C: it always
 # builds, and finds the probe's attach functions (weak) only when the probe is built.
-# Go uprobes read compressed DWARF (the Go linker's default) with zlib.
+# Go uprobes read the binary with libelf, and compressed DWARF (the Go linker's default)
+# with zlib: both on every link line, with or without the probe.
 BPF_GO_OBJS := $(addprefix $(BUILD)/obj/bpf/,go.o go_elf.o go_x86.o go_dwarf.o)
 CLI_OBJS += $(BPF_GO_OBJS)
-CLI_LIBS += -lz
+CLI_LIBS += -lelf -lz
 
 # The Go unit test drives the Go code and the tracer's merge without eBPF.
 $(BUILD)/tests/test_go: $(BUILD)/obj/tests/unit/test_go.o $(BPF_GO_OBJS) $(TRACER_TRACE_OBJS) \
 		$(LIB_A)
 	$(call msg,LD,$@)
 	@mkdir -p $(@D)
-	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LDLIBS) -lcjson -lz
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(filter %.o %.a,$^) $(LDLIBS) -lcjson -lelf -lz
 
 ifneq ($(BPF_HAVE),)
 

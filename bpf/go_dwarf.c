@@ -1,14 +1,10 @@
 // SPDX-License-Identifier: MIT
 /* The Go binary reader: field names from the DWARF (go_elf.h, ms_go_elf_name_addr). */
-#include <elf.h>
 #include <errno.h>
-#include <fcntl.h>
+#include <gelf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include "go_elf.h"
@@ -135,20 +131,56 @@ static int64_t sleb(struct dw_cur *c)
 	return (int64_t)v;
 }
 
-/* A debug section's bytes, inflated when the linker compressed it (SHF_COMPRESSED). */
+/*
+ * Inflate the zlib stream of n bytes at b into exactly size bytes. zlib rather than
+ * libelf's elf_compress: that one rewrites the section in the descriptor (made for
+ * writing files), and it would take any size the header claims.
+ */
+static int dw_inflate(const uint8_t *b, size_t n, uint64_t size, uint8_t **out, size_t *len)
+{
+	uLongf dlen = size;
+
+	if (size > (1u << 30))
+		return -EINVAL;
+	*out = malloc(size ? size : 1);
+	if (!*out)
+		return -ENOMEM;
+	if (uncompress(*out, &dlen, b, n) != Z_OK || dlen != size) {
+		free(*out);
+		*out = NULL;
+		return -EINVAL;
+	}
+	*len = dlen;
+	return 0;
+}
+
+/*
+ * A debug section's bytes (name: ".debug_info"...), inflated when the linker compressed
+ * it: SHF_COMPRESSED (Go 1.12 on), or the GNU format of older linkers, ".zdebug_info"
+ * holding "ZLIB", the size (8 bytes, big-endian) and the stream.
+ */
 static int dw_section(struct ms_go_elf *e, const char *name, uint8_t **out, size_t *len)
 {
-	const Elf64_Shdr *sh = ge_sec_by_name(e, name);
+	GElf_Shdr sh;
+	char zname[32];
 	const uint8_t *b;
+	uint64_t size = 0;
 	size_t n;
-	uLongf dlen;
 
 	*out = NULL;
 	*len = 0;
-	b = ge_sec_bytes(e, sh, &n);
-	if (!b)
-		return -ENOENT;
-	if (!(sh->sh_flags & SHF_COMPRESSED)) {
+	b = ge_sec_bytes(ge_sec_by_name(e, name, &sh), &sh, &n);
+	if (b && (sh.sh_flags & SHF_COMPRESSED)) {
+		Elf64_Chdr ch;
+
+		if (n < sizeof(ch))
+			return -EINVAL;
+		memcpy(&ch, b, sizeof(ch));
+		if (ch.ch_type != ELFCOMPRESS_ZLIB)
+			return -EINVAL;
+		return dw_inflate(b + sizeof(ch), n - sizeof(ch), ch.ch_size, out, len);
+	}
+	if (b) {
 		*out = malloc(n ? n : 1);
 		if (!*out)
 			return -ENOMEM;
@@ -156,27 +188,15 @@ static int dw_section(struct ms_go_elf *e, const char *name, uint8_t **out, size
 		*len = n;
 		return 0;
 	}
-	{
-		Elf64_Chdr ch;
-
-		if (n < sizeof(ch))
-			return -EINVAL;
-		memcpy(&ch, b, sizeof(ch));
-		if (ch.ch_type != ELFCOMPRESS_ZLIB || ch.ch_size > (1u << 30))
-			return -EINVAL;
-		*out = malloc(ch.ch_size ? ch.ch_size : 1);
-		if (!*out)
-			return -ENOMEM;
-		dlen = ch.ch_size;
-		if (uncompress(*out, &dlen, b + sizeof(ch), n - sizeof(ch)) != Z_OK ||
-		    dlen != ch.ch_size) {
-			free(*out);
-			*out = NULL;
-			return -EINVAL;
-		}
-		*len = dlen;
-	}
-	return 0;
+	snprintf(zname, sizeof(zname), ".z%s", name + 1);
+	b = ge_sec_bytes(ge_sec_by_name(e, zname, &sh), &sh, &n);
+	if (!b)
+		return -ENOENT;
+	if (n < 12 || memcmp(b, "ZLIB", 4))
+		return -EINVAL;
+	for (int i = 4; i < 12; i++)
+		size = size << 8 | b[i];
+	return dw_inflate(b + 12, n - 12, size, out, len);
 }
 
 static struct dw_table *dw_table(struct ms_go_dwarf *d, uint64_t off)

@@ -1,77 +1,80 @@
 // SPDX-License-Identifier: MIT
 /* Reading Go binaries: ELF symbols, build info, DWARF field names (go_elf.h). */
-#include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <gelf.h>
+#include <libelf.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 
 #include "go_elf.h"
 #include "go_elf_int.h"
 
-/* ------------------------------------------------------------------ sections */
+/*
+ * ------------------------------------------------------------------ sections
+ *
+ * libelf checks what it hands out against the file's bounds (headers, section data,
+ * string offsets, symbol indexes) and answers NULL otherwise: every call here is checked.
+ */
 
-const Elf64_Shdr *ge_shdr_at(const struct ms_go_elf *e, unsigned i)
+Elf_Scn *ge_sec_by_name(const struct ms_go_elf *e, const char *name, GElf_Shdr *sh)
 {
-	const Elf64_Ehdr *eh = (const void *)e->map;
+	Elf_Scn *scn = NULL;
+	size_t strndx;
 
-	if (i >= eh->e_shnum)
+	if (elf_getshdrstrndx(e->elf, &strndx))
 		return NULL;
-	return (const void *)(e->map + eh->e_shoff + (size_t)i * eh->e_shentsize);
-}
+	while ((scn = elf_nextscn(e->elf, scn))) {
+		const char *s;
 
-/* Bounds of a section's bytes in the file; NULL when it has none or lies outside. */
-const uint8_t *ge_sec_bytes(const struct ms_go_elf *e, const Elf64_Shdr *sh, size_t *len)
-{
-	if (!sh || sh->sh_type == SHT_NOBITS || sh->sh_offset > e->size ||
-	    sh->sh_size > e->size - sh->sh_offset)
-		return NULL;
-	*len = sh->sh_size;
-	return e->map + sh->sh_offset;
-}
-
-const Elf64_Shdr *ge_sec_by_name(const struct ms_go_elf *e, const char *name)
-{
-	const Elf64_Ehdr *eh = (const void *)e->map;
-	const Elf64_Shdr *strs = ge_shdr_at(e, eh->e_shstrndx);
-	const uint8_t *names;
-	size_t nlen;
-
-	names = ge_sec_bytes(e, strs, &nlen);
-	if (!names)
-		return NULL;
-	for (unsigned i = 1; i < eh->e_shnum; i++) {
-		const Elf64_Shdr *sh = ge_shdr_at(e, i);
-
-		if (sh->sh_name < nlen &&
-		    !strncmp((const char *)names + sh->sh_name, name, nlen - sh->sh_name))
-			return sh;
-	}
-	return NULL;
-}
-
-/* The bytes at link-time address addr (within an allocated section), len of them. */
-static const uint8_t *at_addr(const struct ms_go_elf *e, uint64_t addr, size_t len)
-{
-	const Elf64_Ehdr *eh = (const void *)e->map;
-
-	for (unsigned i = 1; i < eh->e_shnum; i++) {
-		const Elf64_Shdr *sh = ge_shdr_at(e, i);
-		size_t n;
-		const uint8_t *b;
-
-		if (!(sh->sh_flags & SHF_ALLOC) || addr < sh->sh_addr ||
-		    addr - sh->sh_addr + len > sh->sh_size)
+		if (!gelf_getshdr(scn, sh))
 			continue;
-		b = ge_sec_bytes(e, sh, &n);
-		return b ? b + (addr - sh->sh_addr) : NULL;
+		s = elf_strptr(e->elf, strndx, sh->sh_name);
+		if (s && !strcmp(s, name))
+			return scn;
 	}
 	return NULL;
+}
+
+const uint8_t *ge_sec_bytes(Elf_Scn *scn, const GElf_Shdr *sh, size_t *len)
+{
+	Elf_Data *d;
+
+	if (!scn || sh->sh_type == SHT_NOBITS)
+		return NULL;
+	d = elf_rawdata(scn, NULL);
+	if (!d || !d->d_buf || d->d_size != sh->sh_size)
+		return NULL;
+	*len = d->d_size;
+	return d->d_buf;
+}
+
+/* The allocated section (with file bytes) holding [addr, addr + len), or NULL. */
+static Elf_Scn *alloc_sec_at(const struct ms_go_elf *e, uint64_t addr, uint64_t len, GElf_Shdr *sh)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(e->elf, scn))) {
+		if (gelf_getshdr(scn, sh) && (sh->sh_flags & SHF_ALLOC) &&
+		    sh->sh_type != SHT_NOBITS && addr >= sh->sh_addr &&
+		    addr - sh->sh_addr < sh->sh_size && len <= sh->sh_size - (addr - sh->sh_addr))
+			return scn;
+	}
+	return NULL;
+}
+
+const uint8_t *ge_bytes_at(const struct ms_go_elf *e, uint64_t addr, size_t len)
+{
+	GElf_Shdr sh;
+	Elf_Scn *scn = alloc_sec_at(e, addr, len, &sh);
+	const uint8_t *b;
+	size_t n;
+
+	b = ge_sec_bytes(scn, &sh, &n);
+	return b ? b + (addr - sh.sh_addr) : NULL;
 }
 
 /* ------------------------------------------------------------------ build info */
@@ -98,12 +101,13 @@ static uint64_t uvarint(const uint8_t **p, const uint8_t *end)
 static void read_version(struct ms_go_elf *e)
 {
 	static const char magic[] = "\xff Go buildinf:";
-	const Elf64_Shdr *sh = ge_sec_by_name(e, ".go.buildinfo");
+	GElf_Shdr sh;
+	Elf_Scn *scn = ge_sec_by_name(e, ".go.buildinfo", &sh);
 	const uint8_t *b, *end, *s;
 	size_t n;
 	uint64_t len, ptr;
 
-	b = ge_sec_bytes(e, sh, &n);
+	b = ge_sec_bytes(scn, &sh, &n);
 	if (!b || n < 32 || memcmp(b, magic, 14))
 		return;
 	e->is_go = true;
@@ -118,12 +122,12 @@ static void read_version(struct ms_go_elf *e)
 	if (b[14] != 8)
 		return;
 	memcpy(&ptr, b + 16, 8);
-	s = at_addr(e, ptr, 16);
+	s = ge_bytes_at(e, ptr, 16);
 	if (!s)
 		return;
 	memcpy(&ptr, s, 8);
 	memcpy(&len, s + 8, 8);
-	s = len < sizeof(e->version) ? at_addr(e, ptr, len) : NULL;
+	s = len < sizeof(e->version) ? ge_bytes_at(e, ptr, len) : NULL;
 	if (s)
 		snprintf(e->version, sizeof(e->version), "%.*s", (int)len, s);
 }
@@ -165,54 +169,66 @@ static int range_cmp(const void *a, const void *b)
 	return x->addr < y->addr ? -1 : x->addr > y->addr;
 }
 
+/* Keep a function's extent, for ms_go_elf_insn_start. */
+static int text_push(struct ms_go_elf *e, size_t *cap, uint64_t addr, uint64_t size)
+{
+	if (e->ntext == *cap) {
+		size_t c = *cap ? 2 * *cap : 1024;
+		struct ms_go_range *v = realloc(e->text, c * sizeof(*v));
+
+		if (!v)
+			return -ENOMEM;
+		e->text = v;
+		*cap = c;
+	}
+	e->text[e->ntext++] = (struct ms_go_range){addr, size};
+	return 0;
+}
+
+/* The first SHT_SYMTAB section (a stripped binary has none). */
+static Elf_Scn *symtab_sec(const struct ms_go_elf *e, GElf_Shdr *sh)
+{
+	Elf_Scn *scn = NULL;
+
+	while ((scn = elf_nextscn(e->elf, scn))) {
+		if (gelf_getshdr(scn, sh) && sh->sh_type == SHT_SYMTAB)
+			return scn;
+	}
+	return NULL;
+}
+
 static int read_symbols(struct ms_go_elf *e)
 {
-	const Elf64_Shdr *symtab = ge_sec_by_name(e, ".symtab"), *strtab;
-	const Elf64_Sym *syms;
-	const char *strs;
-	size_t n, slen, fcap = 0, ocap = 0, tcap = 0;
+	GElf_Shdr sh, sec;
+	Elf_Scn *scn = symtab_sec(e, &sh), *in;
+	Elf_Data *data = scn ? elf_getdata(scn, NULL) : NULL;
+	GElf_Sym s;
+	size_t fcap = 0, ocap = 0, tcap = 0;
 
-	syms = (const void *)ge_sec_bytes(e, symtab, &n);
-	if (!syms || symtab->sh_entsize != sizeof(Elf64_Sym))
-		return 0;
-	strtab = ge_shdr_at(e, symtab->sh_link);
-	strs = (const char *)ge_sec_bytes(e, strtab, &slen);
-	if (!strs)
-		return 0;
+	if (!data || !elf_strptr(e->elf, sh.sh_link, 0))
+		return 0; /* none, or its data or names are not in the file */
 	e->symtab = true;
-	for (size_t i = 0; i < n / sizeof(Elf64_Sym); i++) {
-		const Elf64_Sym *s = &syms[i];
-		const Elf64_Shdr *sec;
+	for (int i = 0; gelf_getsym(data, i, &s); i++) {
 		const char *name;
 		struct ms_go_sym g;
-		int type = ELF64_ST_TYPE(s->st_info);
+		int type = GELF_ST_TYPE(s.st_info);
 
-		if (s->st_name >= slen || (type != STT_FUNC && type != STT_OBJECT))
+		if (type != STT_FUNC && type != STT_OBJECT)
 			continue;
-		if (type == STT_FUNC && s->st_size) {
-			if (e->ntext == tcap) {
-				struct ms_go_range *v;
-
-				tcap = tcap ? 2 * tcap : 1024;
-				v = realloc(e->text, tcap * sizeof(*v));
-				if (!v)
-					return -ENOMEM;
-				e->text = v;
-			}
-			e->text[e->ntext++] = (struct ms_go_range){s->st_value, s->st_size};
-		}
-		name = strs + s->st_name;
-		if (strncmp(name, "runtime.", 8))
+		if (type == STT_FUNC && s.st_size && text_push(e, &tcap, s.st_value, s.st_size))
+			return -ENOMEM;
+		name = elf_strptr(e->elf, sh.sh_link, s.st_name);
+		if (!name || strncmp(name, "runtime.", 8))
 			continue;
 		e->is_go = true;
 		if (type == STT_FUNC && !wanted_func(name))
 			continue;
-		sec = ge_shdr_at(e, s->st_shndx);
-		if (!sec || s->st_value < sec->sh_addr)
+		in = elf_getscn(e->elf, s.st_shndx); /* NULL for SHN_ABS and the like */
+		if (!in || !gelf_getshdr(in, &sec) || s.st_value < sec.sh_addr)
 			continue;
-		g = (struct ms_go_sym){.addr = s->st_value,
-				       .size = s->st_size,
-				       .off = s->st_value - sec->sh_addr + sec->sh_offset,
+		g = (struct ms_go_sym){.addr = s.st_value,
+				       .size = s.st_size,
+				       .off = s.st_value - sec.sh_addr + sec.sh_offset,
 				       .name = strdup(name)};
 		if (!g.name || sym_push(type == STT_FUNC ? &e->funcs : &e->objs,
 					type == STT_FUNC ? &e->nfuncs : &e->nobjs,
@@ -228,46 +244,86 @@ static int read_symbols(struct ms_go_elf *e)
 	return 0;
 }
 
+/*
+ * Are all the section headers, their names and their data in the file (size bytes)?
+ * libelf drops a header table the file does not hold whole, as if there were no sections,
+ * and reads a section only when asked: a truncated Go binary would pass for a non-Go or
+ * a stripped one. (e_shnum 0 with a table: the count is in section 0.)
+ */
+static bool sections_whole(const struct ms_go_elf *e, const GElf_Ehdr *eh, uint64_t size)
+{
+	size_t n, strndx;
+	GElf_Shdr sh;
+
+	if (elf_getshdrnum(e->elf, &n) || elf_getshdrstrndx(e->elf, &strndx) ||
+	    (eh->e_shnum ? n != eh->e_shnum : eh->e_shoff && !n))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!gelf_getshdr(elf_getscn(e->elf, i), &sh))
+			return false;
+		if (sh.sh_type != SHT_NOBITS &&
+		    (sh.sh_offset > size || sh.sh_size > size - sh.sh_offset))
+			return false;
+	}
+	return n == 0 || elf_strptr(e->elf, strndx, 0);
+}
+
 int ms_go_elf_open(const char *path, struct ms_go_elf *e, char *why, size_t whylen)
 {
-	const Elf64_Ehdr *eh;
+	GElf_Ehdr eh;
+	GElf_Shdr sh;
 	struct stat st;
-	void *m;
 	int fd, err;
 
 	memset(e, 0, sizeof(*e));
+	if (elf_version(EV_CURRENT) == EV_NONE) {
+		snprintf(why, whylen, "libelf: %s", elf_errmsg(-1));
+		return -EINVAL;
+	}
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
 		err = -errno;
 		snprintf(why, whylen, "cannot read %s: %s", path, strerror(errno));
 		return err;
 	}
-	if (fstat(fd, &st) || (size_t)st.st_size < sizeof(Elf64_Ehdr)) {
-		close(fd);
-		snprintf(why, whylen, "%s is not an ELF program", path);
-		return -ENOEXEC;
-	}
-	m = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	if (m == MAP_FAILED) {
+	if (fstat(fd, &st)) {
 		err = -errno;
-		snprintf(why, whylen, "cannot map %s: %s", path, strerror(errno));
+		snprintf(why, whylen, "cannot read %s: %s", path, strerror(errno));
+		close(fd);
 		return err;
 	}
-	e->map = m;
-	e->size = st.st_size;
-	eh = m;
-	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_ident[EI_CLASS] != ELFCLASS64 ||
-	    eh->e_ident[EI_DATA] != ELFDATA2LSB || eh->e_shentsize != sizeof(Elf64_Shdr) ||
-	    eh->e_shoff > e->size ||
-	    (size_t)eh->e_shnum * sizeof(Elf64_Shdr) > e->size - eh->e_shoff) {
+	/* Mapped (or, failing that, read) whole: the descriptor is not needed after. */
+	e->elf = elf_begin(fd, ELF_C_READ_MMAP, NULL);
+	if (e->elf && elf_cntl(e->elf, ELF_C_FDREAD)) {
+		elf_end(e->elf);
+		e->elf = NULL;
+	}
+	close(fd);
+	if (!e->elf) { /* libelf refused it: an ELF header cut short, say */
+		snprintf(why, whylen, "%s is not a readable ELF program (%s)", path,
+			 elf_errmsg(-1));
+		return -ENOEXEC;
+	}
+	if (elf_kind(e->elf) != ELF_K_ELF) {
+		snprintf(why, whylen, "%s is not an ELF program", path);
+		ms_go_elf_close(e);
+		return -ENOEXEC;
+	}
+	if (!gelf_getehdr(e->elf, &eh) || eh.e_ident[EI_CLASS] != ELFCLASS64 ||
+	    eh.e_ident[EI_DATA] != ELFDATA2LSB) {
 		snprintf(why, whylen, "%s is not a 64-bit little-endian ELF program", path);
 		ms_go_elf_close(e);
 		return -ENOEXEC;
 	}
-	e->machine = eh->e_machine;
-	e->pie = eh->e_type == ET_DYN;
-	if (ge_sec_by_name(e, ".gopclntab") || ge_sec_by_name(e, ".note.go.buildid"))
+	if (!sections_whole(e, &eh, st.st_size)) {
+		snprintf(why, whylen,
+			 "%s is a truncated or damaged ELF file (sections past its end)", path);
+		ms_go_elf_close(e);
+		return -ENOEXEC;
+	}
+	e->machine = eh.e_machine;
+	e->pie = eh.e_type == ET_DYN;
+	if (ge_sec_by_name(e, ".gopclntab", &sh) || ge_sec_by_name(e, ".note.go.buildid", &sh))
 		e->is_go = true;
 	read_version(e);
 	err = read_symbols(e);
@@ -290,16 +346,17 @@ const struct ms_go_sym *ms_go_elf_func(const struct ms_go_elf *e, const char *na
 
 long ms_go_elf_callers(const struct ms_go_elf *e, uint64_t addr, uint64_t *sites, size_t max)
 {
-	const Elf64_Shdr *text = ge_sec_by_name(e, ".text");
+	GElf_Shdr text;
+	Elf_Scn *scn = ge_sec_by_name(e, ".text", &text);
 	const uint8_t *b;
 	size_t n, found = 0;
 
-	b = ge_sec_bytes(e, text, &n);
+	b = ge_sec_bytes(scn, &text, &n);
 	if (!b || e->machine != EM_X86_64 || n < 5)
 		return -1;
 	for (size_t i = 0; i + 5 <= n; i++) {
 		int32_t rel;
-		uint64_t pc = text->sh_addr + i;
+		uint64_t pc = text.sh_addr + i;
 
 		if (b[i] != 0xe8 && b[i] != 0xe9)
 			continue;
@@ -320,9 +377,11 @@ unsigned ms_go_elf_probe_skip(const struct ms_go_elf *e, const struct ms_go_sym 
 	const uint8_t *p;
 	unsigned at;
 
-	if (e->machine != EM_X86_64 || fn->off > e->size || e->size - fn->off < 24 || fn->size < 24)
+	if (e->machine != EM_X86_64 || fn->size < 24)
 		return 0;
-	p = e->map + fn->off;
+	p = ge_bytes_at(e, fn->addr, 24);
+	if (!p)
+		return 0;
 	if (!memcmp(p, cmp_rsp, 4)) {
 		at = 4;
 	} else if (p[0] == 0x4c && p[1] == 0x8d && p[2] == 0x64 && p[3] == 0x24 &&
@@ -342,16 +401,11 @@ unsigned ms_go_elf_probe_skip(const struct ms_go_elf *e, const struct ms_go_sym 
 
 uint64_t ms_go_elf_file_off(const struct ms_go_elf *e, uint64_t addr)
 {
-	const Elf64_Ehdr *eh = (const void *)e->map;
+	GElf_Shdr sh;
 
-	for (unsigned i = 1; i < eh->e_shnum; i++) {
-		const Elf64_Shdr *sh = ge_shdr_at(e, i);
-
-		if ((sh->sh_flags & SHF_ALLOC) && sh->sh_type != SHT_NOBITS &&
-		    addr >= sh->sh_addr && addr < sh->sh_addr + sh->sh_size)
-			return addr - sh->sh_addr + sh->sh_offset;
-	}
-	return 0;
+	if (!alloc_sec_at(e, addr, 1, &sh))
+		return 0;
+	return addr - sh.sh_addr + sh.sh_offset;
 }
 
 void ms_go_elf_close(struct ms_go_elf *e)
@@ -364,7 +418,6 @@ void ms_go_elf_close(struct ms_go_elf *e)
 	free(e->objs);
 	free(e->text);
 	ge_dw_free(e->dw);
-	if (e->map)
-		munmap((void *)e->map, e->size);
+	elf_end(e->elf); /* NULL-safe */
 	memset(e, 0, sizeof(*e));
 }

@@ -4,8 +4,9 @@
  * runtime functions are (address, size, file offset for a uprobe), and the name of a
  * runtime variable's field from an address (DWARF), to name the sysMemStat a call charges.
  *
- * The file is read with <elf.h> alone (the binary is mapped read-only); DWARF sections
- * that the Go linker compressed are inflated with zlib on first use.
+ * The file is read with libelf (which maps it read-only); DWARF sections that the Go
+ * linker compressed are inflated with zlib on first use. A damaged file is refused with a
+ * reason or read as far as it holds together, never trusted past its bounds.
  */
 #ifndef MEMSTATE_TRACER_GO_ELF_H
 #define MEMSTATE_TRACER_GO_ELF_H
@@ -22,10 +23,10 @@ struct ms_go_sym {
 };
 
 struct ms_go_dwarf;
+struct Elf; /* libelf's descriptor (<libelf.h>) */
 
 struct ms_go_elf {
-	const uint8_t *map; /* the file, mapped read-only */
-	size_t size;
+	struct Elf *elf;	 /* the file, mapped read-only by libelf */
 	bool is_go;		 /* build info, .gopclntab or Go runtime symbols */
 	bool symtab;		 /* has a symbol table (not stripped) */
 	bool pie;		 /* ET_DYN: loaded at a bias */

@@ -1,15 +1,8 @@
 // SPDX-License-Identifier: MIT
 /* The Go binary reader: x86-64 instruction lengths (where a uprobe may go). */
 #include <elf.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <zlib.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 #include "go_elf.h"
 #include "go_elf_int.h"
@@ -314,7 +307,7 @@ bool ms_go_elf_insn_start(const struct ms_go_elf *e, uint64_t addr)
 	size_t lo = 0, hi = e->ntext;
 	const struct ms_go_range *f = NULL;
 	const uint8_t *p;
-	uint64_t off, pc;
+	uint64_t pc;
 
 	if (e->machine != EM_X86_64)
 		return false;
@@ -330,10 +323,9 @@ bool ms_go_elf_insn_start(const struct ms_go_elf *e, uint64_t addr)
 		f = &e->text[lo - 1];
 	if (!f || addr >= f->addr + f->size)
 		return false;
-	off = ms_go_elf_file_off(e, f->addr);
-	if (!off || off + f->size > e->size)
+	p = ge_bytes_at(e, f->addr, f->size);
+	if (!p)
 		return false;
-	p = e->map + off;
 	for (pc = f->addr; pc < addr;) {
 		unsigned n = insn_len(p + (pc - f->addr), f->addr + f->size - pc);
 

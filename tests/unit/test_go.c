@@ -6,7 +6,8 @@
  * timeline is read back.
  *
  * Covers: reading a Go binary (version, functions, call sites, the probe point past the
- * stack check, stat names from DWARF), refusing non-Go and stripped binaries; a call
+ * stack check, stat names from DWARF: compressed, plain or .zdebug), refusing non-Go and
+ * stripped binaries, and cut or corrupted copies (a reason, no read out of bounds); a call
  * claims its own syscalls and takes sysAlloc's address from its mmap; unaligned sysAlloc
  * lengths; sysUsed's prepared checked; faults in uprobe Prepared memory are
  * access-prepared; sysUnused's NOHUGEPAGE hints applied as syscalls; MADV_FREE falling
@@ -17,6 +18,7 @@
  * Needs the Go sample ($MEMSTATE_BUILD/samples/go/gophases): skipped without it.
  */
 #include <cjson/cJSON.h>
+#include <elf.h>
 #include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -231,13 +233,31 @@ static int ev_count(struct rig *r, const char *op, const char *src)
 
 /* ------------------------------------------------------------------ the binary */
 
+/* Does the DWARF name a field of the runtime's variables? */
+static bool names_heap_released(struct ms_go_elf *e)
+{
+	uint64_t gc = 0;
+	char name[96];
+
+	for (size_t i = 0; i < e->nobjs; i++) {
+		if (!strcmp(e->objs[i].name, "runtime.gcController"))
+			gc = e->objs[i].addr;
+	}
+	for (uint64_t off = 0; gc && off < 4096; off += 8) {
+		ms_go_elf_name_addr(e, gc + off, name, sizeof(name));
+		if (!strcmp(name, "runtime.gcController.heapReleased"))
+			return true;
+	}
+	return false;
+}
+
 TEST_BEGIN(test_reads_the_go_sample)
 {
 	const char *bin = sample_path();
 	struct ms_go_elf e;
 	char why[256], name[96];
 	const struct ms_go_sym *used, *used_os;
-	uint64_t sites[16], gc;
+	uint64_t sites[16];
 	long n;
 	bool found = false;
 
@@ -271,18 +291,7 @@ TEST_BEGIN(test_reads_the_go_sample)
 		}
 	}
 	/* DWARF names a field of the runtime's variables. */
-	gc = 0;
-	for (size_t i = 0; i < e.nobjs; i++) {
-		if (!strcmp(e.objs[i].name, "runtime.gcController"))
-			gc = e.objs[i].addr;
-	}
-	assert_true(gc, "runtime.gcController");
-	found = false;
-	for (uint64_t off = 0; off < 4096 && !found; off += 8) {
-		ms_go_elf_name_addr(&e, gc + off, name, sizeof(name));
-		found = !strcmp(name, "runtime.gcController.heapReleased");
-	}
-	expect_true(found, "runtime.gcController.heapReleased named from DWARF");
+	expect_true(names_heap_released(&e), "runtime.gcController.heapReleased named from DWARF");
 	ms_go_elf_name_addr(&e, 0x10, name, sizeof(name));
 	expect_str_eq(name, "0x10", "outside any symbol");
 	ms_go_elf_close(&e);
@@ -316,6 +325,218 @@ TEST_BEGIN(test_refuses_non_go_and_stripped)
 	expect_true(!g && is_go, "a stripped Go binary is Go, but unusable");
 	expect_true(strstr(why, "stripped Go binary") != NULL, "why: %s", why);
 	ms_go_free(g);
+}
+TEST_END
+
+/* The sample's DWARF (SHF_COMPRESSED) rewritten plain, and in the GNU .zdebug_* format of
+ * Go linkers before 1.12: fields are named from each. */
+TEST_BEGIN(test_dwarf_compression_formats)
+{
+	static const char *const how[] = {"--decompress-debug-sections",
+					  "--compress-debug-sections=zlib-gnu"};
+	const char *bin = sample_path();
+	char why[256], cmd[8400], copy[] = "/tmp/memstate-test-go-dwarf-XXXXXX";
+	struct ms_go_elf e;
+	int fd;
+
+	if (!bin)
+		test_skip("no Go sample");
+	fd = mkstemp(copy);
+	assert_true(fd >= 0, "mkstemp");
+	close(fd);
+	for (int i = 0; i < 2; i++) {
+		snprintf(cmd, sizeof(cmd), "objcopy %s '%s' '%s' 2>/dev/null", how[i], bin, copy);
+		if (system(cmd)) {
+			unlink(copy);
+			test_skip("no objcopy to rewrite the sample (%s)", how[i]);
+		}
+		assert_true(!ms_go_elf_open(copy, &e, why, sizeof(why)), "open: %s", why);
+		expect_true(names_heap_released(&e), "heapReleased named, objcopy %s", how[i]);
+		ms_go_elf_close(&e);
+	}
+	unlink(copy);
+}
+TEST_END
+
+/* ------------------------------------------------------------------ damaged binaries */
+
+static uint64_t rng = 0x9e3779b97f4a7c15ull; /* fixed seed: failures repeat */
+
+static uint64_t rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+/* The whole file at path, malloc'd, its length in *len; NULL when unreadable. */
+static uint8_t *slurp(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	uint8_t *b = NULL;
+	long n;
+
+	if (f && !fseek(f, 0, SEEK_END) && (n = ftell(f)) > 0 && !fseek(f, 0, SEEK_SET)) {
+		b = malloc(n);
+		if (b && fread(b, 1, n, f) != (size_t)n) {
+			free(b);
+			b = NULL;
+		}
+		*len = n;
+	}
+	if (f)
+		fclose(f);
+	return b;
+}
+
+static void put_file(const char *path, const uint8_t *b, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+
+	assert_true(f && fwrite(b, 1, len, f) == len && !fclose(f), "write %s", path);
+}
+
+/*
+ * Open a damaged copy and use all it gives: it is refused with a reason, or read within
+ * its bounds (the ASan build checks that). Returns whether it opened.
+ */
+static bool try_damaged(const char *path, const char *what)
+{
+	struct ms_go_elf e;
+	char why[256] = "", name[96];
+	uint64_t sites[8];
+	struct ms_go *g;
+	bool is_go;
+
+	if (ms_go_elf_open(path, &e, why, sizeof(why))) {
+		expect_true(why[0] != '\0', "%s: refused without a reason", what);
+		return false;
+	}
+	for (size_t i = 0; i < e.nfuncs; i++) {
+		if (!i)
+			ms_go_elf_callers(&e, e.funcs[i].addr, sites, 8);
+		ms_go_elf_probe_skip(&e, &e.funcs[i]);
+		ms_go_elf_insn_start(&e, e.funcs[i].addr + 4);
+		ms_go_elf_file_off(&e, e.funcs[i].addr);
+	}
+	for (size_t i = 0; i < e.nobjs; i += 1 + e.nobjs / 2) /* a DWARF scan each */
+		ms_go_elf_name_addr(&e, e.objs[i].addr + 8, name, sizeof(name));
+	ms_go_elf_close(&e);
+	g = ms_go_open(path, &is_go, why, sizeof(why));
+	expect_true(g || why[0] != '\0', "%s: ms_go_open refused without a reason", what);
+	ms_go_free(g);
+	return true;
+}
+
+/* 64-bit ELF header fields, by file offset (patched with the host's little-endian). */
+#define EH_SHOFF     0x28
+#define EH_SHENTSIZE 0x3a
+#define EH_SHNUM     0x3c
+#define EH_SHSTRNDX  0x3e
+
+/*
+ * Write the n bytes at v over the copy at offset at, try it, then put the original bytes
+ * back. Returns whether it opened.
+ */
+static bool try_patch(int fd, const char *path, const uint8_t *orig, size_t at, const void *v,
+		      size_t n, const char *what)
+{
+	bool opened;
+
+	assert_true(pwrite(fd, v, n, at) == (ssize_t)n, "pwrite");
+	opened = try_damaged(path, what);
+	assert_true(pwrite(fd, orig + at, n, at) == (ssize_t)n, "pwrite");
+	return opened;
+}
+
+TEST_BEGIN(test_damaged_binaries)
+{
+	const char *bin = sample_path();
+	char path[] = "/tmp/memstate-test-go-bad-XXXXXX", what[96], why[512];
+	static const struct {
+		unsigned at, bytes; /* in a section header */
+		uint64_t v;
+	} shfield[] = {{0, 4, 0xffffffff},  {4, 4, SHT_NOBITS}, {24, 8, ~0ull},
+		       {24, 8, 1ull << 40}, {32, 8, ~0ull},	{32, 8, 1ull << 40},
+		       {40, 4, 0xffff},	    {40, 4, 0},		{56, 8, 0},
+		       {56, 8, 3}};
+	static const struct {
+		unsigned at, bytes; /* in the ELF header */
+		uint64_t v;
+	} ehfield[] = {{EH_SHOFF, 8, ~0ull},
+		       {EH_SHNUM, 2, 0xffff},
+		       {EH_SHNUM, 2, 0},
+		       {EH_SHSTRNDX, 2, 0xfffe},
+		       {EH_SHENTSIZE, 2, 12}};
+	uint8_t *orig, junk[8];
+	uint64_t shoff, v;
+	size_t len, cuts[] = {0, 4, 63, 64, 200, 500, 4096, 0, 0, 0};
+	unsigned shnum, opened = 0;
+	bool is_go;
+	struct ms_go *g;
+	int fd;
+
+	if (!bin)
+		test_skip("no Go sample");
+	orig = slurp(bin, &len);
+	assert_true(orig && len > 8192, "read the sample");
+	fd = mkstemp(path);
+	assert_true(fd >= 0, "mkstemp");
+	memcpy(&shoff, orig + EH_SHOFF, 8);
+	shnum = orig[EH_SHNUM] | orig[EH_SHNUM + 1] << 8;
+	assert_true(shoff && shnum && shoff + 64 * shnum <= len, "section headers");
+
+	/* Cut inside the ELF header, the section headers or the sections' data: refused. */
+	cuts[7] = shoff + 64 * shnum - 1;
+	cuts[8] = len / 2;
+	cuts[9] = len - 1;
+	for (size_t i = 0; i < sizeof(cuts) / sizeof(cuts[0]); i++) {
+		put_file(path, orig, cuts[i]);
+		snprintf(what, sizeof(what), "cut at %zu", cuts[i]);
+		expect_true(!try_damaged(path, what), "%s: opened", what);
+	}
+	put_file(path, orig, len / 2);
+	g = ms_go_open(path, &is_go, why, sizeof(why));
+	expect_true(!g && strstr(why, "truncated"), "a cut binary: %s", why);
+	ms_go_free(g);
+	put_file(path, orig, len);
+
+	/* The ELF header's section fields; a section table past the end. */
+	for (size_t f = 0; f < sizeof(ehfield) / sizeof(ehfield[0]); f++) {
+		snprintf(what, sizeof(what), "ELF header field %#x", ehfield[f].at);
+		try_patch(fd, path, orig, ehfield[f].at, &ehfield[f].v, ehfield[f].bytes, what);
+	}
+	v = len - 10;
+	expect_true(!try_patch(fd, path, orig, EH_SHOFF, &v, 8, "e_shoff at the end"),
+		    "section headers past the end: opened");
+
+	/* Each field of each section header: offsets and sizes past the end, bad links. */
+	for (unsigned sec = 0; sec < shnum; sec++) {
+		for (size_t f = 0; f < sizeof(shfield) / sizeof(shfield[0]); f++) {
+			snprintf(what, sizeof(what), "section %u field %u", sec, shfield[f].at);
+			opened += try_patch(fd, path, orig, shoff + 64 * sec + shfield[f].at,
+					    &shfield[f].v, shfield[f].bytes, what);
+		}
+	}
+	expect_true(opened > 0, "some damage is read around");
+
+	/* Random bytes, mostly in the headers, else anywhere (fixed seed). */
+	for (int round = 0; round < 100; round++) {
+		size_t n = 1 + rnd() % 8,
+		       at = rnd() % 4 ? rnd() % (shoff + 64 * shnum) : rnd() % len;
+
+		for (size_t i = 0; i < n; i++)
+			junk[i] = (uint8_t)rnd();
+		snprintf(what, sizeof(what), "random round %d", round);
+		try_patch(fd, path, orig, at < len - n ? at : len - n, junk, n, what);
+	}
+
+	/* Unharmed, it still reads. */
+	expect_true(try_damaged(path, "the sample itself"), "the sample opens");
+	close(fd);
+	unlink(path);
+	free(orig);
 }
 TEST_END
 
@@ -514,6 +735,7 @@ TEST_END
 int main(void)
 {
 	return test_run(test_reads_the_go_sample, test_refuses_non_go_and_stripped,
+			test_dwarf_compression_formats, test_damaged_binaries,
 			test_alloc_takes_its_mmap, test_heap_life, test_mismatches,
 			test_call_waits_for_its_mmap, test_rounding_and_marks, NULL);
 }
