@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util.h"
 #include "memstate/pagemap.h"
 
 #define PM_PRESENT (1ull << 63)
@@ -107,8 +108,8 @@ int ms_pagemap_check(struct ms_space *sp, int pid, size_t max_diffs, struct ms_r
 				ms_space_unlock(sp);
 				for (unsigned j = 0; j < w; j++)
 					theirs |= (buf[k + j] & PM_PRESENT) ? 1ull << j : 0;
-				out->memstate += (uint64_t)__builtin_popcountll(mine) * ps;
-				out->kernel += (uint64_t)__builtin_popcountll(theirs) * ps;
+				out->memstate += (uint64_t)ms_popcount64(mine) * ps;
+				out->kernel += (uint64_t)ms_popcount64(theirs) * ps;
 				for (uint64_t d = mine ^ theirs; d; d &= d - 1) {
 					unsigned j = (unsigned)__builtin_ctzll(d);
 

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "util.h"
 #include "resident.h"
 
 #define CHUNK_SHIFT 9 /* log2(MS_RBITS_CHUNK_PAGES) */
@@ -276,7 +277,7 @@ static uint64_t chunk_count(const struct ms_rbits *b, const struct ms_rslot *s, 
 		return hi - lo;
 	bits = bits_of(b, s);
 	for (unsigned w = lo / 64; w < MS_RBITS_WORDS && w * 64 < hi; w++)
-		n += (uint64_t)__builtin_popcountll(bits[w] & word_mask(w, lo, hi));
+		n += (uint64_t)ms_popcount64(bits[w] & word_mask(w, lo, hi));
 	return n;
 }
 
@@ -328,8 +329,8 @@ static void chunk_update(struct ms_rbits *b, struct ms_rslot *s, unsigned lo, un
 		uint64_t m = word_mask(w, lo, hi), before = bits[w];
 
 		bits[w] = set ? before | m : before & ~m;
-		b->pages += (uint64_t)__builtin_popcountll(bits[w]);
-		b->pages -= (uint64_t)__builtin_popcountll(before);
+		b->pages += (uint64_t)ms_popcount64(bits[w]);
+		b->pages -= (uint64_t)ms_popcount64(before);
 	}
 	for (unsigned w = 0; w < MS_RBITS_WORDS; w++) {
 		all &= bits[w];

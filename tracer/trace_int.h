@@ -27,18 +27,18 @@ enum item_kind { IT_SYS, IT_EVENT, IT_API, IT_PROC, IT_GO };
 
 /* One record waiting in the merge. */
 struct item {
-	uint64_t t;	  /* order key: CLOCK_MONOTONIC ns */
-	uint64_t arrival; /* tie-break: order of arrival */
-	uint8_t kind;	  /* enum item_kind */
-	bool claimed;	  /* IT_SYS: the library's (or Go runtime's) own syscall, folded in */
-	char stat[32];	  /* IT_API: the name of u.ev.stat */
+	struct item *next_free; /* pool link: in the line the next user writes anyway */
+	uint64_t t;		/* order key: CLOCK_MONOTONIC ns */
+	uint64_t arrival;	/* tie-break: order of arrival */
+	uint8_t kind;		/* enum item_kind */
+	bool claimed;		/* IT_SYS: the library's (or Go runtime's) own syscall, folded in */
+	char stat[32];		/* IT_API: the name of u.ev.stat */
 	union {
 		struct ms_sysrec sys;
 		struct ms_event ev;
 		struct ms_proc_event proc;
 		struct ms_go_call go; /* IT_GO: a Go runtime function entry */
 	} u;
-	struct item *next_free; /* pool link */
 };
 
 /* A small deque of items, per thread. */

@@ -126,6 +126,8 @@ struct item *tr_item_new(struct ms_trace *t, uint8_t kind, uint64_t ts)
 
 	if (it) {
 		t->free_items = it->next_free;
+		/* The next one, freed a batch ago and likely out of cache: on its way now. */
+		__builtin_prefetch(t->free_items, 1);
 	} else if (!(it = malloc(sizeof(*it)))) {
 		tr_note_lost(t, 1, 0);
 		return NULL;
@@ -213,6 +215,8 @@ struct item *tr_merge_pop(struct ms_trace *t)
 	q->head++;
 	if (!--q->n)
 		q->head = 0;
+	else if (q->n > 2) /* queued a window ago, out of cache: fetch what comes next */
+		__builtin_prefetch(q->v[q->head + 2].it);
 	t->nqueued--;
 	return top->it;
 }
