@@ -9,7 +9,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <pthread.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +32,9 @@ static void usage(FILE *f)
 		   "and Ready: its memory syscalls and page faults (eBPF, as root), or its memory\n"
 		   "syscalls alone (ptrace fallback), plus the API events of libmemstate when the\n"
 		   "program uses it. Exits with PROG's status.\n\noptions:\n");
+	fprintf(f,
+		"  -u, --user USER       run PROG as USER (name or uid) with USER's groups and\n"
+		"                        no capabilities, while memstate keeps its own (root)\n");
 	ms_session_usage(f);
 	fprintf(f, "\nexamples:\n"
 		   "  memstate run -o trace.json -- python3 -c 'x = [0] * 10**7'\n"
@@ -62,8 +67,56 @@ static int find_program(const char *prog, char *out, size_t len)
 	return -ENOENT;
 }
 
+/* -u USER: who the program runs as (looked up before the fork: NSS may allocate). */
+struct run_as {
+	bool set;
+	uid_t uid;
+	gid_t gid;
+	gid_t groups[256];
+	int ngroups;
+};
+
+static int run_as_lookup(struct run_as *u, const char *name)
+{
+	struct passwd *pw = getpwnam(name);
+	char *end;
+
+	if (!pw) {
+		unsigned long v = strtoul(name, &end, 10);
+
+		if (*name && !*end)
+			pw = getpwuid((uid_t)v);
+		if (!pw)
+			return ms_err("-u: no user '%s'", name);
+	}
+	if (geteuid() != 0)
+		return ms_err("-u %s: only root can run a program as another user", name);
+	u->set = true;
+	u->uid = pw->pw_uid;
+	u->gid = pw->pw_gid;
+	u->ngroups = (int)(sizeof(u->groups) / sizeof(u->groups[0]));
+	if (getgrouplist(pw->pw_name, pw->pw_gid, u->groups, &u->ngroups) < 0)
+		return ms_err("-u %s: more than %zu groups", name,
+			      sizeof(u->groups) / sizeof(u->groups[0]));
+	return 0;
+}
+
+/*
+ * Become the user (syscalls only: no allocation, nothing the ptrace source's filter
+ * stops). Dropping uid 0 clears every capability: the program inherits none of memstate's.
+ */
+static int run_as_become(const struct run_as *u)
+{
+	if (!u->set)
+		return 0;
+	if (setgroups((size_t)u->ngroups, u->groups) || setresgid(u->gid, u->gid, u->gid) ||
+	    setresuid(u->uid, u->uid, u->uid))
+		return -1;
+	return 0;
+}
+
 /* The forked child: wait for the tracer, set up, exec. Never returns. */
-static void child(struct ms_session *s, int go, int err_fd, char **argv)
+static void child(struct ms_session *s, const struct run_as *u, int go, int err_fd, char **argv)
 {
 	char c;
 	int e;
@@ -77,13 +130,14 @@ static void child(struct ms_session *s, int go, int err_fd, char **argv)
 		int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
 		if (fd >= 0) {
+			ms_session_own(out);
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
 		if (null >= 0)
 			dup2(null, 0);
 	}
-	if (ms_session_child(s)) {
+	if (ms_session_child(s) || run_as_become(u)) {
 		e = errno;
 		if (write(err_fd, &e, sizeof(e)) < 0)
 			_exit(127);
@@ -99,13 +153,14 @@ static void child(struct ms_session *s, int go, int err_fd, char **argv)
 /* One traced run: what the capture thread needs and what it tells back. */
 struct loop_ctx {
 	struct ms_session *s;
-	char **argv;	  /* the program and its arguments */
-	const char *path; /* where it was found */
-	pid_t pid;	  /* the child, once forked */
-	int status;	  /* its wait status, -1 until known */
-	bool reaped;	  /* status is the child's */
-	int interrupted;  /* tracing stopped at the user's request */
-	int failed;	  /* MS_EXIT_ERROR: could not start (message printed) */
+	char **argv;	    /* the program and its arguments */
+	const char *path;   /* where it was found */
+	pid_t pid;	    /* the child, once forked */
+	struct run_as user; /* -u: who it runs as */
+	int status;	    /* its wait status, -1 until known */
+	bool reaped;	    /* status is the child's */
+	int interrupted;    /* tracing stopped at the user's request */
+	int failed;	    /* MS_EXIT_ERROR: could not start (message printed) */
 	pthread_mutex_t lock;
 	pthread_cond_t started_cv;
 	bool started; /* spawn() finished, failed or not */
@@ -129,7 +184,7 @@ static int spawn(struct loop_ctx *l)
 	if (pid == 0) {
 		close(go[1]);
 		close(errp[0]);
-		child(s, go[0], errp[1], l->argv);
+		child(s, &l->user, go[0], errp[1], l->argv);
 	}
 	close(go[0]);
 	close(errp[1]);
@@ -201,6 +256,13 @@ int ms_cmd_run(int argc, char **argv)
 		}
 		if (argv[i][0] != '-')
 			break;
+		if (!strcmp(argv[i], "-u") || !strcmp(argv[i], "--user")) {
+			if (i + 1 >= argc)
+				return ms_usage_err("run", "%s needs a user", argv[i]);
+			if (run_as_lookup(&l.user, argv[++i]))
+				return MS_EXIT_ERROR;
+			continue;
+		}
 		ret = ms_session_option(&o, argc, argv, &i);
 		if (ret < 0)
 			return MS_EXIT_ERROR;

@@ -320,6 +320,25 @@ static void heap_in_huge_pages(void)
 	free(p);
 }
 
+void ms_session_own(const char *path)
+{
+	const char *u = getenv("SUDO_UID"), *g = getenv("SUDO_GID");
+	char *end;
+	unsigned long uid, gid;
+
+	if (!path || !u || !g || geteuid() != 0)
+		return;
+	uid = strtoul(u, &end, 10);
+	if (!*u || *end)
+		return;
+	gid = strtoul(g, &end, 10);
+	if (!*g || *end)
+		return;
+	/* Best effort: where it fails, the file stays root's, as it would without sudo. */
+	if (chown(path, (uid_t)uid, (gid_t)gid) < 0)
+		errno = 0;
+}
+
 int ms_session_setup(struct ms_session *s, const struct ms_session_opts *o, int argc,
 		     char *const argv[])
 {
@@ -347,6 +366,7 @@ int ms_session_setup(struct ms_session *s, const struct ms_session_opts *o, int 
 			o->out, o->fmt_given ? o->fmt : ms_tl_format_of_path(o->out, o->fmt), &err);
 		if (!s->writer)
 			return ms_err("cannot write %s: %s", o->out, strerror(-err));
+		ms_session_own(o->out);
 	}
 	if (o->tui) {
 		if (!ms_tui_available())
@@ -621,6 +641,7 @@ int ms_session_finish(struct ms_session *s, const char *what)
 		FILE *f = fopen(s->o.alloc_marks, "we");
 		int werr = f ? ms_trace_alloc_marks_write(s->trace, f, s->t0) : -errno;
 
+		ms_session_own(f ? s->o.alloc_marks : NULL);
 		if (f && fclose(f) && !werr)
 			werr = -errno;
 		if (werr)
@@ -630,6 +651,7 @@ int ms_session_finish(struct ms_session *s, const char *what)
 		FILE *f = fopen(s->o.go_marks, "we");
 		int werr = f ? ms_trace_go_marks_write(s->trace, f, s->t0) : -errno;
 
+		ms_session_own(f ? s->o.go_marks : NULL);
 		if (f && fclose(f) && !werr)
 			werr = -errno;
 		if (werr)

@@ -68,6 +68,9 @@ struct ms_session {
 
 /* Parse one common option at argv[*i]; 1 when consumed, 0 when not ours, -1 on error. */
 int ms_session_option(struct ms_session_opts *o, int argc, char **argv, int *i);
+/* Under sudo (root, SUDO_UID and SUDO_GID set), give a file memstate made to the user who
+ * ran sudo. Allocates nothing (safe in the child before exec). */
+void ms_session_own(const char *path);
 /* Help text for the common options. */
 void ms_session_usage(FILE *f);
 

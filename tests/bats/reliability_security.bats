@@ -119,3 +119,47 @@ transparent() {
 @test "ebpf: traced programs behave the same (output, status, signals)" {
 	transparent ebpf
 }
+
+# Least privilege: -u USER runs the program as USER, with USER's groups and no capability,
+# while memstate keeps its own to capture; both sources. Root only (switching users).
+run_as_user() {
+	local cap=$1 d=$BATS_TEST_TMPDIR
+	[ "$(id -u)" -eq 0 ] || skip "needs root (-u switches users)"
+	id nobody >/dev/null 2>&1 || skip "no user 'nobody' here"
+	need_cap "$cap"
+	run -0 --separate-stderr "$MEMSTATE" run -q --capture "$cap" -u nobody -o "$d/t.json" -- \
+		sh -c 'id -u; id -g; grep -E "^Cap(Prm|Eff|Amb):" /proc/self/status'
+	assert_line --index 0 "$(id -u nobody)"
+	assert_line --index 1 "$(id -g nobody)"
+	assert_line --regexp '^CapPrm:[[:space:]]+0+$'
+	assert_line --regexp '^CapEff:[[:space:]]+0+$'
+	assert_line --regexp '^CapAmb:[[:space:]]+0+$'
+	valid_timeline "$d/t.json"
+	# the program's memory was traced as a normal run's
+	run -0 json_query "$d/t.json" 'len(d["events"]) > 10 and d["processes"][0]["exit_code"] == 0'
+	assert_output True
+}
+@test "ptrace: -u USER runs the program as USER, without capabilities, still traced" {
+	run_as_user ptrace
+}
+@test "ebpf: -u USER runs the program as USER, without capabilities, still traced" {
+	run_as_user ebpf
+}
+
+@test "-u: an unknown user is one line and exit 2, and nothing runs" {
+	run -2 --separate-stderr "$MEMSTATE" run -u no-such-user-here -- touch "$BATS_TEST_TMPDIR/ran"
+	assert_equal "${#stderr_lines[@]}" 1
+	assert_equal "${stderr_lines[0]}" "memstate: -u: no user 'no-such-user-here'"
+	[ ! -e "$BATS_TEST_TMPDIR/ran" ]
+}
+
+# Under sudo the timeline belongs to the user who ran sudo, not to root (still 0600).
+@test "under sudo, the files memstate creates belong to the invoking user" {
+	local d=$BATS_TEST_TMPDIR
+	[ "$(id -u)" -eq 0 ] || skip "needs root (sudo's situation)"
+	chmod 755 "$d"
+	run -0 env SUDO_UID=65534 SUDO_GID=65534 "$MEMSTATE" run -q --capture ptrace \
+		-o "$d/t.json" -- "$PROGS/rawseq"
+	run -0 stat -c '%u:%g %a' "$d/t.json"
+	assert_output "65534:65534 600"
+}
