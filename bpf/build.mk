@@ -41,7 +41,7 @@ BPF_ARCH := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
 	-e 's/ppc64le/powerpc/' -e 's/riscv64/riscv/' -e 's/s390x/s390/')
 BPF_OUT := $(BUILD)/bpf
 BPF_SKEL := $(BPF_OUT)/memstate.skel.h
-BPF_USER_OBJS := $(BUILD)/obj/bpf/probe.o $(BUILD)/obj/bpf/ktypes.o
+BPF_USER_OBJS := $(addprefix $(BUILD)/obj/bpf/,probe.o features.o ktypes.o)
 BPF_LIBS := $(shell $(PKG_CONFIG) --libs libbpf 2>/dev/null || echo -lbpf) -lelf -lz
 
 CLI_OBJS += $(BPF_USER_OBJS)
