@@ -4,7 +4,8 @@
 # DevTools protocol (tests/data/tools/html_check.js): the map and charts drawn, the
 # screenshot not blank, a real mouse hover over a known region shows its range, state, stat,
 # faults and history, the wheel zooms, no console error, no request leaves the page. Big
-# timelines give a bounded page that says what it left out. Bad flags: exit 2, one line.
+# timelines give a bounded page that says what it left out (its load time is a benchmark
+# figure: here only "opens", a loaded CI machine is slow). Bad flags: exit 2, one line.
 
 load helpers
 
@@ -85,7 +86,7 @@ assert_py() {
 	self_contained "$d/t.html"
 	if command -v node >/dev/null && command -v chromium >/dev/null; then
 		page_check "$d/t.html"
-		assert_py "$output" 'r["load_ms"] < 3000 and r["errors"] == [] and r["requests"] == []'
+		assert_py "$output" 'r["load_ms"] < 20000 and r["errors"] == [] and r["requests"] == []'
 	fi
 }
 
