@@ -63,6 +63,7 @@ struct ms_cell {
 	uint8_t state;			/* dominant owned state (MS_NONE: nothing owned) */
 	uint8_t flags;			/* MS_CELL_* */
 	uint8_t heat;			/* 0 .. MS_HEAT_LEVELS */
+	uint64_t resident;		/* residency view: Prepared/Ready bytes the kernel holds */
 };
 
 /*

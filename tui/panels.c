@@ -139,9 +139,16 @@ unsigned long tui_cell_look(const struct tui *t, const struct ms_cell *c, bool c
 	bool file =
 		c->file * 2 > c->bytes[MS_RESERVED] + c->bytes[MS_PREPARED] + c->bytes[MS_READY];
 
+	uint64_t anon = c->bytes[MS_PREPARED] + c->bytes[MS_READY];
+
 	if (c->flags & MS_CELL_NOCELL)
 		return ' ';
-	if (c->flags & MS_CELL_BREAK) {
+	if (t->res_view && c->end > c->start && !(c->flags & MS_CELL_BREAK) && anon && !file) {
+		/* Residency: '#' all of its Prepared/Ready bytes in RAM, '+' part, '.' none. */
+		ch = c->resident >= anon ? '#' | A_BOLD : c->resident ? '+' : '.';
+		if (t->color)
+			ch |= COLOR_PAIR(state_pair(c->state));
+	} else if (c->flags & MS_CELL_BREAK) {
 		ch = '~' | (t->color ? COLOR_PAIR(TUI_P_BREAK) | A_BOLD : A_BOLD);
 	} else if (t->color) {
 		int p = c->state == MS_NONE ? 0 : file ? TUI_P_FILE : state_pair(c->state);
@@ -300,7 +307,11 @@ static void draw_legend(struct tui *t)
 		mvaddch(3, x, (chtype)tui_cell_look(t, &c, false));
 		x = put(t, 3, x + 1, A_NORMAL, "%s ", ms_state_name(order[i]));
 	}
-	if (t->color) {
+	if (t->res_view) {
+		x = put(t, 3, x, A_BOLD, "#");
+		x = put(t, 3, x, A_NORMAL,
+			"resident +part .untouched (of Prepared/Ready; r: back)");
+	} else if (t->color) {
 		x = put(t, 3, x, pair(t, TUI_P_DIM), ".");
 		x = put(t, 3, x, A_NORMAL, "none ");
 		x = put(t, 3, x, pair(t, TUI_P_BREAK) | A_BOLD, "~");
@@ -326,6 +337,24 @@ static void draw_legend(struct tui *t)
 }
 
 /* ------------------------------------------------------------------ map */
+
+/* The residency view: what the kernel holds of each cell's Prepared and Ready bytes, from
+ * the space's page bitmap (exact per cell, not spread over a region). */
+static void cells_resident(struct ms_space *sp, struct ms_cell *cells, size_t count)
+{
+	ms_space_lock(sp);
+	for (size_t i = 0; i < count; i++) {
+		struct ms_cell *c = &cells[i];
+
+		c->heat = 0;
+		if ((c->flags & (MS_CELL_NOCELL | MS_CELL_BREAK)) ||
+		    !(c->bytes[MS_PREPARED] + c->bytes[MS_READY]) ||
+		    ms_space_resident_in_locked(sp, c->start, c->end - c->start, &c->resident,
+						NULL))
+			c->resident = 0;
+	}
+	ms_space_unlock(sp);
+}
 
 static void draw_map(struct tui *t)
 {
@@ -356,6 +385,8 @@ static void draw_map(struct tui *t)
 	}
 	ms_map_cells(map, first, count, t->cells);
 	ms_heat_apply(&t->m.heat, map, first, count, t->cells, t->m.heat_now, t->m.heat_window);
+	if (t->res_view && t->m.space)
+		cells_resident(t->m.space, t->cells, count);
 	for (int r = 0; r < t->map_rows; r++) {
 		const struct ms_cell *row = &t->cells[(size_t)r * (size_t)t->map_cols];
 		uint64_t label;
@@ -409,6 +440,15 @@ static void draw_cursor_row(struct tui *t)
 			r->end, ms_fmt_size(a, sizeof(a), r->end - r->start, MS_SIZE_COMPACT),
 			si.name ? " " : "", si.name ? si.name : "",
 			(r->flags & MS_RF_THP) ? " THP" : "");
+		if (t->res_view && m->space && c.bytes[MS_PREPARED] + c.bytes[MS_READY]) {
+			char b[16];
+
+			cells_resident(m->space, &c, 1);
+			x = put(t, y, x, A_NORMAL, "  cell resident %s of %s",
+				ms_fmt_size(a, sizeof(a), c.resident, MS_SIZE_COMPACT),
+				ms_fmt_size(b, sizeof(b), c.bytes[MS_PREPARED] + c.bytes[MS_READY],
+					    MS_SIZE_COMPACT));
+		}
 		if (c.nregions > 1)
 			put(t, y, x, pair(t, TUI_P_DIM), "  (+%zu more in this cell)",
 			    c.nregions - 1);
@@ -625,6 +665,7 @@ static void draw_help(struct tui *t)
 		"v V            next / previous violation",
 		"/              go to an address (hex)",
 		"p              pick the process shown",
+		"r              residency: # resident, + part, . untouched (per cell)",
 		"space          pause (live) / play (replay)",
 		"Ctrl-L         redraw          F  frame time in the title",
 		"q              quit",

@@ -163,6 +163,7 @@ struct tui {
 	char status[200];	 /* one-line message */
 	uint64_t status_until;	 /* ns when it disappears */
 	bool show_frame;	 /* title shows frame time */
+	bool res_view;		 /* 'r': the map shows residency instead of heat and hints */
 	unsigned pick;		 /* process picker cursor */
 	uint64_t viol_seq;	 /* live: seq of the violation `v` last showed */
 	uint32_t viol_pid;	 /* its pid */

@@ -516,6 +516,20 @@ static void handle_key(struct tui *t, int ch)
 	case 'F':
 		t->show_frame = !t->show_frame;
 		break;
+	case 'r': {
+		const struct tui_proc *p = t->m.sel < t->m.nprocs ? &t->m.procs[t->m.sel] : NULL;
+
+		if (!t->res_view && (!p || !p->tot.residency)) {
+			status(t, "no residency here: the capture saw no page faults (ptrace, "
+				  "--no-faults or --no-residency)");
+			break;
+		}
+		t->res_view = !t->res_view;
+		status(t, t->res_view ? "residency: # resident, + part, . never touched or given "
+					"back (Prepared/Ready bytes of each cell)"
+				      : "states");
+		break;
+	}
 	default:
 		break;
 	}

@@ -558,3 +558,26 @@ EOF2
 	view g.json
 	[ "$(line 2)" = "$a" ]
 }
+
+@test "replay: r shows residency per cell, exact to the page" {
+	require_reader
+	# 64 pages: 0-7 given back (DONTNEED), 8-11 lazily free (still resident), 12-39
+	# resident, 40-63 never touched
+	"$MEMSTATE" run -q -o "$BATS_TEST_TMPDIR/r.json" "$BUILD/tests/progs/resident" basic \
+		>"$BATS_TEST_TMPDIR/out" 2>/dev/null
+	read -r _ addr _ <"$BATS_TEST_TMPDIR/out"
+	COLS=160 view r.json
+	keys r
+	wait_for '#resident \+part \.untouched'
+	keys / "$(printf %x "$addr")" Enter
+	wait_for 'cell resident 0B of 4\.0K'
+	keys / "$(printf %x $((addr + 8 * 4096)))" Enter
+	wait_for 'cell resident 4\.0K of 4\.0K'
+	keys / "$(printf %x $((addr + 40 * 4096)))" Enter
+	wait_for 'cell resident 0B of 4\.0K'
+	# back to the states
+	keys r
+	gone 'resident +part'
+	keys q
+	wait_for '^EXIT=0'
+}
