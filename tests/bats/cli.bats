@@ -167,8 +167,15 @@ print("done")' >"$BATS_TEST_TMPDIR/py.out" 3>&- &
 	local target=$!
 	sleep 0.3
 	"$MEMSTATE" attach --capture ptrace -p $target -o "$BATS_TEST_TMPDIR/a.json" 2>"$BATS_TEST_TMPDIR/a.err" 3>&- &
-	local tracer=$!
-	sleep 0.7
+	local tracer=$! cgt=
+	# A background job starts with SIGINT ignored: send it only once memstate has its own
+	# handler (SigCgt bit 2), or a slow start-up (a sanitized build) loses it.
+	for _ in $(seq 200); do
+		cgt=$(awk '/^SigCgt:/ { print $2 }' "/proc/$tracer/status" 2>/dev/null)
+		[ -n "$cgt" ] && (((0x$cgt >> 1) & 1)) && break
+		sleep 0.05
+	done
+	sleep 0.3
 	kill -INT $tracer
 	wait $tracer || fail "memstate attach exited with $?"
 	wait $target || fail "the target exited with $?"
