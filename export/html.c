@@ -369,24 +369,6 @@ struct run {
 	const char *dash;	     /* stroke-dasharray, NULL for solid */
 };
 
-/* Points of a series with empty buckets carried forward; returns the count. */
-static unsigned series_points(const struct ms_mx_series *s, uint64_t out[][MS_STATE_COUNT])
-{
-	uint64_t prev[MS_STATE_COUNT] = {0};
-	unsigned n = 0;
-
-	for (unsigned i = 0; i < MS_MX_SERIES; i++) {
-		if (s->set[i]) {
-			memcpy(out[i], s->hi[i], sizeof(out[i]));
-			memcpy(prev, s->last[i], sizeof(prev));
-			n = i + 1;
-		} else {
-			memcpy(out[i], prev, sizeof(out[i]));
-		}
-	}
-	return n;
-}
-
 /* Bytes per state over time; runs overlaid on one time axis (time since each one's start). */
 static void put_chart(FILE *f, const char *id, const struct run *runs, unsigned nruns)
 {
@@ -399,7 +381,7 @@ static void put_chart(FILE *f, const char *id, const struct run *runs, unsigned 
 	for (unsigned r = 0; r < nruns && r < 2; r++) {
 		const struct ms_mx_series *s = &runs[r].s->series;
 
-		n[r] = series_points(s, pts[r]);
+		n[r] = ms_mx_series_points(s, pts[r]);
 		for (unsigned i = 0; i < n[r]; i++)
 			for (int k = MS_RESERVED; k < MS_STATE_COUNT; k++)
 				if (pts[r][i][k] > ymax)

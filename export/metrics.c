@@ -15,9 +15,14 @@
 
 /* ------------------------------------------------------------------ series */
 
-static void series_add(struct ms_mx_series *s, uint64_t t, const uint64_t v[MS_STATE_COUNT])
+static unsigned series_n(const struct ms_mx_series *s)
 {
-	const unsigned N = MS_MX_SERIES;
+	return s->n && s->n < MS_MX_SERIES ? s->n : MS_MX_SERIES;
+}
+
+void ms_mx_series_add(struct ms_mx_series *s, uint64_t t, const uint64_t v[MS_STATE_COUNT])
+{
+	const unsigned N = series_n(s);
 	uint64_t i;
 
 	if (!s->started) {
@@ -41,9 +46,9 @@ static void series_add(struct ms_mx_series *s, uint64_t t, const uint64_t v[MS_S
 			}
 			s->set[k] = s->set[a] || s->set[b];
 		}
-		memset(&s->set[N / 2], 0, sizeof(s->set) / 2);
-		memset(&s->hi[N / 2], 0, sizeof(s->hi) / 2);
-		memset(&s->last[N / 2], 0, sizeof(s->last) / 2);
+		memset(&s->set[N / 2], 0, N / 2 * sizeof(s->set[0]));
+		memset(&s->hi[N / 2], 0, N / 2 * sizeof(s->hi[0]));
+		memset(&s->last[N / 2], 0, N / 2 * sizeof(s->last[0]));
 		s->span *= 2;
 	}
 	i = (t - s->t0) / s->span;
@@ -53,6 +58,23 @@ static void series_add(struct ms_mx_series *s, uint64_t t, const uint64_t v[MS_S
 		s->last[i][st] = v[st];
 	}
 	s->set[i] = true;
+}
+
+unsigned ms_mx_series_points(const struct ms_mx_series *s, uint64_t out[][MS_STATE_COUNT])
+{
+	uint64_t prev[MS_STATE_COUNT] = {0};
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < series_n(s); i++) {
+		if (s->set[i]) {
+			memcpy(out[i], s->hi[i], sizeof(out[i]));
+			memcpy(prev, s->last[i], sizeof(prev));
+			n = i + 1;
+		} else {
+			memcpy(out[i], prev, sizeof(out[i]));
+		}
+	}
+	return n;
 }
 
 /* ------------------------------------------------------------------ feeding */
@@ -231,8 +253,8 @@ void ms_mx_feed(struct ms_metrics *m, struct ms_tlp *p, const struct ms_tl_item 
 		fp = w->cur[MS_PREPARED] + w->cur[MS_READY];
 		if (fp > w->tot.peak_footprint)
 			w->tot.peak_footprint = fp;
-		series_add(&s->series, ev->t_ns, s->cur);
-		series_add(&w->series, ev->t_ns, w->cur);
+		ms_mx_series_add(&s->series, ev->t_ns, s->cur);
+		ms_mx_series_add(&w->series, ev->t_ns, w->cur);
 	}
 	s->seen = w->seen = true;
 }

@@ -30,14 +30,24 @@
 #define MS_MX_SERIES	 256u /* points of a bytes-over-time series */
 #define MS_MX_MAX_GROUPS 4096 /* region groups kept per process (more: counted as "other") */
 
-/* Bytes per state over time, in buckets that double in width as the trace goes on. */
+/*
+ * Bytes per state over time, in buckets that double in width as the trace goes on (shared
+ * with `memstate report`, which keeps fewer: n).
+ */
 struct ms_mx_series {
+	unsigned n;				     /* buckets, <= MS_MX_SERIES (0: all) */
 	bool started;				     /* t0 is set */
 	uint64_t t0, span;			     /* first sample, ns per bucket */
 	bool set[MS_MX_SERIES];			     /* a sample fell in the bucket */
 	uint64_t hi[MS_MX_SERIES][MS_STATE_COUNT];   /* highest value in it */
 	uint64_t last[MS_MX_SERIES][MS_STATE_COUNT]; /* last value in it */
 };
+
+/* Add a sample of bytes per state at time t (ns). */
+void ms_mx_series_add(struct ms_mx_series *s, uint64_t t, const uint64_t v[MS_STATE_COUNT]);
+/* The buckets' highest values, empty ones carrying the value before them, into out[0..n);
+ * returns how many are in use. */
+unsigned ms_mx_series_points(const struct ms_mx_series *s, uint64_t out[][MS_STATE_COUNT]);
 
 /* A named counter at the end. */
 struct ms_mx_stat {

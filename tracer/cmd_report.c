@@ -40,65 +40,6 @@ const char *rp_fmt_ns(char *buf, size_t len, uint64_t ns)
 	return buf;
 }
 
-/* ------------------------------------------------------------------ series */
-
-static void series_add(struct series *s, uint64_t t, const uint64_t v[MS_STATE_COUNT])
-{
-	uint64_t i;
-
-	if (!s->started) {
-		s->started = true;
-		s->t0 = t;
-		s->span = 1000;
-	}
-	if (t < s->t0)
-		t = s->t0;
-	while ((t - s->t0) / s->span >= SERIES_N) {
-		/* Fold pairs of buckets: the series keeps its length, buckets get wider. */
-		for (unsigned k = 0; k < SERIES_N / 2; k++) {
-			unsigned a = 2 * k, b = 2 * k + 1;
-
-			for (int st = 0; st < MS_STATE_COUNT; st++) {
-				uint64_t hi =
-					s->hi[a][st] > s->hi[b][st] ? s->hi[a][st] : s->hi[b][st];
-
-				s->hi[k][st] = s->set[a] || s->set[b] ? hi : 0;
-				s->last[k][st] = s->set[b] ? s->last[b][st] : s->last[a][st];
-			}
-			s->set[k] = s->set[a] || s->set[b];
-		}
-		memset(&s->set[SERIES_N / 2], 0, sizeof(s->set) / 2);
-		memset(&s->hi[SERIES_N / 2], 0, sizeof(s->hi) / 2);
-		memset(&s->last[SERIES_N / 2], 0, sizeof(s->last) / 2);
-		s->span *= 2;
-	}
-	i = (t - s->t0) / s->span;
-	for (int st = 0; st < MS_STATE_COUNT; st++) {
-		if (!s->set[i] || v[st] > s->hi[i][st])
-			s->hi[i][st] = v[st];
-		s->last[i][st] = v[st];
-	}
-	s->set[i] = true;
-}
-
-/* Buckets in use, with empty ones filled with the value before them. Returns the count. */
-unsigned rp_series_fill(const struct series *s, uint64_t out[SERIES_N][MS_STATE_COUNT])
-{
-	unsigned n = 0;
-	uint64_t prev[MS_STATE_COUNT] = {0};
-
-	for (unsigned i = 0; i < SERIES_N; i++) {
-		if (s->set[i]) {
-			memcpy(out[i], s->hi[i], sizeof(out[i]));
-			memcpy(prev, s->last[i], sizeof(prev));
-			n = i + 1;
-		} else {
-			memcpy(out[i], prev, sizeof(out[i]));
-		}
-	}
-	return n;
-}
-
 /* ------------------------------------------------------------------ regions */
 
 static int map_cmp(const void *a, const void *b)
@@ -201,6 +142,7 @@ static struct rp_proc *rp_of(struct report *rp, struct ms_tlp_proc *pr)
 		return q;
 	q = calloc(1, sizeof(*q));
 	if (q) {
+		q->series.n = SERIES_N;
 		q->top_tr = calloc(rp->top ? rp->top : 1, sizeof(*q->top_tr));
 		q->top_f = calloc(rp->top ? rp->top : 1, sizeof(*q->top_f));
 		q->viols = calloc(rp->max_viols ? rp->max_viols : 1, sizeof(*q->viols));
@@ -364,7 +306,7 @@ static void on_event(struct report *rp, struct ms_tlp *p, const struct ms_tl_ite
 		if (tot.bytes[MS_PREPARED] + tot.bytes[MS_READY] > q->peak_footprint)
 			q->peak_footprint = tot.bytes[MS_PREPARED] + tot.bytes[MS_READY];
 		q->seen = true;
-		series_add(&q->series, ev->t_ns, tot.bytes);
+		ms_mx_series_add(&q->series, ev->t_ns, tot.bytes);
 	}
 }
 

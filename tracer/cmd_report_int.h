@@ -13,6 +13,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "export/metrics.h"
 #include "export/playback.h"
 
 #define SERIES_N 64 /* buckets of the bytes-over-time series */
@@ -28,16 +29,6 @@ struct rp_map {
 	uint64_t transitions; /* of which moved bytes between states */
 	uint64_t faults;      /* page faults in it */
 	uint64_t thp;	      /* THP collapses in it */
-};
-
-/* Bytes per state over time, in SERIES_N buckets that double in width as time goes on. */
-struct series {
-	bool started;				 /* t0 is set */
-	uint64_t t0;				 /* first sample */
-	uint64_t span;				 /* ns per bucket */
-	bool set[SERIES_N];			 /* a sample fell in the bucket */
-	uint64_t hi[SERIES_N][MS_STATE_COUNT];	 /* highest value in it */
-	uint64_t last[SERIES_N][MS_STATE_COUNT]; /* last value in it */
 };
 
 struct rp_viol {
@@ -56,7 +47,7 @@ struct rp_proc {
 	uint64_t peak[MS_STATE_COUNT];	 /* highest */
 	uint64_t peak_t[MS_STATE_COUNT]; /* when first reached */
 	uint64_t peak_footprint;	 /* highest Prepared + Ready */
-	struct series series;		 /* over time */
+	struct ms_mx_series series;	 /* over time, SERIES_N buckets */
 	uint64_t by_op[MS_OP_COUNT];	 /* operations by kind */
 	uint64_t by_src[MS_SRC_COUNT];	 /* events by source */
 	uint64_t failed;		 /* operations the OS refused */
@@ -83,7 +74,6 @@ struct report {
 };
 
 const char *rp_fmt_ns(char *buf, size_t len, uint64_t ns);
-unsigned rp_series_fill(const struct series *s, uint64_t out[SERIES_N][MS_STATE_COUNT]);
 void rp_print_proc(struct ms_tlp_proc *pr, struct rp_proc *q, unsigned top);
 cJSON *rp_num(uint64_t v);
 cJSON *rp_str(const char *s);

@@ -155,7 +155,7 @@ void rp_print_proc(struct ms_tlp_proc *pr, struct rp_proc *q, unsigned top)
 		printf("; file-backed now %s",
 		       ms_fmt_size(b, sizeof(b), tot.file_bytes, MS_SIZE_TEXT));
 	printf("\n");
-	n = rp_series_fill(&q->series, series);
+	n = ms_mx_series_points(&q->series, series);
 	if (n > 1) {
 		printf("  over time (one column per %s; height: share of the state's peak):\n",
 		       rp_fmt_ns(a, sizeof(a), q->series.span));
@@ -350,7 +350,7 @@ cJSON *rp_json_proc(struct ms_tlp_proc *pr, struct rp_proc *q, unsigned top)
 	cJSON_AddItemToObject(o, "peak_footprint", rp_num(q->peak_footprint));
 	cJSON_AddItemToObject(o, "file_bytes", rp_num(tot.file_bytes));
 	ser = cJSON_AddObjectToObject(o, "series");
-	n = rp_series_fill(&q->series, series);
+	n = ms_mx_series_points(&q->series, series);
 	cJSON_AddItemToObject(ser, "t0_ns", rp_num(q->series.t0));
 	cJSON_AddItemToObject(ser, "bucket_ns", rp_num(q->series.span));
 	for (int k = MS_RESERVED; k < MS_STATE_COUNT; k++) {
