@@ -618,7 +618,7 @@ void ms_trace_flush(struct ms_trace *t, bool drain)
 		/* A Go call whose syscall has not come yet holds the merge (briefly). */
 		if (!drain && top->it->kind == IT_GO && !tr_go_ready(t, top->it, now))
 			break;
-		apply_item(t, tr_merge_pop(t));
+		apply_item(t, tr_merge_pop(t, top));
 	}
 	if (t->o.live) { /* the view shows what the sources lost */
 		pthread_mutex_lock(&t->o.live->lock);
@@ -787,7 +787,7 @@ void ms_trace_free(struct ms_trace *t)
 	if (!t)
 		return;
 	while (t->nqueued)
-		tr_item_free(t, tr_merge_pop(t));
+		tr_item_free(t, tr_merge_pop(t, tr_merge_top(t)));
 	for (int i = 0; i < MQ_COUNT; i++)
 		free(t->mq[i].v);
 	while ((it = t->free_items)) {

@@ -130,7 +130,7 @@ struct tproc *tr_proc_get(struct ms_trace *t, uint32_t pid);
 void tr_item_free(struct ms_trace *t, struct item *it);
 int tr_merge_push(struct ms_trace *t, struct item *it); /* 0 or -ENOMEM */
 struct hent *tr_merge_top(struct ms_trace *t);		/* the oldest (t->nqueued > 0) */
-struct item *tr_merge_pop(struct ms_trace *t);
+struct item *tr_merge_pop(struct ms_trace *t, const struct hent *top); /* top: tr_merge_top()'s */
 uint64_t tr_mono_ns(void);
 struct item *tr_item_new(struct ms_trace *t, uint8_t kind, uint64_t ts);
 struct tproc *tr_proc_find(struct ms_trace *t, uint32_t pid);

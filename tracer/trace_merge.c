@@ -207,10 +207,10 @@ struct hent *tr_merge_top(struct ms_trace *t)
 	return best;
 }
 
-struct item *tr_merge_pop(struct ms_trace *t)
+struct item *tr_merge_pop(struct ms_trace *t, const struct hent *top)
 {
-	struct hent *top = tr_merge_top(t);
-	struct mqueue *q = mq_of(t, top->it);
+	struct item *it = top->it;
+	struct mqueue *q = mq_of(t, it);
 
 	q->head++;
 	if (!--q->n)
@@ -218,5 +218,5 @@ struct item *tr_merge_pop(struct ms_trace *t)
 	else if (q->n > 2) /* queued a window ago, out of cache: fetch what comes next */
 		__builtin_prefetch(q->v[q->head + 2].it);
 	t->nqueued--;
-	return top->it;
+	return it;
 }
